@@ -1,0 +1,30 @@
+"""autograd: a small reverse-mode automatic differentiation engine.
+
+``Value`` (a scalar) and ``Tensor`` (a numpy array) record the operations applied to them
+as a compute graph; one engine back-propagates through either kind.
+"""
+
+from .engine import backward, grad, topological_order
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .node import Node
+from .value import Value
+from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph
+
+__all__ = [
+    "GradcheckError",
+    "GraphTooLargeError",
+    "GraphvizNotFoundError",
+    "Node",
+    "Value",
+    "backward",
+    "detect_anomaly",
+    "draw_graph",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "topological_order",
+]

@@ -1,0 +1,218 @@
+"""The one engine behind ``Value`` and ``Tensor``: topological order and back-propagation.
+
+``grad(outputs, inputs)`` is the core. It orders the graph so that every node comes after
+the nodes it was computed from (an iterative depth-first search: a chain of a million
+nodes needs no recursion), then walks that order backwards. Each node's gradient is
+complete when its turn comes, because every node that used it came later in the order;
+the node's derivative rule turns it into one gradient per parent, which the engine sums
+back to the parent's shape (un-broadcasting) and adds to what the parent has so far (a
+node used twice gets the sum). A gradient is dropped as soon as it has been passed on,
+unless it is wanted, so memory stays that of the forward activations.
+
+``backward()`` is a thin wrapper around the same walk that stores gradients on the nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import mode
+from .broadcast import sum_to_shape
+from .node import Node
+
+def topological_order(outputs: Sequence[Node]) -> list[Node]:
+    """Every node that requires grad and is reachable from ``outputs``, parents first.
+
+    An iterative post-order depth-first search. Popping a node from the stack "enters"
+    it: a ``None`` marker goes on the stack, then its parents; when the marker comes off
+    again, all of the node's ancestors have been appended, so the node is appended too.
+    Reading the list backwards therefore visits each node before its parents. Nodes are
+    their own keys in ``visited``: they hash by identity.
+    """
+    order: list[Node] = []
+    visited: set[Node] = set()
+    entered: list[Node] = []
+    stack: list[Node | None] = list(reversed(outputs))
+    while stack:
+        node = stack.pop()
+        if node is None:  # the marker: every parent of the last entered node is done
+            order.append(entered.pop())
+            continue
+        if node in visited or not node.requires_grad:
+            continue
+        visited.add(node)
+        if not node._parents:
+            order.append(node)
+            continue
+        entered.append(node)
+        stack.append(None)
+        stack.extend(reversed(node._parents))
+    return order
+
+
+def _propagate(
+    outputs: Sequence[Node],
+    seeds: Sequence[Any],
+    create_graph: bool,
+    wanted: dict[Node, list[int]] | None,
+    results: list[Any],
+) -> None:
+    """Walk the graph from ``outputs`` backwards, finishing each node's gradient in turn.
+
+    ``seeds`` are d(root)/d(output) for each output. With ``create_graph`` every gradient
+    is a node recorded in a new graph; otherwise gradients are raw floats or arrays.
+    A finished gradient goes to ``results[position]`` for each position ``wanted`` lists
+    for its node; with ``wanted=None`` it is stored on the node instead, as
+    ``backward()`` does: leaves accumulate, interior nodes that retain grad overwrite.
+    """
+    grads: dict[Node, Any] = {}
+    for output, seed in zip(outputs, seeds):
+        grads[output] = seed if output not in grads else grads[output] + seed
+    check_anomaly = mode.state.anomaly_enabled
+
+    for node in reversed(topological_order(outputs)):
+        g = grads.pop(node, None)
+        if g is None:
+            continue
+        parents = node._parents
+        if wanted is not None:
+            for position in wanted.get(node, ()):
+                results[position] = g
+        elif not parents:
+            node.grad = g if node.grad is None else node.grad + g
+        elif node._retains_grad:
+            node.grad = g
+        if not parents:
+            continue
+
+        rule = node._op
+        if create_graph:
+            parent_grads = rule.backward(node._ctx, g, node, *parents)
+        elif len(parents) == 1:
+            parent_grads = rule.backward(node._ctx, g, node.data, parents[0].data)
+        elif len(parents) == 2:
+            parent_grads = rule.backward(node._ctx, g, node.data, parents[0].data, parents[1].data)
+        else:
+            parent_grads = rule.backward(node._ctx, g, node.data, *[p.data for p in parents])
+
+        if check_anomaly:
+            for parent_grad in parent_grads:
+                if parent_grad is not None:
+                    _check_finite(parent_grad, f"the backward of {rule.name!r}")
+        broadcasts = node._broadcasts  # a node's parents are of its own kind
+        for parent, parent_grad in zip(parents, parent_grads):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            if broadcasts:
+                parent_grad = sum_to_shape(parent_grad, parent.shape)  # type: ignore[attr-defined]
+            previous = grads.get(parent)
+            grads[parent] = parent_grad if previous is None else previous + parent_grad
+
+
+def _check_finite(value: Any, where: str) -> None:
+    data = value.data if isinstance(value, Node) else value
+    if not np.all(np.isfinite(data)):
+        raise FloatingPointError(f"detect_anomaly: {where} produced a NaN or an infinity")
+
+
+def _as_node_list(nodes: Node | Sequence[Node], what: str) -> list[Node]:
+    if isinstance(nodes, Node):
+        return [nodes]
+    if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Sequence):
+        raise TypeError(f"grad: {what} must be a node or a sequence of nodes, got {type(nodes).__name__}")
+    return list(nodes)
+
+
+def _seeds(
+    outputs: Sequence[Node], grad_outputs: Any, create_graph: bool
+) -> list[Any]:
+    """The starting gradient of each output: ones by default, raw data or nodes as asked."""
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Node) or not isinstance(grad_outputs, Sequence):
+        grad_outputs = [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs"
+        )
+    seeds = []
+    for output, given in zip(outputs, grad_outputs):
+        kind = type(output)
+        if isinstance(given, Node):
+            seed = given if create_graph else kind._seed(output, given.data)
+        else:
+            seed = kind._seed(output, given)
+            if create_graph:
+                seed = kind._constant(seed)
+        seeds.append(seed)
+    return seeds
+
+
+def grad(
+    outputs: Node | Sequence[Node],
+    inputs: Node | Sequence[Node],
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """The gradients of ``outputs`` with respect to ``inputs``, as a tuple of nodes.
+
+    For outputs y_k and seeds v_k (``grad_outputs``, ones by default) it returns, for
+    each input x_i, the vector-Jacobian product sum_k v_k · dy_k/dx_i. Nothing is stored
+    on the nodes. With ``create_graph=True`` the returned gradients are nodes of a new
+    graph that depends on the inputs, so they can be differentiated again (higher-order
+    gradients). An input that no output depends on raises ValueError, or gives None when
+    ``allow_unused=True``.
+    """
+    output_list = _as_node_list(outputs, "outputs")
+    input_list = _as_node_list(inputs, "inputs")
+    if not output_list or not input_list:
+        raise ValueError("grad: outputs and inputs must not be empty")
+    kind = type(output_list[0])
+    kind._check_same_kind(output_list + input_list, "grad")
+    for position, output in enumerate(output_list):
+        if not output.requires_grad:
+            raise ValueError(
+                f"grad: output {position} does not require grad (it depends on no input that does)"
+            )
+    for position, node in enumerate(input_list):
+        if not node.requires_grad:
+            raise ValueError(f"grad: input {position} does not require grad")
+
+    positions: dict[Node, list[int]] = {}
+    for position, node in enumerate(input_list):
+        positions.setdefault(node, []).append(position)
+    results: list[Any] = [None] * len(input_list)
+
+    seeds = _seeds(output_list, grad_outputs, create_graph)
+    with mode.enable_grad() if create_graph else mode.no_grad():
+        _propagate(output_list, seeds, create_graph, positions, results)
+
+    for position, result in enumerate(results):
+        if result is None:
+            if not allow_unused:
+                raise ValueError(
+                    f"grad: input {position} is not used to compute the outputs "
+                    "(pass allow_unused=True to get None for it)"
+                )
+        elif not isinstance(result, Node):
+            results[position] = kind._constant(result)
+    return tuple(results)
+
+
+def backward(root: Node, grad_output: Any = None, *, create_graph: bool = False) -> None:
+    """Back-propagate from ``root`` and store gradients on the nodes (see ``Node.backward``)."""
+    if not isinstance(root, Node):
+        raise TypeError(f"backward: expected a node, got {type(root).__name__}")
+    if not root.requires_grad:
+        raise ValueError(
+            "backward: this node does not require grad (it depends on no input that does, "
+            "or it was computed under no_grad)"
+        )
+    seeds = _seeds([root], [grad_output], create_graph)
+    with mode.enable_grad() if create_graph else mode.no_grad():
+        _propagate([root], seeds, create_graph, None, [])

@@ -1,0 +1,91 @@
+"""Thread-local switches that change what the engine records: no_grad, enable_grad, detect_anomaly.
+
+Each switch is a context manager (and a decorator, as in PyTorch). The state lives in one
+``threading.local`` object so that a thread that disables gradient recording does not
+change what another thread records.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _State(threading.local):
+    """Per-thread flags; class attributes give every new thread the defaults."""
+
+    grad_enabled: bool = True
+    anomaly_enabled: bool = False
+
+
+state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations record the compute graph (the default)."""
+    return state.grad_enabled
+
+
+def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly()``: every forward and backward result is checked for NaN/inf."""
+    return state.anomaly_enabled
+
+
+class _Switch:
+    """Sets one flag of the thread-local state for the duration of a ``with`` block or a call."""
+
+    _flag: str = ""
+    _value: bool = True
+
+    def __init__(self) -> None:
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> _Switch:
+        self._saved.append(getattr(state, self._flag))
+        setattr(state, self._flag, self._value)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        setattr(state, self._flag, self._saved.pop())
+
+    def __call__(self, function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return function(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_Switch):  # noqa: N801 - named like PyTorch's, which users know
+    """Record no compute graph: results of operations have no parents and do not require grad.
+
+    Use it for evaluation and for parameter updates::
+
+        with no_grad():
+            predictions = model(x)
+    """
+
+    _flag = "grad_enabled"
+    _value = False
+
+
+class enable_grad(_Switch):  # noqa: N801
+    """Record the compute graph again, inside a ``no_grad`` block."""
+
+    _flag = "grad_enabled"
+    _value = True
+
+
+class detect_anomaly(_Switch):  # noqa: N801
+    """Raise ``FloatingPointError`` naming the op whose forward or backward first makes a NaN or inf.
+
+    Checking every result costs time, so it is meant for debugging, not for training runs.
+    """
+
+    _flag = "anomaly_enabled"
+    _value = True

@@ -1,0 +1,110 @@
+"""The Node base shared by ``Value`` and ``Tensor``: one vertex of the compute graph.
+
+A node holds its forward result (``data``), its gradient (``grad``), the nodes it was
+computed from (``parents``, a tuple, in argument order), the primitive op that made it
+and whatever plain constants that op's derivative rule needs (``_ctx``). A node never
+refers to itself, directly or through a closure, so a graph is freed by reference
+counting alone as soon as its last outside reference goes.
+
+The two node kinds differ only in what ``data`` is (a Python float or a numpy array);
+the engine (``engine.py``) and the derivative rules (``rules.py``) are shared.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .rules import Rule
+
+
+class Node:
+    """A vertex of the compute graph; subclassed by ``Value`` (scalar) and ``Tensor`` (array)."""
+
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "label",
+        "_parents",
+        "_op",
+        "_ctx",
+        "_retains_grad",
+        "__weakref__",
+    )
+
+    #: True for kinds whose operations broadcast, so the engine must sum gradients back.
+    _broadcasts: ClassVar[bool] = False
+
+    data: Any
+    grad: Any
+    requires_grad: bool
+    label: str
+    _parents: tuple[Node, ...]
+    _op: Rule | None
+    _ctx: Any
+    _retains_grad: bool
+
+    # -- the graph ---------------------------------------------------------------------
+
+    @property
+    def parents(self) -> tuple[Node, ...]:
+        """The nodes this one was computed from, in argument order (empty for a leaf)."""
+        return self._parents
+
+    @property
+    def op(self) -> str:
+        """The name of the primitive op that made this node ("" for a leaf)."""
+        return self._op.name if self._op is not None else ""
+
+    @property
+    def is_leaf(self) -> bool:
+        """A leaf was made by the user (or under ``no_grad``), not recorded from an op."""
+        return not self._parents
+
+    # -- gradients ---------------------------------------------------------------------
+
+    def backward(self, grad: Any = None, *, create_graph: bool = False) -> None:
+        """Back-propagate from this node: every leaf that requires grad accumulates d(self)/d(leaf).
+
+        Leaves *accumulate* into ``.grad`` across calls until ``zero_grad()``, as in
+        PyTorch. Interior nodes keep their gradient only when they retain it (every
+        ``Value`` does; a ``Tensor`` after ``retain_grad()``), and each call overwrites it.
+        With ``create_graph=True`` the gradients are themselves nodes in a new graph, so
+        they can be differentiated again.
+        """
+        from .engine import backward
+
+        backward(self, grad, create_graph=create_graph)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    def retain_grad(self) -> None:
+        """Keep this interior node's gradient in ``.grad`` after ``backward()``."""
+        self._retains_grad = True
+
+    # -- what each kind tells the engine ----------------------------------------------
+
+    @classmethod
+    def _constant(cls, data: Any) -> Node:
+        """A leaf of this kind that does not require grad, holding ``data`` as it is."""
+        raise NotImplementedError
+
+    @classmethod
+    def _seed(cls, root: Node, grad: Any) -> Any:
+        """The raw gradient that starts back-propagation from ``root`` (``grad`` may be None)."""
+        raise NotImplementedError
+
+    @classmethod
+    def _check_same_kind(cls, nodes: Sequence[Any], what: str) -> None:
+        for node in nodes:
+            if not isinstance(node, Node):
+                raise TypeError(f"{what}: expected {cls.__name__} nodes, got {type(node).__name__}")
+            if not isinstance(node, cls):
+                raise TypeError(
+                    f"{what}: cannot mix {cls.__name__} and {type(node).__name__} in one call"
+                )

@@ -1,0 +1,128 @@
+"""Neurons, layers and multi-layer perceptrons over scalar ``Value`` nodes (micrograd-sized).
+
+A neuron computes act(w·x + b) = act(Σ_i w_i x_i + b), its sum as one fused node
+(``Value.linear``). Weights are drawn uniformly from
+[−1, 1] and biases start at 0, as in micrograd, from an explicit numpy Generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from autograd import Value
+
+from .module import Module
+
+Activation = Callable[[Value], Value]
+
+#: The activations a neuron can apply, by name.
+ACTIVATIONS: dict[str, Activation | None] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": None,
+}
+
+
+def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """A numpy Generator from a Generator, a seed, or None (a fresh, unseeded one)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be a numpy Generator, a seed or None, got {type(rng).__name__}")
+
+
+def _activation(name: str) -> Activation | None:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+class Neuron(Module):
+    """act(Σ_i w_i x_i + b) for ``nin`` inputs; ``activation`` is a name from ``ACTIVATIONS``."""
+
+    def __init__(
+        self, nin: int, activation: str = "relu", *, rng: np.random.Generator | int | None = None
+    ) -> None:
+        if nin < 1:
+            raise ValueError(f"Neuron: nin must be at least 1, got {nin}")
+        generator = as_generator(rng)
+        self.w = [Value(float(x)) for x in generator.uniform(-1.0, 1.0, nin)]
+        self.b = Value(0.0)
+        self.activation = activation
+        self._act = _activation(activation)
+
+    def forward(self, x: Sequence[Value | float]) -> Value:
+        if len(x) != len(self.w):
+            raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
+        z = Value.linear(self.w, x, self.b)
+        return self._act(z) if self._act is not None else z
+
+    def __repr__(self) -> str:
+        return f"Neuron({len(self.w)}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """``nout`` neurons that see the same ``nin`` inputs; always returns a list of Values."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "relu",
+        *,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        generator = as_generator(rng)
+        self.neurons = [Neuron(nin, activation, rng=generator) for _ in range(nout)]
+
+    def forward(self, x: Sequence[Value | float]) -> list[Value]:
+        inputs = [xi if isinstance(xi, Value) else Value(xi, requires_grad=False) for xi in x]
+        return [neuron(inputs) for neuron in self.neurons]
+
+    def __repr__(self) -> str:
+        first = self.neurons[0]
+        return f"Layer({len(first.w)}, {len(self.neurons)}, activation={first.activation!r})"
+
+
+class MLP(Module):
+    """Layers of sizes ``sizes`` on ``nin`` inputs: ``activation`` between, linear output.
+
+    ``MLP(2, [16, 16, 1])`` maps 2 numbers to a list of 1 Value through two hidden layers
+    of 16 neurons.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        sizes: Sequence[int],
+        activation: str = "relu",
+        *,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        if not sizes:
+            raise ValueError("MLP: sizes must name at least one layer")
+        _activation(activation)
+        generator = as_generator(rng)
+        widths = [nin, *sizes]
+        self.layers = [
+            Layer(
+                widths[i],
+                widths[i + 1],
+                activation if i < len(sizes) - 1 else "linear",
+                rng=generator,
+            )
+            for i in range(len(sizes))
+        ]
+
+    def forward(self, x: Sequence[Value | float]) -> list[Value]:
+        out: Sequence[Value | float] = x
+        for layer in self.layers:
+            out = layer(out)
+        return list(out)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return "MLP(\n" + "\n".join(f"  {layer!r}" for layer in self.layers) + "\n)"
