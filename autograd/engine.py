@@ -23,6 +23,7 @@ from . import mode
 from .broadcast import sum_to_shape
 from .node import Node
 
+
 def topological_order(outputs: Sequence[Node]) -> list[Node]:
     """Every node that requires grad and is reachable from ``outputs``, parents first.
 
@@ -89,14 +90,19 @@ def _propagate(
             continue
 
         rule = node._op
-        if create_graph:
-            parent_grads = rule.backward(node._ctx, g, node, *parents)
-        elif len(parents) == 1:
-            parent_grads = rule.backward(node._ctx, g, node.data, parents[0].data)
-        elif len(parents) == 2:
-            parent_grads = rule.backward(node._ctx, g, node.data, parents[0].data, parents[1].data)
-        else:
-            parent_grads = rule.backward(node._ctx, g, node.data, *[p.data for p in parents])
+        try:
+            if create_graph:
+                parent_grads = rule.backward(node._ctx, g, node, *parents)
+            elif len(parents) == 1:
+                parent_grads = rule.backward(node._ctx, g, node.data, parents[0].data)
+            elif len(parents) == 2:
+                parent_grads = rule.backward(
+                    node._ctx, g, node.data, parents[0].data, parents[1].data
+                )
+            else:
+                parent_grads = rule.backward(node._ctx, g, node.data, *[p.data for p in parents])
+        except ArithmeticError as error:  # Python floats raise where numpy gives inf or nan
+            raise type(error)(f"the backward of {rule.name!r} failed: {error}") from error
 
         if check_anomaly:
             for parent_grad in parent_grads:
@@ -122,13 +128,13 @@ def _as_node_list(nodes: Node | Sequence[Node], what: str) -> list[Node]:
     if isinstance(nodes, Node):
         return [nodes]
     if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Sequence):
-        raise TypeError(f"grad: {what} must be a node or a sequence of nodes, got {type(nodes).__name__}")
+        raise TypeError(
+            f"grad: {what} must be a node or a sequence of nodes, got {type(nodes).__name__}"
+        )
     return list(nodes)
 
 
-def _seeds(
-    outputs: Sequence[Node], grad_outputs: Any, create_graph: bool
-) -> list[Any]:
+def _seeds(outputs: Sequence[Node], grad_outputs: Any, create_graph: bool) -> list[Any]:
     """The starting gradient of each output: ones by default, raw data or nodes as asked."""
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
@@ -136,9 +142,7 @@ def _seeds(
         grad_outputs = [grad_outputs]
     grad_outputs = list(grad_outputs)
     if len(grad_outputs) != len(outputs):
-        raise ValueError(
-            f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs"
-        )
+        raise ValueError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
     seeds = []
     for output, given in zip(outputs, grad_outputs):
         kind = type(output)

@@ -113,7 +113,7 @@ def _numeric_jacobians(fn: Function, inputs: list[Node], eps: float) -> list[np.
 
 
 def _element(shape: tuple[int, ...], index: int) -> str:
-    """" at [i, j]" for an element of an array, "" for a scalar."""
+    """ " at [i, j]" for an element of an array, "" for a scalar."""
     if not shape:
         return ""
     return " at [" + ", ".join(str(int(i)) for i in np.unravel_index(index, shape)) + "]"
@@ -189,8 +189,7 @@ def gradgradcheck(
                 allow_unused=True,
             )
         return tuple(
-            type(x)._constant(np.zeros_like(x.data)) if g is None else g
-            for x, g in zip(xs, grads)
+            type(x)._constant(np.zeros_like(x.data)) if g is None else g for x, g in zip(xs, grads)
         )
 
     return gradcheck(first_derivatives, inputs, eps=eps, atol=atol, rtol=rtol)

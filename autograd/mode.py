@@ -31,7 +31,7 @@ def is_grad_enabled() -> bool:
 
 
 def is_anomaly_enabled() -> bool:
-    """True inside ``detect_anomaly()``: every forward and backward result is checked for NaN/inf."""
+    """True inside ``detect_anomaly()``: forward and backward results are checked for NaN/inf."""
     return state.anomaly_enabled
 
 
@@ -82,7 +82,7 @@ class enable_grad(_Switch):  # noqa: N801
 
 
 class detect_anomaly(_Switch):  # noqa: N801
-    """Raise ``FloatingPointError`` naming the op whose forward or backward first makes a NaN or inf.
+    """Raise ``FloatingPointError`` naming the op whose forward or backward makes a NaN or inf.
 
     Checking every result costs time, so it is meant for debugging, not for training runs.
     """

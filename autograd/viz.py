@@ -60,7 +60,7 @@ def _walk(root: Node, max_nodes: int) -> list[Node]:
 
 
 def _escape(text: str) -> str:
-    for special in "\\{}|<>\"":
+    for special in '\\{}|<>"':
         text = text.replace(special, "\\" + special)
     return text
 
@@ -95,8 +95,9 @@ def _record(node: Node, show_grad: bool) -> str:
     return "{ " + " | ".join(_escape(field) for field in fields) + " }"
 
 
-def graph_source(root: Node, *, rankdir: str = "LR", show_grad: bool = True,
-                 max_nodes: int = 500) -> graphviz.Digraph:
+def graph_source(
+    root: Node, *, rankdir: str = "LR", show_grad: bool = True, max_nodes: int = 500
+) -> graphviz.Digraph:
     """The compute graph behind ``root`` as a ``graphviz.Digraph`` (nothing is rendered)."""
     if not isinstance(root, Node):
         raise TypeError(f"draw_graph: expected a Value or Tensor, got {type(root).__name__}")
@@ -110,8 +111,7 @@ def graph_source(root: Node, *, rankdir: str = "LR", show_grad: bool = True,
         name = names[id(node)]
         shape = "record" if not node.requires_grad else "Mrecord"
         color = "lightgrey" if not node.requires_grad else "white"
-        dot.node(name, label=_record(node, show_grad), shape=shape, style="filled",
-                 fillcolor=color)
+        dot.node(name, label=_record(node, show_grad), shape=shape, style="filled", fillcolor=color)
         if node._op is not None:
             dot.node(name + "_op", label=node._op.symbol, shape="ellipse")
             dot.edge(name + "_op", name)
@@ -143,4 +143,3 @@ def draw_graph(
             raise GraphvizNotFoundError(dot.source) from None
         write_atomically(Path(path), svg)
     return dot
-

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from autograd import Value
+from autograd import Value, draw_graph, no_grad
 
 from .module import Module
 from .scalar import MLP
@@ -26,8 +27,9 @@ class StepResult:
     accuracy: float
 
 
-def margin_loss(model: Module, X: np.ndarray, signs: Sequence[float], alpha: float = 1e-4
-                ) -> tuple[Value, float]:
+def margin_loss(
+    model: Module, X: np.ndarray, signs: Sequence[float], alpha: float = 1e-4
+) -> tuple[Value, float]:
     """The max-margin loss with L2 regularisation, and the accuracy of the scores' signs."""
     inputs = X.tolist()
     scores = [model(x)[0] for x in inputs]
@@ -38,8 +40,9 @@ def margin_loss(model: Module, X: np.ndarray, signs: Sequence[float], alpha: flo
     return data_loss + reg_loss, correct / len(scores)
 
 
-def training_step(model: Module, X: np.ndarray, signs: Sequence[float], step: int,
-                  steps: int = 100) -> StepResult:
+def training_step(
+    model: Module, X: np.ndarray, signs: Sequence[float], step: int, steps: int = 100
+) -> StepResult:
     """One full-batch SGD step with the learning rate 1 − 0.9·step/steps."""
     loss, accuracy = margin_loss(model, X, signs)
     model.zero_grad()
@@ -58,3 +61,75 @@ def make_workload(seed: int = 0) -> tuple[MLP, np.ndarray, list[float]]:
     signs = [2.0 * label - 1.0 for label in y.tolist()]
     model = MLP(2, [16, 16, 1], rng=np.random.default_rng(seed))
     return model, X, signs
+
+
+@dataclass
+class DemoResult:
+    """The demo's final loss and training accuracy, and the files it wrote."""
+
+    loss: float
+    accuracy: float
+    decision_boundary: Path
+    neuron_graph: Path
+
+
+def predict_classes(model: Module, points: np.ndarray) -> np.ndarray:
+    """Class 1 where the model's score is positive, else class 0 (no graph is recorded)."""
+    with no_grad():
+        return np.array([model(x)[0].data > 0.0 for x in points.tolist()], dtype=np.int64)
+
+
+def draw_neuron(model: MLP, X: np.ndarray, path: Path) -> None:
+    """The compute graph of the first neuron of the first layer, as SVG.
+
+    It is drawn on the first data point that the neuron lets through (positive
+    pre-activation), so that the gradients in the picture are not all zero.
+    """
+    neuron = model.layers[0].neurons[0]
+    for i, w in enumerate(neuron.w):
+        w.label = f"w{i + 1}"
+    neuron.b.label = "b"
+    with no_grad():
+        active = [x for x in X.tolist() if Value.linear(neuron.w, x, neuron.b).data > 0.0]
+    x = active[0] if active else X[0].tolist()
+    inputs = [Value(xi, label=f"x{i + 1}") for i, xi in enumerate(x)]
+    z = Value.linear(neuron.w, inputs, neuron.b)
+    z.label = "z"
+    out = neuron._act(z) if neuron._act is not None else z
+    out.label = "out"
+    model.zero_grad()
+    out.backward()
+    draw_graph(out, path)
+    model.zero_grad()
+
+
+def run_demo(
+    out_dir: str | Path, *, steps: int = 100, seed: int = 0, progress: bool = True
+) -> DemoResult:
+    """Train the demo model, then write its decision boundary (PNG) and one neuron (SVG)."""
+    from tqdm.auto import tqdm
+
+    from .plot import decision_boundary, save_figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model, X, signs = make_workload(seed)
+    bar = tqdm(range(steps), desc="demo", unit="step", disable=not progress)
+    result = StepResult(float("nan"), 0.0)
+    for step in bar:
+        result = training_step(model, X, signs, step, steps)
+        bar.set_postfix(loss=f"{result.loss:.4f}", accuracy=f"{result.accuracy:.0%}", refresh=False)
+    loss, accuracy = margin_loss(model, X, signs)
+
+    labels = (np.array(signs) > 0).astype(np.int64)
+    figure = decision_boundary(
+        lambda points: predict_classes(model, points),
+        X,
+        labels,
+        title=f"scalar MLP 2-16-16-1: {accuracy:.0%} training accuracy",
+    )
+    boundary_path = out / "decision_boundary.png"
+    save_figure(figure, boundary_path)
+    graph_path = out / "neuron_graph.svg"
+    draw_neuron(model, X, graph_path)
+    return DemoResult(loss.data, accuracy, boundary_path, graph_path)

@@ -1,0 +1,208 @@
+"""The engine: topological order, accumulation, backward() semantics, grad(), memory."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from autograd import Value, grad, no_grad, topological_order
+from autograd.node import Node
+
+
+def test_order_puts_parents_first() -> None:
+    a, b = Value(1.0), Value(2.0)
+    c = a * b
+    d = c + a
+    e = d * c
+    order = topological_order([e])
+    position = {node: i for i, node in enumerate(order)}
+    for node in order:
+        for parent in node.parents:
+            assert position[parent] < position[node]
+    assert order[-1] is e
+    assert set(order) == {a, b, c, d, e}
+
+
+def test_order_is_deterministic_and_follows_argument_order() -> None:
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    out = a * b + b
+    assert [n.label for n in topological_order([out]) if n.label] == ["a", "b"]
+
+
+def test_constants_are_left_out_of_the_order() -> None:
+    a = Value(1.0)
+    c = Value(2.0, requires_grad=False)
+    assert c not in topological_order([a * c])
+
+
+def test_a_node_used_twice_gets_the_sum() -> None:
+    x = Value(3.0)
+    (x + x).backward()
+    assert x.grad == 2.0
+
+
+def test_a_node_reused_many_times_gets_the_summed_gradient() -> None:
+    x = Value(0.5)
+    y = Value.sum([x * float(k) for k in range(1000)])
+    y.backward()
+    assert x.grad == pytest.approx(sum(range(1000)))
+
+
+def test_a_chain_of_a_million_operations_backpropagates() -> None:
+    """Iterative, not recursive: micrograd fails here with RecursionError."""
+    x0 = Value(1.0)
+    x = x0
+    for _ in range(500_000):
+        x = x * 1.0001 + 0.0001  # two ops per turn: a million in all
+    assert len(topological_order([x])) == 1_000_001
+    x.backward()
+    assert x0.grad == pytest.approx(1.0001**500_000, rel=1e-9)
+
+
+def test_backward_twice_accumulates_on_leaves_and_overwrites_interior_nodes() -> None:
+    a, b = Value(2.0), Value(-3.0)
+    hidden = a * b
+    out = (hidden + b**2).tanh()
+    out.backward()
+    first_a, first_hidden = a.grad, hidden.grad
+    out.backward()
+    assert a.grad == pytest.approx(2 * first_a)
+    assert hidden.grad == pytest.approx(first_hidden)
+    a.zero_grad()
+    out.backward()
+    assert a.grad == pytest.approx(first_a)
+
+
+def test_backward_with_an_explicit_gradient() -> None:
+    x = Value(2.0)
+    (x * x).backward(3.0)
+    assert x.grad == 12.0
+
+
+def test_backward_from_a_node_that_needs_no_grad_is_an_error() -> None:
+    with pytest.raises(ValueError, match="does not require grad"):
+        Value(1.0, requires_grad=False).exp().backward()
+
+
+def test_grad_returns_nodes_and_stores_nothing() -> None:
+    x, y = Value(2.0), Value(5.0)
+    gx, gy = grad(x * y, [x, y])
+    assert isinstance(gx, Value) and isinstance(gy, Value)
+    assert (gx.data, gy.data) == (5.0, 2.0)
+    assert x.grad == 0.0 and y.grad == 0.0
+    assert not gx.requires_grad
+
+
+def test_grad_of_several_outputs_with_seeds() -> None:
+    x = Value(2.0)
+    (g,) = grad([x * x, x * 3.0], x, grad_outputs=[1.0, 10.0])
+    assert g.data == 2 * 2.0 + 10.0 * 3.0
+
+
+def test_grad_for_an_interior_node() -> None:
+    x = Value(2.0)
+    h = x * x
+    (gh,) = grad(h.exp(), [h])
+    assert gh.data == pytest.approx(h.exp().data)
+
+
+def test_grad_with_the_same_input_twice() -> None:
+    x = Value(2.0)
+    g1, g2 = grad(x * x, [x, x])
+    assert g1.data == g2.data == 4.0
+
+
+def test_grad_refuses_unused_inputs_unless_allowed() -> None:
+    x, unused = Value(1.0), Value(2.0)
+    with pytest.raises(ValueError, match="input 1 is not used"):
+        grad(x * 2.0, [x, unused])
+    gx, gu = grad(x * 2.0, [x, unused], allow_unused=True)
+    assert gx.data == 2.0 and gu is None
+
+
+def test_grad_errors_name_the_argument() -> None:
+    x = Value(1.0)
+    with pytest.raises(ValueError, match="input 0 does not require grad"):
+        grad(x * 2.0, [Value(1.0, requires_grad=False)])
+    with pytest.raises(ValueError, match="output 0 does not require grad"):
+        grad(Value(1.0, requires_grad=False) * 2.0, [x])
+    with pytest.raises(ValueError, match="2 grad_outputs for 1 outputs"):
+        grad(x * 2.0, [x], grad_outputs=[1.0, 2.0])
+    with pytest.raises(TypeError, match="expected Value nodes, got float"):
+        grad(x * 2.0, [1.0])  # type: ignore[list-item]
+
+
+def test_create_graph_gives_gradients_that_depend_on_the_inputs() -> None:
+    x = Value(0.3)
+    (g,) = grad(x.tanh(), [x], create_graph=True)
+    assert g.requires_grad
+    (h,) = grad(g, [x])
+    t = x.tanh().data
+    assert h.data == pytest.approx(-2 * t * (1 - t * t))
+
+
+def test_backward_with_create_graph_stores_differentiable_gradients() -> None:
+    x = Value(2.0)
+    (x**3).backward(create_graph=True)
+    assert isinstance(x.grad, Value)
+    (second,) = grad(x.grad, [x])
+    assert second.data == 12.0
+
+
+def test_a_python_arithmetic_error_in_a_rule_names_the_rule() -> None:
+    x = Value(0.0)
+    with pytest.raises(ZeroDivisionError, match="the backward of 'pow_const' failed"):
+        (x**0.5).backward()
+
+
+def _all_nodes(root: Node) -> list[weakref.ref[Node]]:
+    seen, stack, refs = set(), [root], []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        refs.append(weakref.ref(node))
+        stack.extend(node.parents)
+    return refs
+
+
+def test_a_graph_is_freed_by_reference_counting_alone() -> None:
+    """No reference cycle per node: without the garbage collector, nothing is left."""
+    gc.collect()
+    gc.disable()
+    try:
+        x = Value(0.5)
+        out = x
+        for _ in range(100):
+            out = (out * x + 1.0).tanh()
+        out.backward()
+        refs = _all_nodes(out)
+        assert len(refs) > 300
+        del out
+        assert [r() for r in refs if r() is not None] == [x]
+    finally:
+        gc.enable()
+
+
+def test_a_higher_order_graph_is_freed_by_reference_counting_alone() -> None:
+    gc.collect()
+    gc.disable()
+    try:
+        x = Value(0.5)
+        (g,) = grad((x * x).exp(), [x], create_graph=True)
+        refs = _all_nodes(g)
+        del g
+        assert [r() for r in refs if r() is not None] == [x]
+    finally:
+        gc.enable()
+
+
+def test_no_grad_records_nothing() -> None:
+    x = Value(1.0)
+    with no_grad():
+        y = (x * 2.0).exp()
+    assert not y.requires_grad
+    assert y.is_leaf and y.parents == ()

@@ -1,0 +1,114 @@
+"""Value: forward results, numbers on either side, errors, and what users see."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from autograd import Value
+
+
+def test_arithmetic_with_numbers_on_either_side() -> None:
+    x = Value(3.0)
+    assert (x + 2).data == 5.0
+    assert (2 + x).data == 5.0
+    assert (x - 2).data == 1.0
+    assert (2 - x).data == -1.0
+    assert (x * 2).data == 6.0
+    assert (2 * x).data == 6.0
+    assert (x / 2).data == 1.5
+    assert (6 / x).data == 2.0
+    assert (x**2).data == 9.0
+    assert (2**x).data == 8.0
+    assert (-x).data == -3.0
+    assert (x ** Value(2.0)).data == 9.0
+
+
+def test_numpy_scalars_count_as_numbers() -> None:
+    x = Value(np.float32(2.0))
+    assert isinstance(x.data, float)
+    assert (x * np.float32(3.0)).data == 6.0
+    assert (x + np.int64(1)).data == 3.0
+
+
+def test_functions() -> None:
+    x = Value(0.5)
+    assert x.exp().data == pytest.approx(math.exp(0.5))
+    assert x.log().data == pytest.approx(math.log(0.5))
+    assert x.sqrt().data == pytest.approx(math.sqrt(0.5))
+    assert x.tanh().data == pytest.approx(math.tanh(0.5))
+    assert x.sigmoid().data == pytest.approx(1 / (1 + math.exp(-0.5)))
+    assert Value(-2.0).relu().data == 0.0
+    assert Value(2.0).relu().data == 2.0
+    assert abs(Value(-2.0)).data == 2.0
+    assert Value.sum([Value(1.0), 2.0, Value(3.0)]).data == 6.0
+
+
+def test_sigmoid_is_stable_for_large_inputs() -> None:
+    assert Value(-1000.0).sigmoid().data == 0.0
+    assert Value(1000.0).sigmoid().data == 1.0
+
+
+def test_exp_overflow_gives_inf_like_numpy() -> None:
+    assert Value(1000.0).exp().data == math.inf
+
+
+def test_linear_equals_the_sum_of_products() -> None:
+    w = [Value(0.5), Value(-2.0)]
+    x = [Value(3.0), 4.0]
+    z = Value.linear(w, x, Value(1.0))
+    assert z.data == pytest.approx(0.5 * 3.0 - 2.0 * 4.0 + 1.0)
+    assert len(z.parents) == 5
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Value(-1.0).log(), "log: the argument must be positive"),
+        (lambda: Value(-1.0).sqrt(), "sqrt: the argument must not be negative"),
+        (lambda: Value(-8.0) ** (1 / 3), "pow: a negative base"),
+        (lambda: Value(0.0) ** -1, "pow: 0.0 to a negative power"),
+        (lambda: Value(1.0) / 0, "div: 1.0 divided by zero"),
+        (lambda: Value.linear([Value(1.0)], [1.0, 2.0]), "linear: 1 weights and 2 inputs"),
+    ],
+)
+def test_bad_input_names_the_op(make: object, message: str) -> None:
+    with pytest.raises((ValueError, ZeroDivisionError), match=message):
+        make()  # type: ignore[operator]
+
+
+def test_non_numbers_are_refused() -> None:
+    with pytest.raises(TypeError, match="expected a real number, got str"):
+        Value("2")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Value(1.0) + "a"  # type: ignore[operator]
+
+
+def test_comparisons_compare_data() -> None:
+    assert Value(1.0) < Value(2.0)
+    assert Value(2.0) > 1
+    assert Value(2.0) >= 2.0
+    assert Value(2.0) <= Value(2.0)
+
+
+def test_values_hash_by_identity() -> None:
+    a, b = Value(1.0), Value(1.0)
+    assert len({a, b}) == 2
+
+
+def test_repr_shows_data_grad_and_label() -> None:
+    assert repr(Value(2.0, label="a")) == "Value(data=2, grad=0, label='a')"
+    assert float(Value(2.5)) == 2.5
+    assert Value(2.5).item() == 2.5
+
+
+def test_op_and_parents_are_recorded_in_argument_order() -> None:
+    a, b = Value(1.0), Value(2.0)
+    c = a * b
+    assert c.op == "mul"
+    assert c.parents == (a, b)
+    assert a.op == "" and a.is_leaf
+    d = a * 2.0
+    assert d.op == "mul_scalar" and d.parents == (a,)

@@ -1,0 +1,78 @@
+"""draw_graph: the DOT it builds, the SVG that real `dot` renders, and its errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import graphviz
+import pytest
+
+from autograd import GraphTooLargeError, GraphvizNotFoundError, Value, draw_graph
+
+
+def _example() -> Value:
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = (a * b + b**2).tanh()
+    c.label = "c"
+    c.backward()
+    return c
+
+
+def test_returns_a_digraph_with_a_record_per_node_and_an_ellipse_per_op() -> None:
+    dot = draw_graph(_example())
+    assert isinstance(dot, graphviz.Digraph)
+    source = dot.source
+    assert "{ a | data 2 | grad -0.0296 }" in source
+    assert "{ c | data 0.9951 | grad 1 }" in source
+    assert source.count("shape=ellipse") == 4  # ×, ^, +, tanh
+    assert 'label="×"' in source and "label=tanh" in source
+
+
+def test_the_drawing_is_deterministic() -> None:
+    assert draw_graph(_example()).source == draw_graph(_example()).source
+
+
+def test_show_grad_false_leaves_gradients_out() -> None:
+    assert "grad" not in draw_graph(_example(), show_grad=False).source
+
+
+def test_writes_an_svg_with_real_dot(tmp_path: Path) -> None:
+    assert shutil.which("dot"), "Graphviz's dot must be installed (.ci/run installs it)"
+    path = tmp_path / "pictures" / "graph.svg"
+    draw_graph(_example(), path)
+    text = path.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    assert "tanh" in text
+    assert [p.name for p in path.parent.iterdir()] == ["graph.svg"]  # no temporary left
+
+
+def test_without_dot_the_error_says_how_to_install_and_keeps_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot on this PATH
+    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz") as caught:
+        draw_graph(_example(), tmp_path / "graph.svg")
+    assert "digraph" in caught.value.source
+    assert not (tmp_path / "graph.svg").exists()
+    assert "digraph" in draw_graph(_example()).source  # without a path, no dot is needed
+
+
+def test_a_graph_larger_than_max_nodes_is_refused() -> None:
+    x = Value(1.0)
+    for _ in range(100):
+        x = x * 1.01
+    with pytest.raises(GraphTooLargeError, match="more than max_nodes=50"):
+        draw_graph(x, max_nodes=50)
+
+
+def test_labels_with_special_characters_are_escaped() -> None:
+    v = Value(1.0, label="{x|<y>}")
+    assert r"\{x\|\<y\>\}" in draw_graph(v * 2.0).source
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(TypeError, match="expected a Value or Tensor"):
+        draw_graph(1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rankdir"):
+        draw_graph(Value(1.0), rankdir="XY")
