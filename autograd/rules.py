@@ -31,7 +31,10 @@ Backward = Callable[..., tuple[Any, ...]]
 
 
 class Rule:
-    """A primitive op: its name, the symbol drawn in pictures, and its derivative rule."""
+    """A primitive op: its name, the symbol drawn in pictures, and its derivative rule.
+
+    A ``{}`` in the symbol is filled with the op's constant (``× {}`` is drawn ``× 2``).
+    """
 
     __slots__ = ("name", "symbol", "backward")
 
@@ -95,7 +98,7 @@ def add(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     return g, g
 
 
-@rule("add_scalar", "+")
+@rule("add_scalar", "+ {}")
 def add_scalar(c: float, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(a + c)/da = 1 for a constant number c (saved in ctx)."""
     return (g,)
@@ -123,7 +126,7 @@ def mul(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     return g * b, g * a
 
 
-@rule("mul_scalar", "×")
+@rule("mul_scalar", "× {}")
 def mul_scalar(c: float, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(c·a)/da = c for a constant number c (saved in ctx)."""
     return (g * c,)
@@ -135,7 +138,7 @@ def neg(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
     return (-g,)
 
 
-@rule("pow_const", "^")
+@rule("pow_const", "^{}")
 def pow_const(exponent: float, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(a^p)/da = p·a^(p−1) for a constant exponent p (saved in ctx)."""
     if exponent == 2:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -296,15 +297,16 @@ class Value(Node):
             raise ValueError(
                 f"linear: {len(weights)} weights and {len(inputs)} inputs; they must match"
             )
-        parents = (
-            *[_as_value(w, "linear") for w in weights],
-            *[_as_value(x, "linear") for x in inputs],
-            _as_value(bias, "linear"),
+        n = len(weights)
+        parents = tuple(
+            [
+                p if isinstance(p, Value) else _as_value(p, "linear")
+                for p in (*weights, *inputs, bias)
+            ]
         )
-        data = parents[-1].data
-        for w, x in zip(parents, parents[len(weights) : -1]):
-            data += w.data * x.data
-        return _make(data, parents, rules.linear, len(weights))
+        raw = [p.data for p in parents]
+        data = raw[-1] + sum(map(operator.mul, raw[:n], raw[n:-1]))
+        return _make(data, parents, rules.linear, n)
 
     # -- comparisons compare the data and return bools ---------------------------------
 

@@ -77,6 +77,11 @@ def _format_array(array: np.ndarray) -> str:
     return "[" + ", ".join(_format_number(x) for x in array.reshape(-1)) + "]"
 
 
+def _op_label(node: Node) -> str:
+    symbol = node._op.symbol if node._op is not None else ""
+    return symbol.format(_format_number(node._ctx)) if "{}" in symbol else symbol
+
+
 def _record(node: Node, show_grad: bool) -> str:
     """The fields of a node's record: label, then data and grad (or shape, dtype, values)."""
     fields = [node.label] if node.label else []
@@ -113,7 +118,7 @@ def graph_source(
         color = "lightgrey" if not node.requires_grad else "white"
         dot.node(name, label=_record(node, show_grad), shape=shape, style="filled", fillcolor=color)
         if node._op is not None:
-            dot.node(name + "_op", label=node._op.symbol, shape="ellipse")
+            dot.node(name + "_op", label=_escape(_op_label(node)), shape="ellipse")
             dot.edge(name + "_op", name)
             for parent in node._parents:
                 dot.edge(names[id(parent)], name + "_op")

@@ -76,3 +76,9 @@ def test_bad_arguments() -> None:
         draw_graph(1.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="rankdir"):
         draw_graph(Value(1.0), rankdir="XY")
+
+
+def test_an_ops_constant_is_drawn_in_its_ellipse() -> None:
+    x = Value(1.0)
+    source = draw_graph((x * 2.0 + 0.5) ** 3).source
+    assert 'label="× 2"' in source and 'label="+ 0.5"' in source and 'label="^3"' in source
