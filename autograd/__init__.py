@@ -6,8 +6,19 @@ as a compute graph; one engine back-propagates through either kind.
 
 from .engine import backward, grad, topological_order
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .node import Node
+from .tensor import (
+    Tensor,
+    concatenate,
+    cross_entropy,
+    linear,
+    matmul,
+    maximum,
+    minimum,
+    stack,
+    where,
+)
 from .value import Value
 from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph
 
@@ -16,15 +27,25 @@ __all__ = [
     "GraphTooLargeError",
     "GraphvizNotFoundError",
     "Node",
+    "Tensor",
     "Value",
     "backward",
+    "concatenate",
+    "cross_entropy",
     "detect_anomaly",
     "draw_graph",
     "enable_grad",
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "is_anomaly_enabled",
     "is_grad_enabled",
+    "linear",
+    "matmul",
+    "maximum",
+    "minimum",
     "no_grad",
+    "stack",
     "topological_order",
+    "where",
 ]

@@ -70,6 +70,7 @@ def _propagate(
     ``backward()`` does: leaves accumulate, interior nodes that retain grad overwrite.
     """
     grads: dict[Node, Any] = {}
+    stored: set[int] = set()  # the arrays already handed to a node's .grad in this pass
     for output, seed in zip(outputs, seeds):
         grads[output] = seed if output not in grads else grads[output] + seed
     check_anomaly = mode.state.anomaly_enabled
@@ -83,9 +84,9 @@ def _propagate(
             for position in wanted.get(node, ()):
                 results[position] = g
         elif not parents:
-            node.grad = g if node.grad is None else node.grad + g
+            node.grad = _owned(g, stored) if node.grad is None else node.grad + g
         elif node._retains_grad:
-            node.grad = g
+            node.grad = _owned(g, stored)
         if not parents:
             continue
 
@@ -116,6 +117,21 @@ def _propagate(
                 parent_grad = sum_to_shape(parent_grad, parent.shape)  # type: ignore[attr-defined]
             previous = grads.get(parent)
             grads[parent] = parent_grad if previous is None else previous + parent_grad
+
+
+def _owned(g: Any, stored: set[int]) -> Any:
+    """``g`` as an array that no other node's .grad shares and that can be written to.
+
+    Rules may pass one array to several inputs (add gives g to both) or a read-only view
+    (sum broadcasts g back); a gradient that lands on a node's .grad is copied then, so an
+    optimizer may update it in place.
+    """
+    if not isinstance(g, (np.ndarray, np.generic)):
+        return g
+    if type(g) is not np.ndarray or id(g) in stored or not (g.flags.owndata and g.flags.writeable):
+        g = np.array(g)
+    stored.add(id(g))
+    return g
 
 
 def _check_finite(value: Any, where: str) -> None:

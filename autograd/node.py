@@ -12,12 +12,18 @@ the engine (``engine.py``) and the derivative rules (``rules.py``) are shared.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import numpy as np
+
+from .mode import state
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .rules import Rule
+
+N = TypeVar("N", bound="Node")
 
 
 class Node:
@@ -37,6 +43,10 @@ class Node:
 
     #: True for kinds whose operations broadcast, so the engine must sum gradients back.
     _broadcasts: ClassVar[bool] = False
+    #: The gradient a new node starts with (0.0 for Value, None for Tensor).
+    _initial_grad: ClassVar[Any] = None
+    #: Whether interior nodes keep their gradient after backward() without retain_grad().
+    _retains_by_default: ClassVar[bool] = False
 
     data: Any
     grad: Any
@@ -108,3 +118,49 @@ class Node:
                 raise TypeError(
                     f"{what}: cannot mix {cls.__name__} and {type(node).__name__} in one call"
                 )
+
+
+_new = object.__new__
+
+
+def record(kind: type[N], data: Any, parents: tuple[Node, ...], op: Rule, ctx: Any = None) -> N:
+    """The node of ``kind`` that ``op`` computed from ``parents``: the one way ops make nodes.
+
+    It keeps its parents (and so joins the graph) only when gradients are being recorded
+    and at least one parent requires grad; otherwise it is a leaf that needs no grad.
+    """
+    if state.anomaly_enabled and not np.all(np.isfinite(data)):
+        raise FloatingPointError(
+            f"detect_anomaly: the forward of {op.name!r} produced a NaN or inf"
+        )
+    out = _new(kind)
+    out.data = data
+    out.grad = kind._initial_grad
+    out.label = ""
+    out._ctx = ctx
+    out._retains_grad = kind._retains_by_default
+    if state.grad_enabled:
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad = True
+                out._parents = parents
+                out._op = op
+                return out
+    out.requires_grad = False
+    out._parents = ()
+    out._op = None
+    return out
+
+
+def leaf(kind: type[N], data: Any, requires_grad: bool, label: str = "") -> N:
+    """A leaf node of ``kind`` holding ``data`` as it is (no conversion, no copy)."""
+    out = _new(kind)
+    out.data = data
+    out.grad = kind._initial_grad
+    out.requires_grad = requires_grad
+    out.label = label
+    out._parents = ()
+    out._op = None
+    out._ctx = None
+    out._retains_grad = kind._retains_by_default
+    return out

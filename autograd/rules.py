@@ -80,6 +80,11 @@ def _log(x: Any) -> Any:
     return np.log(x)
 
 
+def _data(x: Any) -> Any:
+    """The raw data of a node, or ``x`` itself: for masks, which are constants."""
+    return x.data if isinstance(x, Node) else x
+
+
 def _sign(x: Any) -> Any:
     """sign(x) in {-1, 0, 1} as a constant: it has no gradient of its own."""
     if isinstance(x, Node):
@@ -98,9 +103,9 @@ def add(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     return g, g
 
 
-@rule("add_scalar", "+ {}")
-def add_scalar(c: float, g: Any, out: Any, a: Any) -> tuple[Any]:
-    """d(a + c)/da = 1 for a constant number c (saved in ctx)."""
+@rule("add_constant", "+ {}")
+def add_constant(c: Any, g: Any, out: Any, a: Any) -> tuple[Any]:
+    """d(a + c)/da = 1 for a constant c (a number or an array, saved in ctx)."""
     return (g,)
 
 
@@ -110,8 +115,8 @@ def add_n(ctx: None, g: Any, out: Any, *terms: Any) -> tuple[Any, ...]:
     return (g,) * len(terms)
 
 
-@rule("linear", "w·x + b")
-def linear(n: int, g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
+@rule("weighted_sum", "w·x + b")
+def weighted_sum(n: int, g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
     """A neuron's pre-activation Σ_i w_i·x_i + b, fused; inputs are w_1..w_n, x_1..x_n, b.
 
     d/dw_i = x_i, d/dx_i = w_i, d/db = 1 (n, the number of weights, is saved in ctx).
@@ -126,9 +131,21 @@ def mul(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     return g * b, g * a
 
 
-@rule("mul_scalar", "× {}")
-def mul_scalar(c: float, g: Any, out: Any, a: Any) -> tuple[Any]:
-    """d(c·a)/da = c for a constant number c (saved in ctx)."""
+@rule("sub", "−")
+def sub(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """d(a − b)/da = 1, d(a − b)/db = −1."""
+    return g, -g
+
+
+@rule("div", "÷")
+def div(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """d(a/b)/da = 1/b, d(a/b)/db = −a/b² = −out/b."""
+    return g / b, -g * out / b
+
+
+@rule("mul_constant", "× {}")
+def mul_constant(c: Any, g: Any, out: Any, a: Any) -> tuple[Any]:
+    """d(c·a)/da = c for a constant c (a number or an array, saved in ctx)."""
     return (g * c,)
 
 
@@ -139,9 +156,9 @@ def neg(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
 
 
 @rule("pow_const", "^{}")
-def pow_const(exponent: float, g: Any, out: Any, a: Any) -> tuple[Any]:
+def pow_const(exponent: Any, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(a^p)/da = p·a^(p−1) for a constant exponent p (saved in ctx)."""
-    if exponent == 2:
+    if isinstance(exponent, float) and exponent == 2.0:
         return (g * 2.0 * a,)
     return (g * exponent * a ** (exponent - 1),)
 
@@ -192,3 +209,242 @@ def relu(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
 def abs_(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d|a|/da = sign(a) (the subgradient 0 is taken at a = 0)."""
     return (g * _sign(a),)
+
+
+# -- rules for tensors -------------------------------------------------------------------
+#
+# Masks (where an input was the maximum, inside a clip range, ...) are computed from raw
+# data in both modes: they are piecewise constant, so their own derivative is zero.
+
+
+def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
+    if isinstance(x, Node):
+        return x.broadcast_to(shape)  # type: ignore[attr-defined]
+    return np.broadcast_to(x, shape)
+
+
+def _is_basic_index(index: Any) -> bool:
+    """True for indices made of ints, slices, None and Ellipsis: they pick each element once."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        isinstance(part, (int, np.integer, slice)) or part is None or part is Ellipsis
+        for part in parts
+    )
+
+
+def add_at(shape: tuple[int, ...], index: Any, g: Any) -> Any:
+    """zeros(shape) with g added at ``index`` (repeated indices add up)."""
+    if isinstance(g, Node):
+        return g._scatter_add(index, shape)  # type: ignore[attr-defined]
+    result = np.zeros(shape, dtype=g.dtype)
+    if _is_basic_index(index) or (isinstance(index, np.ndarray) and index.dtype == bool):
+        result[index] = g
+    else:
+        np.add.at(result, index, g)
+    return result
+
+
+@rule("sum", "Σ")
+def sum_(ctx: tuple[tuple[int, ...], tuple[int, ...]], g: Any, out: Any, a: Any) -> tuple[Any]:
+    """d(Σ_axes a)/da = 1 for every summed element: g is copied back along the summed axes."""
+    kept_shape, input_shape = ctx
+    return (_broadcast_to(g.reshape(kept_shape), input_shape),)
+
+
+@rule("max")
+def max_(ctx: tuple[tuple[int, ...], tuple[int, ...]], g: Any, out: Any, a: Any) -> tuple[Any]:
+    """d(max a)/da = 1 where a is the maximum (shared equally among ties), else 0."""
+    kept_shape, _ = ctx
+    return (_extremum_gradient(g, out, a, kept_shape),)
+
+
+@rule("min")
+def min_(ctx: tuple[tuple[int, ...], tuple[int, ...]], g: Any, out: Any, a: Any) -> tuple[Any]:
+    """d(min a)/da = 1 where a is the minimum (shared equally among ties), else 0."""
+    kept_shape, _ = ctx
+    return (_extremum_gradient(g, out, a, kept_shape),)
+
+
+def _extremum_gradient(g: Any, out: Any, a: Any, kept_shape: tuple[int, ...]) -> Any:
+    hits = _data(a) == _data(out).reshape(kept_shape)
+    axes = tuple(
+        axis for axis, size in enumerate(kept_shape) if size == 1 and hits.shape[axis] != 1
+    )
+    weights = hits.astype(_data(g).dtype)
+    weights /= weights.sum(axis=axes, keepdims=True)
+    return g.reshape(kept_shape) * weights
+
+
+@rule("maximum")
+def maximum(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """d max(a, b)/da = 1 where a > b, ½ where a = b, 0 elsewhere; b likewise."""
+    share_a = _tie_shares(_data(a), _data(b), _data(g).dtype)
+    return g * share_a, g * (1.0 - share_a)
+
+
+@rule("minimum")
+def minimum(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """d min(a, b)/da = 1 where a < b, ½ where a = b, 0 elsewhere; b likewise."""
+    share_a = _tie_shares(_data(b), _data(a), _data(g).dtype)
+    return g * share_a, g * (1.0 - share_a)
+
+
+def _tie_shares(larger: Any, smaller: Any, dtype: Any) -> np.ndarray:
+    """1 where ``larger`` > ``smaller``, ½ where they are equal, 0 elsewhere."""
+    return np.where(larger > smaller, 1.0, np.where(larger == smaller, 0.5, 0.0)).astype(dtype)
+
+
+@rule("clip")
+def clip(ctx: tuple[float | None, float | None], g: Any, out: Any, a: Any) -> tuple[Any]:
+    """d clip(a, lo, hi)/da = 1 where lo ≤ a ≤ hi, else 0."""
+    low, high = ctx
+    inside = np.ones(np.shape(_data(a)), dtype=bool)
+    if low is not None:
+        inside &= _data(a) >= low
+    if high is not None:
+        inside &= _data(a) <= high
+    return (g * inside,)
+
+
+@rule("where")
+def where(condition: np.ndarray, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """d where(c, a, b)/da = 1 where c holds, d/db = 1 where it does not (c saved in ctx)."""
+    return g * condition, g * ~condition
+
+
+@rule("matmul", "@")
+def matmul(needs: tuple[bool, bool], g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """d(a @ b)/da = g @ bᵀ, d(a @ b)/db = aᵀ @ g, with numpy's rules for 1-D operands.
+
+    A 1-D a is a row (1, k) and a 1-D b a column (k, 1) while the products are formed;
+    the engine sums the batch axes that broadcasting added. ``needs`` says which inputs
+    required grad at the forward, so no product is formed for a constant.
+    """
+    a_matrix = a if a.ndim > 1 else a.reshape((1, a.shape[0]))
+    b_matrix = b if b.ndim > 1 else b.reshape((b.shape[0], 1))
+    g_shape = list(g.shape)
+    if a.ndim == 1:
+        g_shape.insert(len(g_shape) - (1 if b.ndim > 1 else 0), 1)
+    if b.ndim == 1:
+        g_shape.append(1)
+    g_matrix = g.reshape(tuple(g_shape))
+    grad_a = grad_b = None
+    if needs[0]:
+        grad_a = g_matrix @ b_matrix.swapaxes(-1, -2)
+        if a.ndim == 1:
+            grad_a = grad_a.reshape((*grad_a.shape[:-2], a.shape[0]))
+    if needs[1]:
+        grad_b = a_matrix.swapaxes(-1, -2) @ g_matrix
+        if b.ndim == 1:
+            grad_b = grad_b.reshape(grad_b.shape[:-1])
+    return grad_a, grad_b
+
+
+@rule("linear", "x·Wᵀ + b")
+def linear(
+    needs: tuple[bool, ...], g: Any, out: Any, x: Any, weight: Any, *bias: Any
+) -> tuple[Any, ...]:
+    """A layer's x·Wᵀ + b, fused: d/dx = g·W, d/dW = gᵀ·x, d/db = Σ_rows g.
+
+    Rows of every leading axis of x are summed into the weight's and bias's gradients.
+    """
+    rows = g.reshape((-1, g.shape[-1]))
+    grad_x = g @ weight if needs[0] else None
+    grad_weight = rows.T @ x.reshape((-1, x.shape[-1])) if needs[1] else None
+    if not bias:
+        return grad_x, grad_weight
+    return grad_x, grad_weight, rows.sum(axis=0) if needs[2] else None
+
+
+@rule("reshape")
+def reshape(input_shape: tuple[int, ...], g: Any, out: Any, a: Any) -> tuple[Any]:
+    """Reshaping moves no value: the gradient takes the input's shape back."""
+    return (g.reshape(input_shape),)
+
+
+@rule("transpose", "ᵀ")
+def transpose(axes: tuple[int, ...], g: Any, out: Any, a: Any) -> tuple[Any]:
+    """The gradient is permuted back with the inverse permutation."""
+    return (g.transpose(tuple(np.argsort(axes))),)
+
+
+@rule("broadcast_to")
+def broadcast_to(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
+    """Each input element was copied; the engine sums the copies' gradients back."""
+    return (g,)
+
+
+@rule("getitem", "[ ]")
+def getitem(ctx: tuple[Any, tuple[int, ...]], g: Any, out: Any, a: Any) -> tuple[Any]:
+    """Each picked element gets its gradient back; one picked twice gets the sum."""
+    index, input_shape = ctx
+    return (add_at(input_shape, index, g),)
+
+
+@rule("scatter_add")
+def scatter_add(ctx: tuple[Any, tuple[int, ...]], g: Any, out: Any, a: Any) -> tuple[Any]:
+    """zeros with ``a`` added at an index: the inverse of getitem, whose gradient it is."""
+    index, _ = ctx
+    return (g[index],)
+
+
+@rule("concatenate", "concat")
+def concatenate(
+    ctx: tuple[int, tuple[int, ...]], g: Any, out: Any, *inputs: Any
+) -> tuple[Any, ...]:
+    """Each input gets the slice of the gradient where it was placed."""
+    axis, sizes = ctx
+    before = (slice(None),) * axis
+    grads, start = [], 0
+    for size in sizes:
+        grads.append(g[(*before, slice(start, start + size))])
+        start += size
+    return tuple(grads)
+
+
+@rule("stack")
+def stack(axis: int, g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
+    """Input i gets the gradient's i-th entry along the new axis."""
+    before = (slice(None),) * axis
+    return tuple(g[(*before, i)] for i in range(len(inputs)))
+
+
+@rule("logsumexp", "logΣexp")
+def logsumexp(ctx: tuple[int, tuple[int, ...]], g: Any, out: Any, a: Any) -> tuple[Any]:
+    """d log Σ_j e^(a_j) / da_i = e^(a_i − out) = softmax(a)_i."""
+    _, kept_shape = ctx
+    return (g.reshape(kept_shape) * _exp(a - out.reshape(kept_shape)),)
+
+
+@rule("log_softmax")
+def log_softmax(axis: int, g: Any, out: Any, a: Any) -> tuple[Any]:
+    """out = a − logsumexp(a): d/da = g − softmax(a)·Σ_j g_j, with softmax = e^out."""
+    return (g - _exp(out) * g.sum(axis=axis, keepdims=True),)
+
+
+@rule("softmax")
+def softmax(axis: int, g: Any, out: Any, a: Any) -> tuple[Any]:
+    """out = e^a / Σ e^a: d/da = out·(g − Σ_j g_j·out_j)."""
+    return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+
+
+@rule("cross_entropy", "cross-entropy")
+def cross_entropy(
+    ctx: tuple[np.ndarray, np.ndarray, str], g: Any, out: Any, logits: Any
+) -> tuple[Any]:
+    """loss_i = logsumexp(z_i) − z_i[y_i]: d loss_i / dz_i = softmax(z_i) − onehot(y_i).
+
+    The forward saved the probabilities for the fast path; when the engine records a
+    graph they are recomputed from the logits node, so second derivatives are right.
+    """
+    labels, probabilities, reduction = ctx
+    if isinstance(logits, Node):
+        probabilities = logits.softmax(axis=-1)  # type: ignore[attr-defined]
+    one_hot = np.zeros(np.shape(_data(logits)), dtype=_data(logits).dtype)
+    one_hot[np.arange(len(labels)), labels] = 1.0
+    delta = probabilities - one_hot
+    if reduction == "none":
+        return (delta * g.reshape((-1, 1)),)
+    if reduction == "mean":
+        g = g * (1.0 / len(labels))
+    return (delta * g,)

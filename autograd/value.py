@@ -6,8 +6,7 @@
 
 Python numbers mix freely with Values on either side of ``+ - * / **``; a number is kept
 as a constant of the op (``x * 2.0`` is one node, as PyTorch's ``mul.Scalar``), not as a
-node of its own. Subtraction and division are built from the primitives (a − b = a + (−b),
-a / b = a · b⁻¹); every primitive's derivative lives in ``rules.py``.
+node of its own. Every primitive's derivative lives in ``rules.py``.
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from . import rules
-from .mode import state
-from .node import Node
+from .node import Node, leaf, record
 from .rules import Rule
 
 
@@ -35,39 +33,11 @@ def _to_float(x: Any, op: str) -> float:
 
 
 def _make(data: float, parents: tuple[Value, ...], op: Rule, ctx: Any = None) -> Value:
-    """The Value that ``op`` computed; it records its parents only if one requires grad."""
-    if state.anomaly_enabled and not math.isfinite(data):
-        raise FloatingPointError(f"detect_anomaly: the forward of {op.name!r} produced {data}")
-    out = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    out._ctx = ctx
-    out._retains_grad = True
-    if state.grad_enabled:
-        for parent in parents:
-            if parent.requires_grad:
-                out.requires_grad = True
-                out._parents = parents
-                out._op = op
-                return out
-    out.requires_grad = False
-    out._parents = ()
-    out._op = None
-    return out
+    return record(Value, data, parents, op, ctx)
 
 
 def _constant(data: float) -> Value:
-    out = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    out._ctx = None
-    out._retains_grad = True
-    out.requires_grad = False
-    out._parents = ()
-    out._op = None
-    return out
+    return leaf(Value, data, False)
 
 
 def _number(other: Any, op: str) -> float | None:
@@ -111,6 +81,8 @@ class Value(Node):
 
     __slots__ = ()
 
+    _initial_grad = 0.0
+    _retains_by_default = True
     shape: tuple[int, ...] = ()
 
     def __init__(self, data: float, requires_grad: bool = True, label: str = "") -> None:
@@ -156,7 +128,7 @@ class Value(Node):
         c = _number(other, "add")
         if c is None:
             return NotImplemented
-        return _make(self.data + c, (self,), rules.add_scalar, c)
+        return _make(self.data + c, (self,), rules.add_constant, c)
 
     __radd__ = __add__
 
@@ -166,7 +138,7 @@ class Value(Node):
         c = _number(other, "mul")
         if c is None:
             return NotImplemented
-        return _make(self.data * c, (self,), rules.mul_scalar, c)
+        return _make(self.data * c, (self,), rules.mul_constant, c)
 
     __rmul__ = __mul__
 
@@ -175,7 +147,7 @@ class Value(Node):
 
     def __sub__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            return self + (-other)
+            return _make(self.data - other.data, (self, other), rules.sub)
         c = _number(other, "sub")
         if c is None:
             return NotImplemented
@@ -189,7 +161,9 @@ class Value(Node):
 
     def __truediv__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            return self * other**-1
+            if other.data == 0.0:
+                raise ZeroDivisionError(f"div: {self.data} divided by zero")
+            return _make(self.data / other.data, (self, other), rules.div)
         c = _number(other, "div")
         if c is None:
             return NotImplemented
@@ -306,7 +280,7 @@ class Value(Node):
         )
         raw = [p.data for p in parents]
         data = raw[-1] + sum(map(operator.mul, raw[:n], raw[n:-1]))
-        return _make(data, parents, rules.linear, n)
+        return _make(data, parents, rules.weighted_sum, n)
 
     # -- comparisons compare the data and return bools ---------------------------------
 
@@ -321,9 +295,6 @@ class Value(Node):
 
     def __ge__(self, other: Any) -> bool:
         return self.data >= _to_float(other.data if isinstance(other, Value) else other, ">=")
-
-
-_new = object.__new__
 
 
 def _format(grad: Any) -> str:

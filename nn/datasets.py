@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scalar import as_generator
+from autograd.rng import Seed, as_generator
 
 
-def moons(
-    n: int = 100, noise: float = 0.1, *, rng: np.random.Generator | int | None = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def moons(n: int = 100, noise: float = 0.1, *, rng: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles, labels 0 (upper moon) and 1 (lower moon).
 
     The upper moon is (cos t, sin t) and the lower (1 − cos t, 0.5 − sin t) for t in

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
-
 from autograd import Value
+from autograd.rng import Seed, as_generator
 
 from .module import Module
 
@@ -26,15 +25,6 @@ ACTIVATIONS: dict[str, Activation | None] = {
 }
 
 
-def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
-    """A numpy Generator from a Generator, a seed, or None (a fresh, unseeded one)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy Generator, a seed or None, got {type(rng).__name__}")
-
-
 def _activation(name: str) -> Activation | None:
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
@@ -44,9 +34,7 @@ def _activation(name: str) -> Activation | None:
 class Neuron(Module):
     """act(Σ_i w_i x_i + b) for ``nin`` inputs; ``activation`` is a name from ``ACTIVATIONS``."""
 
-    def __init__(
-        self, nin: int, activation: str = "relu", *, rng: np.random.Generator | int | None = None
-    ) -> None:
+    def __init__(self, nin: int, activation: str = "relu", *, rng: Seed = None) -> None:
         if nin < 1:
             raise ValueError(f"Neuron: nin must be at least 1, got {nin}")
         generator = as_generator(rng)
@@ -74,7 +62,7 @@ class Layer(Module):
         nout: int,
         activation: str = "relu",
         *,
-        rng: np.random.Generator | int | None = None,
+        rng: Seed = None,
     ) -> None:
         generator = as_generator(rng)
         self.neurons = [Neuron(nin, activation, rng=generator) for _ in range(nout)]
@@ -101,7 +89,7 @@ class MLP(Module):
         sizes: Sequence[int],
         activation: str = "relu",
         *,
-        rng: np.random.Generator | int | None = None,
+        rng: Seed = None,
     ) -> None:
         if not sizes:
             raise ValueError("MLP: sizes must name at least one layer")

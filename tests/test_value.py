@@ -111,4 +111,4 @@ def test_op_and_parents_are_recorded_in_argument_order() -> None:
     assert c.parents == (a, b)
     assert a.op == "" and a.is_leaf
     d = a * 2.0
-    assert d.op == "mul_scalar" and d.parents == (a,)
+    assert d.op == "mul_constant" and d.parents == (a,)

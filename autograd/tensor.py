@@ -1,0 +1,744 @@
+"""``Tensor``: a numpy array that records the operations applied to it.
+
+    x = Tensor(np.random.randn(4, 3), requires_grad=True)   # float32 unless told otherwise
+    y = (x @ w + bias).relu().sum()
+    y.backward()                                            # x.grad: an array of x's shape
+
+Operations follow numpy's semantics (broadcasting, 1-D/2-D/batched matmul, indexing);
+the engine sums a broadcast gradient back to each input's shape. Python numbers and
+numpy arrays mix with Tensors on either side of an operator: they are kept as the op's
+constants, cast to the tensor's dtype. Every primitive's derivative lives in ``rules.py``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import rules
+from .node import Node, leaf, record
+from .rng import Seed, as_generator
+from .rules import Rule
+
+DEFAULT_DTYPE = np.float32
+
+Shape = int | Sequence[int]
+Axis = int | Sequence[int] | None
+
+
+def _make(data: Any, parents: tuple[Tensor, ...], op: Rule, ctx: Any = None) -> Tensor:
+    if type(data) is not np.ndarray:  # numpy returns scalars for 0-d results
+        data = np.asarray(data)
+    return record(Tensor, data, parents, op, ctx)
+
+
+def _constant(data: Any) -> Tensor:
+    return leaf(Tensor, np.asarray(data), False)
+
+
+def _shape_tuple(shape: Shape | tuple[Shape, ...], op: str) -> tuple[int, ...]:
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):  # type: ignore[arg-type]
+        shape = shape[0]  # type: ignore[index]
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    try:
+        return tuple(int(size) for size in shape)  # type: ignore[union-attr]
+    except TypeError:
+        raise TypeError(f"{op}: a shape is ints, got {shape!r}") from None
+
+
+def _axes(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
+    """``axis`` as a sorted tuple of non-negative axes (None means every axis)."""
+    if axis is None:
+        return tuple(range(ndim))
+    requested = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = []
+    for a in requested:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
+        axes.append(int(a) % max(ndim, 1))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: axis {axis} repeats an axis")
+    return tuple(sorted(axes))
+
+
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
+
+
+class Tensor(Node):
+    """An n-dimensional array node of the compute graph.
+
+    ``data`` is a numpy array (float32 unless ``dtype`` says otherwise; the data is
+    copied); ``grad`` is None until a backward pass reaches it, then an array of the
+    same shape. Tensors do not require grad unless asked, as in PyTorch. Interior
+    tensors drop their gradient once it has been passed on, unless ``retain_grad()``.
+    """
+
+    __slots__ = ()
+
+    _broadcasts = True
+    __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
+    __hash__ = Node.__hash__  # by identity, although == compares elementwise
+
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, label: str = ""
+    ) -> None:
+        if isinstance(data, Node):
+            raise TypeError(
+                f"Tensor: got a {type(data).__name__}; use its .data, or .detach() for a copy"
+            )
+        try:
+            array = np.array(data, dtype=DEFAULT_DTYPE if dtype is None else dtype)
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"Tensor: cannot make an array of {type(data).__name__}: {error}"
+            ) from None
+        if requires_grad and not np.issubdtype(array.dtype, np.floating):
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require grad, not {array.dtype}"
+            )
+        self.data = array
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.label = label
+        self._parents = ()
+        self._op = None
+        self._ctx = None
+        self._retains_grad = False
+
+    # -- what the engine asks of the kind ----------------------------------------------
+
+    @classmethod
+    def _constant(cls, data: Any) -> Tensor:
+        return _constant(data)
+
+    @classmethod
+    def _seed(cls, root: Node, grad: Any) -> np.ndarray:
+        if grad is None:
+            if root.data.size != 1:
+                raise ValueError(
+                    f"backward: a gradient can be implied only for a tensor with one element; "
+                    f"this one has shape {root.data.shape}, so pass grad"
+                )
+            return np.ones_like(root.data)
+        array = np.asarray(grad, dtype=root.data.dtype)
+        if array.shape != root.data.shape:
+            raise ValueError(
+                f"backward: grad has shape {array.shape} but the tensor has shape {root.data.shape}"
+            )
+        return array
+
+    # -- what users see ----------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The array's shape."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The numpy dtype of the data."""
+        return self.data.dtype
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            self.data, separator=", ", threshold=20, edgeitems=2, prefix="Tensor("
+        )
+        parts = [body]
+        if self.data.ndim > 1 or self.data.size > 20:
+            parts.append(f"shape={self.shape}")
+        if self.data.dtype != DEFAULT_DTYPE:
+            parts.append(f"dtype={self.data.dtype}")
+        if self.requires_grad:
+            parts.append("requires_grad=True")
+        if self._op is not None:
+            parts.append(f"op={self._op.name!r}")
+        if self.label:
+            parts.append(f"label={self.label!r}")
+        return "Tensor(" + ", ".join(parts) + ")"
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def item(self) -> Any:
+        """The only element as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: the tensor has {self.data.size} elements, not 1")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data array itself (not a copy)."""
+        return self.data
+
+    def tolist(self) -> Any:
+        """The data as nested Python lists."""
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, outside the graph."""
+        return leaf(Tensor, self.data, False, self.label)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A constant copy of the data in another dtype (outside the graph)."""
+        return _constant(self.data.astype(dtype))
+
+    # -- constructors ------------------------------------------------------------------
+
+    @staticmethod
+    def zeros(*shape: Shape, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+        """A tensor of zeros: ``Tensor.zeros(2, 3)`` or ``Tensor.zeros((2, 3))``."""
+        return Tensor(np.zeros(_shape_tuple(shape, "zeros"), dtype), requires_grad, dtype)
+
+    @staticmethod
+    def ones(*shape: Shape, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+        """A tensor of ones."""
+        return Tensor(np.ones(_shape_tuple(shape, "ones"), dtype), requires_grad, dtype)
+
+    @staticmethod
+    def full(
+        shape: Shape, value: float, *, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False
+    ) -> Tensor:
+        """A tensor with every element ``value``."""
+        return Tensor(np.full(_shape_tuple((shape,), "full"), value, dtype), requires_grad, dtype)
+
+    @staticmethod
+    def randn(
+        *shape: Shape, rng: Seed = None, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False
+    ) -> Tensor:
+        """Standard normal samples from ``rng`` (a numpy Generator or a seed)."""
+        size = _shape_tuple(shape, "randn")
+        data = as_generator(rng).standard_normal(size).astype(dtype, copy=False)
+        return Tensor(data, requires_grad, dtype)
+
+    @staticmethod
+    def rand(
+        *shape: Shape, rng: Seed = None, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False
+    ) -> Tensor:
+        """Uniform samples in [0, 1) from ``rng`` (a numpy Generator or a seed)."""
+        data = as_generator(rng).random(_shape_tuple(shape, "rand")).astype(dtype, copy=False)
+        return Tensor(data, requires_grad, dtype)
+
+    @staticmethod
+    def arange(
+        start: float,
+        stop: float | None = None,
+        step: float = 1,
+        *,
+        dtype: Any = DEFAULT_DTYPE,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        """Evenly spaced values in [start, stop), like ``numpy.arange``."""
+        data = np.arange(start, stop, step) if stop is not None else np.arange(start)
+        return Tensor(data, requires_grad, dtype)
+
+    @staticmethod
+    def eye(
+        n: int, m: int | None = None, *, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False
+    ) -> Tensor:
+        """The n × m identity matrix (m = n by default)."""
+        return Tensor(np.eye(n, m, dtype=dtype), requires_grad, dtype)
+
+    # -- operands ----------------------------------------------------------------------
+
+    def _operand(self, other: Any, op: str) -> Tensor | Any:
+        """A Tensor as it is; a number or an array as a constant of this tensor's dtype.
+
+        Returns None for anything else, so that Python can try the other operand.
+        """
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, Node):
+            raise TypeError(f"{op}: cannot mix Tensor and {type(other).__name__}; use one kind")
+        if isinstance(other, (float, int)):
+            return float(other)
+        if isinstance(other, (np.ndarray, np.generic, list, tuple, numbers.Real)):
+            array = np.asarray(other)
+            if np.issubdtype(self.data.dtype, np.floating):
+                array = array.astype(self.data.dtype, copy=False)
+            return array if array.ndim else array.item()
+        return None
+
+    def _elementwise(self, other: Tensor, op: Rule, forward: Any) -> Tensor:
+        try:
+            data = forward(self.data, other.data)
+        except ValueError:
+            raise ValueError(
+                f"{op.name}: shapes {self.shape} and {other.shape} cannot be broadcast together"
+            ) from None
+        return _make(data, (self, other), op)
+
+    def _with_constant(self, c: Any, op: Rule, forward: Any) -> Tensor:
+        try:
+            data = forward(self.data, c)
+        except ValueError:
+            raise ValueError(
+                f"{op.name}: shapes {self.shape} and {np.shape(c)} cannot be broadcast together"
+            ) from None
+        return _make(data, (self,), op, c)
+
+    # -- arithmetic --------------------------------------------------------------------
+
+    def __add__(self, other: Any) -> Tensor:
+        operand = self._operand(other, "add")
+        if isinstance(operand, Tensor):
+            return self._elementwise(operand, rules.add, np.add)
+        if operand is None:
+            return NotImplemented
+        return self._with_constant(operand, rules.add_constant, np.add)
+
+    __radd__ = __add__
+
+    def __mul__(self, other: Any) -> Tensor:
+        operand = self._operand(other, "mul")
+        if isinstance(operand, Tensor):
+            return self._elementwise(operand, rules.mul, np.multiply)
+        if operand is None:
+            return NotImplemented
+        return self._with_constant(operand, rules.mul_constant, np.multiply)
+
+    __rmul__ = __mul__
+
+    def __sub__(self, other: Any) -> Tensor:
+        operand = self._operand(other, "sub")
+        if isinstance(operand, Tensor):
+            return self._elementwise(operand, rules.sub, np.subtract)
+        if operand is None:
+            return NotImplemented
+        return self._with_constant(-operand, rules.add_constant, np.add)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        operand = self._operand(other, "sub")
+        if operand is None:
+            return NotImplemented
+        return (-self)._with_constant(operand, rules.add_constant, np.add)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        operand = self._operand(other, "div")
+        if isinstance(operand, Tensor):
+            return self._elementwise(operand, rules.div, np.divide)
+        if operand is None:
+            return NotImplemented
+        return self._with_constant(1.0 / np.asarray(operand), rules.mul_constant, np.multiply)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        operand = self._operand(other, "div")
+        if operand is None:
+            return NotImplemented
+        return (self**-1.0)._with_constant(operand, rules.mul_constant, np.multiply)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        operand = self._operand(exponent, "pow")
+        if isinstance(operand, Tensor):
+            return self._elementwise(operand, rules.pow_, np.power)
+        if operand is None:
+            return NotImplemented
+        return self._with_constant(operand, rules.pow_const, np.power)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        operand = self._operand(base, "pow")
+        if operand is None:
+            return NotImplemented
+        return _constant(np.asarray(operand, dtype=self.data.dtype)) ** self
+
+    def __neg__(self) -> Tensor:
+        return _make(-self.data, (self,), rules.neg)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        operand = self._operand(other, "matmul")
+        if operand is None:
+            return NotImplemented
+        return matmul(self, operand if isinstance(operand, Tensor) else _constant(operand))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        operand = self._operand(other, "matmul")
+        if operand is None:
+            return NotImplemented
+        return matmul(_constant(operand), self)
+
+    def matmul(self, other: Tensor) -> Tensor:
+        """self @ other, with numpy's 1-D, 2-D and batched semantics."""
+        return self @ other
+
+    # -- comparisons: constant boolean tensors -----------------------------------------
+
+    def _compare(self, other: Any, compare: Any) -> Tensor:
+        other_data = other.data if isinstance(other, Tensor) else other
+        if isinstance(other, Node) and not isinstance(other, Tensor):
+            raise TypeError(f"cannot compare Tensor and {type(other).__name__}")
+        return _constant(compare(self.data, other_data))
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    # -- elementwise functions ---------------------------------------------------------
+
+    def exp(self) -> Tensor:
+        """e^x."""
+        return _make(np.exp(self.data), (self,), rules.exp)
+
+    def log(self) -> Tensor:
+        """ln x (nan for x < 0 and −inf at 0, as numpy gives)."""
+        return _make(np.log(self.data), (self,), rules.log)
+
+    def sqrt(self) -> Tensor:
+        """√x."""
+        return _make(np.sqrt(self.data), (self,), rules.sqrt)
+
+    def tanh(self) -> Tensor:
+        """tanh x."""
+        return _make(np.tanh(self.data), (self,), rules.tanh)
+
+    def sigmoid(self) -> Tensor:
+        """σ(x) = 1/(1 + e^−x), computed from e^−|x| so that nothing overflows."""
+        x = self.data
+        z = np.exp(-np.abs(x))
+        return _make(
+            np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False),
+            (self,),
+            rules.sigmoid,
+        )
+
+    def relu(self) -> Tensor:
+        """max(x, 0)."""
+        return _make(np.maximum(self.data, 0), (self,), rules.relu)
+
+    def abs(self) -> Tensor:
+        """|x|."""
+        return _make(np.abs(self.data), (self,), rules.abs_)
+
+    __abs__ = abs
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """x limited to [min, max] (either bound may be None)."""
+        if min is None and max is None:
+            raise ValueError("clip: give min, max or both")
+        return _make(np.clip(self.data, min, max), (self,), rules.clip, (min, max))
+
+    def maximum(self, other: Any) -> Tensor:
+        """The elementwise maximum of self and other (ties share the gradient)."""
+        return maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        """The elementwise minimum of self and other (ties share the gradient)."""
+        return minimum(self, other)
+
+    # -- reductions --------------------------------------------------------------------
+
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Σ over ``axis`` (an int, a tuple, or None for every axis)."""
+        axes = _axes(axis, self.ndim, "sum")
+        data = self.data.sum(axis=axes, keepdims=keepdims)
+        return _make(data, (self,), rules.sum_, (_kept_shape(self.shape, axes), self.shape))
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The mean over ``axis``: the sum divided by the number of elements summed."""
+        axes = _axes(axis, self.ndim, "mean")
+        count = int(np.prod([self.shape[a] for a in axes]))
+        if count == 0:
+            raise ValueError(f"mean: no elements along axis {axis} of shape {self.shape}")
+        return self.sum(axes, keepdims) * (1.0 / count)
+
+    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """Σ (x − mean)² / (n − ddof): numpy's variance (ddof=1 for PyTorch's unbiased)."""
+        axes = _axes(axis, self.ndim, "var")
+        count = int(np.prod([self.shape[a] for a in axes]))
+        if count - ddof <= 0:
+            raise ValueError(f"var: {count} elements along axis {axis} leave no degree of freedom")
+        centred = self - self.mean(axes, keepdims=True)
+        return (centred * centred).sum(axes, keepdims) * (1.0 / (count - ddof))
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The maximum over ``axis``; ties share the gradient equally."""
+        return self._extremum(axis, keepdims, rules.max_, np.max)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The minimum over ``axis``; ties share the gradient equally."""
+        return self._extremum(axis, keepdims, rules.min_, np.min)
+
+    def _extremum(self, axis: Axis, keepdims: bool, op: Rule, reduce: Any) -> Tensor:
+        axes = _axes(axis, self.ndim, op.name)
+        if self.size == 0:
+            raise ValueError(f"{op.name}: the tensor of shape {self.shape} is empty")
+        data = reduce(self.data, axis=axes, keepdims=keepdims)
+        return _make(data, (self,), op, (_kept_shape(self.shape, axes), self.shape))
+
+    def logsumexp(self, axis: int = -1, keepdims: bool = False) -> Tensor:
+        """log Σ e^x along ``axis``, computed as m + log Σ e^(x − m) with m the maximum."""
+        (a,) = _axes(axis, self.ndim, "logsumexp")
+        data = _logsumexp(self.data, a)
+        kept = _kept_shape(self.shape, (a,))
+        return _make(
+            data if keepdims else data.reshape(np.delete(self.shape, a)),
+            (self,),
+            rules.logsumexp,
+            (a, kept),
+        )
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """x − logsumexp(x) along ``axis``: finite even for logits of 1e4."""
+        (a,) = _axes(axis, self.ndim, "log_softmax")
+        return _make(self.data - _logsumexp(self.data, a), (self,), rules.log_softmax, a)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """e^x / Σ e^x along ``axis``, computed from x − max so that nothing overflows."""
+        (a,) = _axes(axis, self.ndim, "softmax")
+        shifted = np.exp(self.data - self.data.max(axis=a, keepdims=True))
+        return _make(shifted / shifted.sum(axis=a, keepdims=True), (self,), rules.softmax, a)
+
+    # -- shapes ------------------------------------------------------------------------
+
+    def reshape(self, *shape: Shape) -> Tensor:
+        """The same elements in another shape (one size may be −1)."""
+        target = _shape_tuple(shape, "reshape")
+        try:
+            data = self.data.reshape(target)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape {self.shape} into {target}") from None
+        return _make(data, (self,), rules.reshape, self.shape)
+
+    def flatten(self, start_axis: int = 0) -> Tensor:
+        """Merge the axes from ``start_axis`` on into one (``flatten(1)`` keeps the batch)."""
+        (start,) = _axes(start_axis, self.ndim, "flatten") if self.ndim else (0,)
+        return self.reshape((*self.shape[:start], -1))
+
+    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
+        """The axes permuted (reversed when none are given), like ``numpy.transpose``."""
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = tuple(axes[0])  # type: ignore[arg-type]
+        order = tuple(range(self.ndim))[::-1] if not axes else tuple(int(a) for a in axes)  # type: ignore[arg-type]
+        if sorted(a % max(self.ndim, 1) for a in order) != list(range(self.ndim)):
+            raise ValueError(f"transpose: axes {order} are not a permutation of {self.ndim} axes")
+        order = tuple(a % max(self.ndim, 1) for a in order)
+        return _make(self.data.transpose(order), (self,), rules.transpose, order)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - numpy's name
+        """The transpose: the axes reversed."""
+        return self.transpose()
+
+    def swapaxes(self, first: int, second: int) -> Tensor:
+        """The tensor with two axes exchanged."""
+        order = list(range(self.ndim))
+        (a,), (b,) = _axes(first, self.ndim, "swapaxes"), _axes(second, self.ndim, "swapaxes")
+        order[a], order[b] = order[b], order[a]
+        return self.transpose(order)
+
+    def broadcast_to(self, shape: Shape) -> Tensor:
+        """The tensor repeated to ``shape`` by numpy's broadcasting rules."""
+        target = _shape_tuple((shape,), "broadcast_to")
+        try:
+            data = np.broadcast_to(self.data, target)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast {self.shape} to {target}") from None
+        return _make(data, (self,), rules.broadcast_to)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        index = _plain_index(index)
+        try:
+            data = self.data[index]
+        except IndexError as error:
+            raise IndexError(f"getitem: {error} (tensor of shape {self.shape})") from None
+        return _make(data, (self,), rules.getitem, (index, self.shape))
+
+    def _scatter_add(self, index: Any, shape: tuple[int, ...]) -> Tensor:
+        """zeros(shape) with this tensor added at ``index``: getitem's gradient, as an op."""
+        data = rules.add_at(shape, index, self.data)
+        return _make(data, (self,), rules.scatter_add, (index, shape))
+
+
+def _plain_index(index: Any) -> Any:
+    """An index with Tensors replaced by their arrays and lists by arrays."""
+    if isinstance(index, tuple):
+        return tuple(_plain_index(part) for part in index)
+    if isinstance(index, Tensor):
+        if index.requires_grad:
+            raise TypeError("getitem: an index tensor cannot require grad")
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    """log Σ e^x along ``axis``, keeping the axis; finite for large x."""
+    m = x.max(axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    return m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def _as_tensor(x: Any, op: str, like: Tensor | None = None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, Node):
+        raise TypeError(f"{op}: cannot mix Tensor and {type(x).__name__}; use one kind")
+    array = np.asarray(x)
+    if like is not None and np.issubdtype(like.dtype, np.floating):
+        array = array.astype(like.dtype, copy=False)
+    return _constant(array)
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """a @ b with numpy's semantics: 1-D operands are vectors, leading axes are batches."""
+    a, b = _as_tensor(a, "matmul", b), _as_tensor(b, "matmul", a)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape}: operands must not be scalars")
+    inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if a.shape[-1] != inner_b:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned")
+    try:
+        data = a.data @ b.data
+    except ValueError:
+        raise ValueError(
+            f"matmul: the batch axes of shapes {a.shape} and {b.shape} cannot be broadcast"
+        ) from None
+    return _make(data, (a, b), rules.matmul, (a.requires_grad, b.requires_grad))
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x·Wᵀ + b as one op, for x of shape (..., in), W of (out, in) and b of (out,)."""
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape}"
+        )
+    data = x.data @ weight.data.T
+    if bias is None:
+        return _make(data, (x, weight), rules.linear, (x.requires_grad, weight.requires_grad))
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight {weight.shape}")
+    data += bias.data
+    needs = (x.requires_grad, weight.requires_grad, bias.requires_grad)
+    return _make(data, (x, weight, bias), rules.linear, needs)
+
+
+def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
+    """−log softmax(z_i)[y_i] for logits z of shape (n, C) and integer labels y of shape (n,).
+
+    Fused and stable: computed as logsumexp(z_i) − z_i[y_i]. ``reduction`` is "mean",
+    "sum" or "none" (one loss per row).
+    """
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: reduction must be mean, sum or none, not {reduction!r}")
+    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (n, classes), got {logits.shape}")
+    if labels.shape != logits.shape[:1]:
+        raise ValueError(
+            f"cross_entropy: labels of shape {labels.shape} do not fit logits of shape "
+            f"{logits.shape}"
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"cross_entropy: labels must be integers, got {labels.dtype}")
+    classes = logits.shape[1]
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(
+            f"cross_entropy: labels must lie in [0, {classes}), got {labels.min()}..{labels.max()}"
+        )
+    z = logits.data
+    shifted = z - z.max(axis=1, keepdims=True)
+    exps = np.exp(shifted)
+    sums = exps.sum(axis=1, keepdims=True)
+    losses = np.log(sums[:, 0]) - shifted[np.arange(len(labels)), labels]
+    data = losses if reduction == "none" else losses.sum()
+    if reduction == "mean":
+        data = data / max(len(labels), 1)
+    return _make(
+        np.asarray(data, dtype=z.dtype),
+        (logits,),
+        rules.cross_entropy,
+        (labels, exps / sums, reduction),
+    )
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """The tensors joined along an existing axis."""
+    tensors = _same_kind(tensors, "concatenate")
+    (a,) = _axes(axis, tensors[0].ndim, "concatenate")
+    try:
+        data = np.concatenate([t.data for t in tensors], axis=a)
+    except ValueError:
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise ValueError(f"concatenate: shapes {shapes} differ off axis {axis}") from None
+    return _make(data, tuple(tensors), rules.concatenate, (a, tuple(t.shape[a] for t in tensors)))
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """The tensors joined along a new axis."""
+    tensors = _same_kind(tensors, "stack")
+    (a,) = _axes(axis, tensors[0].ndim + 1, "stack")
+    if len({t.shape for t in tensors}) != 1:
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise ValueError(f"stack: shapes {shapes} must be equal")
+    return _make(np.stack([t.data for t in tensors], axis=a), tuple(tensors), rules.stack, a)
+
+
+def _same_kind(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: needs at least one tensor")
+    return [
+        _as_tensor(t, op, tensors[0] if isinstance(tensors[0], Tensor) else None) for t in tensors
+    ]
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """a where ``condition`` holds, else b (condition is a constant boolean mask)."""
+    mask = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    a, b = _as_tensor(a, "where", like), _as_tensor(b, "where", like)
+    try:
+        data = np.where(mask, a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"where: shapes {mask.shape}, {a.shape} and {b.shape} cannot be broadcast together"
+        ) from None
+    return _make(data, (a, b), rules.where, mask)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """The elementwise maximum; where a = b each gets half of the gradient."""
+    like = a if isinstance(a, Tensor) else b
+    a, b = _as_tensor(a, "maximum", like), _as_tensor(b, "maximum", like)
+    return a._elementwise(b, rules.maximum, np.maximum)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """The elementwise minimum; where a = b each gets half of the gradient."""
+    like = a if isinstance(a, Tensor) else b
+    a, b = _as_tensor(a, "minimum", like), _as_tensor(b, "minimum", like)
+    return a._elementwise(b, rules.minimum, np.minimum)

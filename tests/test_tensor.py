@@ -1,0 +1,396 @@
+"""Tensor: numpy semantics, dtypes, errors that name the op and shapes, gradients, memory."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+from autograd import (
+    Tensor,
+    Value,
+    concatenate,
+    cross_entropy,
+    detect_anomaly,
+    draw_graph,
+    grad,
+    gradcheck,
+    gradgradcheck,
+    linear,
+    no_grad,
+    stack,
+    topological_order,
+    where,
+)
+
+rng = np.random.default_rng(0)
+
+
+def t64(*shape: int) -> Tensor:
+    return Tensor(rng.standard_normal(shape), requires_grad=True, dtype=np.float64)
+
+
+# -- construction ----------------------------------------------------------------------
+
+
+def test_float32_unless_told_otherwise() -> None:
+    assert Tensor([1, 2, 3]).dtype == np.float32
+    assert Tensor(np.arange(3.0)).dtype == np.float32
+    assert Tensor([1.0], dtype=np.float64).dtype == np.float64
+    assert Tensor.zeros(2, 3).shape == (2, 3) and Tensor.ones((2,)).data.sum() == 2
+    assert Tensor.full((2, 2), 7.0).data.max() == 7.0
+    assert Tensor.eye(3).data.trace() == 3 and Tensor.arange(4).data.tolist() == [0, 1, 2, 3]
+
+
+def test_random_constructors_take_an_explicit_generator() -> None:
+    a = Tensor.randn(3, 4, rng=np.random.default_rng(5))
+    b = Tensor.randn((3, 4), rng=5)
+    assert np.array_equal(a.data, b.data) and a.dtype == np.float32
+    u = Tensor.rand(100, rng=1, dtype=np.float64)
+    assert u.dtype == np.float64 and u.data.min() >= 0.0 and u.data.max() < 1.0
+
+
+def test_the_data_is_copied() -> None:
+    array = np.ones(3, dtype=np.float32)
+    tensor = Tensor(array)
+    array[0] = 5.0
+    assert tensor.data[0] == 1.0
+
+
+def test_only_floating_tensors_require_grad() -> None:
+    with pytest.raises(TypeError, match="only floating-point tensors can require grad"):
+        Tensor([1, 2], dtype=np.int64, requires_grad=True)
+
+
+def test_properties_and_conversions() -> None:
+    x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, label="x")
+    assert (x.shape, x.ndim, x.size, len(x)) == ((2, 2), 2, 4, 2)
+    assert x.T.data.tolist() == [[1.0, 3.0], [2.0, 4.0]]
+    assert x.sum().item() == 10.0
+    assert x.numpy() is x.data and x.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    d = x.detach()
+    assert not d.requires_grad and d.data is x.data
+    assert "requires_grad=True" in repr(x) and "label='x'" in repr(x)
+    assert "op='mul'" in repr(x * x)
+
+
+def test_mixing_value_and_tensor_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="cannot mix Tensor and Value"):
+        Tensor([1.0]) + Value(1.0)
+    with pytest.raises(TypeError, match="cannot mix Value and Tensor"):
+        Value(1.0) * Tensor([1.0])
+    with pytest.raises(TypeError, match="cannot mix"):
+        grad(Tensor([1.0], requires_grad=True).sum(), [Value(1.0)])
+    with pytest.raises(TypeError, match="got a Value"):
+        Tensor(Value(1.0))
+
+
+# -- numpy semantics -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ((), (3, 4)),
+        ((4,), (3, 4)),
+        ((1, 4), (3, 4)),
+        ((3, 1), (3, 4)),
+        ((3, 4), (3, 4)),
+        ((3, 1), (1, 4)),
+        ((2, 1, 4), (3, 1)),
+    ],
+)
+def test_every_broadcasting_case(left: tuple[int, ...], right: tuple[int, ...]) -> None:
+    a, b = t64(*left), t64(*right)
+    out = a * b + a - b / (b * b + 1.0)
+    expected = a.data * b.data + a.data - b.data / (b.data * b.data + 1.0)
+    np.testing.assert_allclose(out.data, expected)
+    out.sum().backward()
+    assert a.grad.shape == left and b.grad.shape == right
+    assert gradcheck(lambda a, b: a * b + a - b / (b * b + 1.0), [a, b])
+    assert gradgradcheck(lambda a, b: (a * b).tanh(), [a, b])
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ((3,), (3,)),
+        ((2, 3), (3,)),
+        ((3,), (3, 4)),
+        ((2, 3), (3, 4)),
+        ((5, 2, 3), (3, 4)),
+        ((2, 3), (5, 3, 4)),
+        ((5, 2, 3), (5, 3, 4)),
+        ((1, 2, 3), (5, 3, 4)),
+        ((2, 1, 2, 3), (4, 3, 2)),
+        ((3,), (5, 3, 4)),
+        ((5, 2, 3), (3,)),
+    ],
+)
+def test_matmul_has_numpys_semantics(left: tuple[int, ...], right: tuple[int, ...]) -> None:
+    a, b = t64(*left), t64(*right)
+    np.testing.assert_allclose((a @ b).data, a.data @ b.data)
+    assert gradcheck(lambda a, b: a @ b, [a, b])
+    assert gradgradcheck(lambda a, b: a @ b, [a, b])
+
+
+def test_reductions_match_numpy() -> None:
+    x = t64(2, 3, 4)
+    np.testing.assert_allclose(x.sum(axis=(0, 2)).data, x.data.sum(axis=(0, 2)))
+    np.testing.assert_allclose(x.mean(axis=-1, keepdims=True).data, x.data.mean(-1, keepdims=True))
+    np.testing.assert_allclose(x.max(axis=1).data, x.data.max(axis=1))
+    np.testing.assert_allclose(x.min().data, x.data.min())
+    np.testing.assert_allclose(x.var(axis=0, ddof=1).data, x.data.var(axis=0, ddof=1))
+
+
+def test_max_shares_the_gradient_among_ties() -> None:
+    x = Tensor([1.0, 3.0, 3.0], requires_grad=True)
+    x.max().backward()
+    assert x.grad.tolist() == [0.0, 0.5, 0.5]
+
+
+def test_indexing_picks_each_rows_class_logit() -> None:
+    logits = t64(4, 3)
+    labels = np.array([2, 0, 0, 1])
+    picked = logits[np.arange(4), labels]
+    np.testing.assert_allclose(picked.data, logits.data[np.arange(4), labels])
+    picked.sum().backward()
+    expected = np.zeros((4, 3))
+    expected[np.arange(4), labels] = 1.0
+    np.testing.assert_array_equal(logits.grad, expected)
+
+
+def test_an_index_used_twice_gets_the_summed_gradient() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    x[[0, 0, 1]].sum().backward()
+    assert x.grad.tolist() == [2.0, 1.0]
+
+
+def test_boolean_masks_and_slices() -> None:
+    x = t64(4, 3)
+    mask = x.data[:, 0] > 0
+    np.testing.assert_allclose(x[mask].data, x.data[mask])
+    np.testing.assert_allclose(x[1:, ::2].data, x.data[1:, ::2])
+    assert gradcheck(lambda a: a[1:, ::2] * a[0, ::2], [x])
+
+
+def test_joining_and_selecting() -> None:
+    a, b = t64(2, 3), t64(1, 3)
+    np.testing.assert_allclose(concatenate([a, b]).data, np.concatenate([a.data, b.data]))
+    np.testing.assert_allclose(stack([a, a], axis=1).data, np.stack([a.data, a.data], 1))
+    np.testing.assert_allclose(where(a.data > 0, a, 0.0).data, np.where(a.data > 0, a.data, 0))
+    assert a.flatten().shape == (6,) and t64(2, 3, 4).flatten(1).shape == (2, 12)
+    assert a.reshape(3, 2).shape == (3, 2) and a.reshape((-1,)).shape == (6,)
+    assert t64(2, 3, 4).transpose(2, 0, 1).shape == (4, 2, 3)
+    assert t64(2, 3, 4).swapaxes(0, -1).shape == (4, 3, 2)
+
+
+def test_comparisons_are_constant_boolean_tensors() -> None:
+    x = Tensor([1.0, -2.0], requires_grad=True)
+    for mask in (x > 0, x >= 0, x < 0, x <= 0, x == 1.0, x != 1.0):
+        assert mask.dtype == bool and not mask.requires_grad
+    assert (x > 0).tolist() == [True, False]
+    assert len({x, x * 1.0}) == 2  # still hashable, by identity
+
+
+def test_numpy_arrays_on_either_side() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    out = np.array([3.0, 4.0]) * x + np.array([1.0, 1.0]) - x / np.array([2.0, 2.0])
+    assert isinstance(out, Tensor) and out.dtype == np.float32
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad, [2.5, 3.5])
+
+
+# -- stability ---------------------------------------------------------------------------
+
+
+def test_log_softmax_of_huge_logits_is_finite_and_so_is_its_gradient() -> None:
+    logits = Tensor([[1e4, 0.0, -1e4], [3e4, 3e4, 0.0]], requires_grad=True)
+    out = logits.log_softmax(axis=1)
+    assert np.all(np.isfinite(out.data))
+    np.testing.assert_allclose(out.data[0], [0.0, -1e4, -2e4])
+    (out * Tensor([[1.0, 2.0, 3.0], [1.0, 0.0, 0.0]])).sum().backward()
+    assert np.all(np.isfinite(logits.grad))
+    assert np.all(np.isfinite(logits.softmax(axis=1).data))
+    assert np.all(np.isfinite(logits.logsumexp(axis=1).data))
+    loss = cross_entropy(logits, np.array([2, 0]))
+    loss.backward()
+    assert np.isfinite(loss.item()) and np.all(np.isfinite(logits.grad))
+
+
+def test_sigmoid_does_not_overflow() -> None:
+    out = Tensor([-1e4, 0.0, 1e4]).sigmoid()
+    assert out.data.tolist() == [0.0, 0.5, 1.0]
+
+
+def test_cross_entropy_matches_the_definition() -> None:
+    logits, labels = t64(5, 4), np.array([0, 3, 1, 1, 2])
+    log_p = logits.data - np.log(np.exp(logits.data).sum(1, keepdims=True))
+    expected = -log_p[np.arange(5), labels]
+    np.testing.assert_allclose(cross_entropy(logits, labels, "none").data, expected)
+    np.testing.assert_allclose(cross_entropy(logits, labels).item(), expected.mean())
+    np.testing.assert_allclose(cross_entropy(logits, labels, "sum").item(), expected.sum())
+
+
+# -- errors name the op, the argument and the shapes -----------------------------------
+
+
+def test_shape_errors_name_the_op_and_both_shapes() -> None:
+    with pytest.raises(
+        ValueError, match=r"matmul: shapes \(128, 784\) and \(100, 10\) are not aligned"
+    ):
+        Tensor.zeros(128, 784) @ Tensor.zeros(100, 10)
+    with pytest.raises(ValueError, match=r"add: shapes \(3,\) and \(4,\) cannot be broadcast"):
+        Tensor.zeros(3) + Tensor.zeros(4)
+    with pytest.raises(ValueError, match=r"mul_constant: shapes \(3,\) and \(4,\)"):
+        Tensor.zeros(3) * np.zeros(4)
+    with pytest.raises(ValueError, match=r"reshape: cannot reshape \(2, 3\) into \(4,\)"):
+        Tensor.zeros(2, 3).reshape(4)
+    with pytest.raises(ValueError, match="sum: axis 2 is out of range"):
+        Tensor.zeros(2, 3).sum(axis=2)
+    with pytest.raises(ValueError, match=r"linear: input of shape \(5, 3\) does not fit"):
+        linear(Tensor.zeros(5, 3), Tensor.zeros(4, 2))
+    with pytest.raises(ValueError, match=r"cross_entropy: labels of shape \(3,\) do not fit"):
+        cross_entropy(Tensor.zeros(2, 4), np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 4\)"):
+        cross_entropy(Tensor.zeros(2, 4), np.array([0, 4]))
+    with pytest.raises(ValueError, match=r"backward: a gradient can be implied only"):
+        Tensor.zeros(2, requires_grad=True).exp().backward()
+    with pytest.raises(ValueError, match=r"backward: grad has shape \(3,\)"):
+        Tensor.zeros(2, requires_grad=True).exp().backward(np.ones(3))
+    with pytest.raises(IndexError, match=r"getitem: .* \(tensor of shape \(2,\)\)"):
+        Tensor.zeros(2)[5]
+
+
+# -- the engine with tensors -------------------------------------------------------------
+
+
+def test_gradients_keep_the_dtype() -> None:
+    x = Tensor.randn(4, 3, rng=0, requires_grad=True)
+    w = Tensor.randn(3, 2, rng=1, requires_grad=True)
+    loss = cross_entropy((x @ w).relu() * 2.0 + 1.0, np.array([0, 1, 1, 0]))
+    loss.backward()
+    assert loss.dtype == x.grad.dtype == w.grad.dtype == np.float32
+
+
+def test_interior_gradients_are_freed_unless_retained() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    hidden = x * 3.0
+    kept = hidden.exp()
+    kept.retain_grad()
+    kept.sum().backward()
+    assert hidden.grad is None
+    np.testing.assert_allclose(kept.grad, [1.0, 1.0])
+    np.testing.assert_allclose(x.grad, 3.0 * np.exp(hidden.data))
+
+
+def test_leaf_gradients_are_private_writable_arrays() -> None:
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()  # add hands one array to both; sum's is a read-only view
+    assert a.grad is not b.grad
+    a.grad *= 10.0
+    assert b.grad.tolist() == [1.0, 1.0]
+
+
+def test_leaves_accumulate_until_zero_grad() -> None:
+    x = Tensor([2.0], requires_grad=True)
+    (x * x).sum().backward()
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [8.0]
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_second_derivatives_of_a_tensor_function() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True, dtype=np.float64)
+    (g,) = grad((x**3).sum(), [x], create_graph=True)
+    (h,) = grad(g.sum(), [x])
+    np.testing.assert_allclose(g.data, 3 * x.data**2)
+    np.testing.assert_allclose(h.data, 6 * x.data)
+
+
+def test_no_grad_records_nothing() -> None:
+    w = Tensor.randn(3, 3, rng=0, requires_grad=True)
+    with no_grad():
+        out = (Tensor.ones(2, 3) @ w).relu().sum()
+    assert not out.requires_grad and out.is_leaf
+    assert topological_order([out]) == []
+
+
+def test_detect_anomaly_names_the_forward_op() -> None:
+    with (
+        detect_anomaly(),
+        np.errstate(invalid="ignore"),
+        pytest.raises(FloatingPointError, match="forward of 'log'"),
+    ):
+        Tensor([-1.0], requires_grad=True).log()
+
+
+def test_detect_anomaly_names_the_backward_op() -> None:
+    x = Tensor([0.0, 4.0], requires_grad=True)
+    y = x.sqrt()  # finite; its derivative 1/(2√x) is infinite at 0
+    with (
+        detect_anomaly(),
+        np.errstate(divide="ignore"),
+        pytest.raises(FloatingPointError, match="backward of 'sqrt'"),
+    ):
+        y.sum().backward()
+
+
+def test_a_tensor_graph_is_freed_without_the_garbage_collector() -> None:
+    gc.collect()
+    gc.disable()
+    try:
+        w = Tensor.randn(4, 3, rng=0, requires_grad=True)
+        x = Tensor.randn(5, 4, rng=1)
+        loss = cross_entropy((x @ w).tanh() * 2.0, np.array([0, 1, 2, 0, 1]))
+        loss.backward()
+        refs = [weakref.ref(node) for node in topological_order([loss]) if not node.is_leaf]
+        assert len(refs) == 4
+        del loss
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+
+
+def test_a_thousand_training_steps_leave_memory_flat() -> None:
+    generator = np.random.default_rng(0)
+    X = Tensor(generator.standard_normal((64, 20)))
+    y = generator.integers(0, 5, 64)
+    w1 = Tensor.randn(32, 20, rng=1, requires_grad=True)
+    b1 = Tensor.zeros(32, requires_grad=True)
+    w2 = Tensor.randn(5, 32, rng=2, requires_grad=True)
+
+    def step() -> None:
+        loss = cross_entropy(linear(linear(X, w1, b1).relu(), w2), y)
+        loss.backward()
+        for p in (w1, b1, w2):
+            p.data -= 0.01 * p.grad
+            p.grad = None
+
+    for _ in range(50):
+        step()
+    tracemalloc.start()
+    for _ in range(200):
+        step()
+    early = tracemalloc.get_traced_memory()[0]
+    for _ in range(800):
+        step()
+    late = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert late - early < 64_000, f"memory grew by {late - early} bytes over 800 steps"
+
+
+def test_draw_graph_shows_label_op_shape_and_dtype() -> None:
+    w = Tensor.randn(3, 2, rng=0, requires_grad=True, dtype=np.float64)
+    w.label = "W"
+    x = Tensor([1.0, 2.0, 3.0], label="x")
+    out = (x @ w).relu().sum()
+    source = draw_graph(out).source
+    assert "W | (3, 2) float64" in source
+    assert "x | (3,) float32 | data [1, 2, 3]" in source
+    assert 'label="@"' in source and "ReLU" in source
