@@ -36,10 +36,13 @@ $(BENCH)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH)
 	$(BENCH)/bin/python -m pip install --quiet --upgrade pip
 	$(BENCH)/bin/python -m pip install --quiet -e . micrograd==0.1.0
+	$(BENCH)/bin/python -m pip install --quiet torch==2.13.0 \
+		|| echo "PyTorch is not installed: the benchmarks leave its column empty"
 	touch $(BENCH)/.installed
 
 bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/scalar.py
+	$(BENCH)/bin/python benchmarks/tensor_mlp.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .ruff_cache .hypothesis tracegrad-demo

@@ -113,8 +113,8 @@ def _propagate(
         for parent, parent_grad in zip(parents, parent_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            if broadcasts:
-                parent_grad = sum_to_shape(parent_grad, parent.shape)  # type: ignore[attr-defined]
+            if broadcasts and parent_grad.shape != parent.data.shape:
+                parent_grad = sum_to_shape(parent_grad, parent.data.shape)
             previous = grads.get(parent)
             grads[parent] = parent_grad if previous is None else previous + parent_grad
 
@@ -126,9 +126,11 @@ def _owned(g: Any, stored: set[int]) -> Any:
     (sum broadcasts g back); a gradient that lands on a node's .grad is copied then, so an
     optimizer may update it in place.
     """
-    if not isinstance(g, (np.ndarray, np.generic)):
-        return g
-    if type(g) is not np.ndarray or id(g) in stored or not (g.flags.owndata and g.flags.writeable):
+    if type(g) is not np.ndarray:
+        if not isinstance(g, np.generic):
+            return g  # a float or a node: nothing to share
+        g = np.array(g)
+    elif g.base is not None or id(g) in stored:  # a view, or given to another node already
         g = np.array(g)
     stored.add(id(g))
     return g
@@ -152,6 +154,8 @@ def _as_node_list(nodes: Node | Sequence[Node], what: str) -> list[Node]:
 
 def _seeds(outputs: Sequence[Node], grad_outputs: Any, create_graph: bool) -> list[Any]:
     """The starting gradient of each output: ones by default, raw data or nodes as asked."""
+    if grad_outputs is None and not create_graph:
+        return [type(output)._seed(output, None) for output in outputs]
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Node) or not isinstance(grad_outputs, Sequence):
@@ -209,8 +213,7 @@ def grad(
     results: list[Any] = [None] * len(input_list)
 
     seeds = _seeds(output_list, grad_outputs, create_graph)
-    with mode.enable_grad() if create_graph else mode.no_grad():
-        _propagate(output_list, seeds, create_graph, positions, results)
+    _run(output_list, seeds, create_graph, positions, results)
 
     for position, result in enumerate(results):
         if result is None:
@@ -233,6 +236,24 @@ def backward(root: Node, grad_output: Any = None, *, create_graph: bool = False)
             "backward: this node does not require grad (it depends on no input that does, "
             "or it was computed under no_grad)"
         )
-    seeds = _seeds([root], [grad_output], create_graph)
-    with mode.enable_grad() if create_graph else mode.no_grad():
-        _propagate([root], seeds, create_graph, None, [])
+    seeds = _seeds([root], None if grad_output is None else [grad_output], create_graph)
+    _run([root], seeds, create_graph, None, [])
+
+
+def _run(
+    outputs: Sequence[Node],
+    seeds: Sequence[Any],
+    create_graph: bool,
+    wanted: dict[Node, list[int]] | None,
+    results: list[Any],
+) -> None:
+    """``_propagate``, recording the gradient's graph only when asked to.
+
+    Without ``create_graph`` the rules see raw arrays and make no nodes, so the grad mode
+    does not matter; with it, recording is switched on even inside ``no_grad``.
+    """
+    if create_graph:
+        with mode.enable_grad():
+            _propagate(outputs, seeds, True, wanted, results)
+    else:
+        _propagate(outputs, seeds, False, wanted, results)

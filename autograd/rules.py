@@ -438,13 +438,19 @@ def cross_entropy(
     graph they are recomputed from the logits node, so second derivatives are right.
     """
     labels, probabilities, reduction = ctx
-    if isinstance(logits, Node):
-        probabilities = logits.softmax(axis=-1)  # type: ignore[attr-defined]
-    one_hot = np.zeros(np.shape(_data(logits)), dtype=_data(logits).dtype)
-    one_hot[np.arange(len(labels)), labels] = 1.0
-    delta = probabilities - one_hot
+    rows = np.arange(len(labels))
+    if isinstance(logits, Node):  # recorded: the probabilities must depend on the logits
+        one_hot = np.zeros(logits.shape, dtype=logits.data.dtype)  # type: ignore[attr-defined]
+        one_hot[rows, labels] = 1.0
+        delta = logits.softmax(axis=-1) - one_hot  # type: ignore[attr-defined]
+        if reduction == "none":
+            return (delta * g.reshape((-1, 1)),)
+        return (delta * (g * (1.0 / len(labels)) if reduction == "mean" else g),)
     if reduction == "none":
-        return (delta * g.reshape((-1, 1)),)
-    if reduction == "mean":
-        g = g * (1.0 / len(labels))
-    return (delta * g,)
+        delta = probabilities * g.reshape((-1, 1))
+        delta[rows, labels] -= g
+        return (delta,)
+    scale = g * (1.0 / len(labels)) if reduction == "mean" else g
+    delta = probabilities * scale
+    delta[rows, labels] -= scale
+    return (delta,)

@@ -110,6 +110,21 @@ class Tensor(Node):
         self._ctx = None
         self._retains_grad = False
 
+    @staticmethod
+    def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+        """A tensor that shares ``array``'s memory (no copy, no dtype conversion).
+
+        For data batches and other arrays that are read, not changed: writing to the
+        array changes the tensor too.
+        """
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
+        if requires_grad and not np.issubdtype(array.dtype, np.floating):
+            raise TypeError(
+                f"from_numpy: only floating-point tensors can require grad, not {array.dtype}"
+            )
+        return leaf(Tensor, array, requires_grad)
+
     # -- what the engine asks of the kind ----------------------------------------------
 
     @classmethod
@@ -124,7 +139,7 @@ class Tensor(Node):
                     f"backward: a gradient can be implied only for a tensor with one element; "
                     f"this one has shape {root.data.shape}, so pass grad"
                 )
-            return np.ones_like(root.data)
+            return np.ones(root.data.shape, root.data.dtype)
         array = np.asarray(grad, dtype=root.data.dtype)
         if array.shape != root.data.shape:
             raise ValueError(
@@ -662,7 +677,7 @@ def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tenso
             f"cross_entropy: labels of shape {labels.shape} do not fit logits of shape "
             f"{logits.shape}"
         )
-    if not np.issubdtype(labels.dtype, np.integer):
+    if labels.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: labels must be integers, got {labels.dtype}")
     classes = logits.shape[1]
     if labels.size and (labels.min() < 0 or labels.max() >= classes):

@@ -394,3 +394,12 @@ def test_draw_graph_shows_label_op_shape_and_dtype() -> None:
     assert "W | (3, 2) float64" in source
     assert "x | (3,) float32 | data [1, 2, 3]" in source
     assert 'label="@"' in source and "ReLU" in source
+
+
+def test_from_numpy_shares_memory() -> None:
+    array = np.zeros(3, dtype=np.float64)
+    tensor = Tensor.from_numpy(array)
+    array[0] = 1.0
+    assert tensor.data[0] == 1.0 and tensor.dtype == np.float64 and not tensor.requires_grad
+    with pytest.raises(TypeError, match="only floating-point"):
+        Tensor.from_numpy(np.zeros(2, dtype=np.int64), requires_grad=True)
