@@ -85,6 +85,15 @@ def _data(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
 
 
+def _sigmoid(x: Any) -> Any:
+    """σ(x) = 1/(1 + e^−x) on raw data, from e^−|x| so that nothing overflows."""
+    if isinstance(x, float):
+        z = math.exp(-abs(x))
+        return 1.0 / (1.0 + z) if x >= 0 else z / (1.0 + z)
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False)
+
+
 def _sign(x: Any) -> Any:
     """sign(x) in {-1, 0, 1} as a constant: it has no gradient of its own."""
     if isinstance(x, Node):
@@ -454,3 +463,10 @@ def cross_entropy(
     delta = probabilities * scale
     delta[rows, labels] -= scale
     return (delta,)
+
+
+@rule("binary_cross_entropy", "BCE")
+def binary_cross_entropy(target: Any, g: Any, out: Any, z: Any) -> tuple[Any]:
+    """loss = log(1 + e^z) − y·z for a logit z and a target y in [0, 1]: d/dz = σ(z) − y."""
+    probability = z.sigmoid() if isinstance(z, Node) else _sigmoid(z)  # type: ignore[attr-defined]
+    return (g * (probability - target),)

@@ -534,6 +534,23 @@ class Tensor(Node):
         shifted = np.exp(self.data - self.data.max(axis=a, keepdims=True))
         return _make(shifted / shifted.sum(axis=a, keepdims=True), (self,), rules.softmax, a)
 
+    def binary_cross_entropy(self, target: Any) -> Tensor:
+        """log(1 + e^x) − y·x elementwise: the logistic loss of logits x for targets y in [0, 1].
+
+        Computed as max(x, 0) − y·x + log(1 + e^−|x|), which never overflows.
+        """
+        y = np.asarray(target.data if isinstance(target, Tensor) else target)
+        y = y.astype(self.data.dtype, copy=False)
+        x = self.data
+        try:
+            data = np.maximum(x, 0) - y * x + np.log1p(np.exp(-np.abs(x)))
+        except ValueError:
+            raise ValueError(
+                f"binary_cross_entropy: logits of shape {self.shape} and targets of shape "
+                f"{y.shape} cannot be broadcast together"
+            ) from None
+        return _make(data, (self,), rules.binary_cross_entropy, y)
+
     # -- shapes ------------------------------------------------------------------------
 
     def reshape(self, *shape: Shape) -> Tensor:

@@ -238,6 +238,16 @@ class Value(Node):
 
     __abs__ = abs
 
+    def binary_cross_entropy(self, target: float) -> Value:
+        """log(1 + e^x) − y·x: the logistic loss of the logit x for a target y in [0, 1].
+
+        Computed as max(x, 0) − y·x + log(1 + e^−|x|), which never overflows.
+        """
+        y = _to_float(target, "binary_cross_entropy")
+        x = self.data
+        data = max(x, 0.0) - y * x + math.log1p(math.exp(-abs(x)))
+        return _make(data, (self,), rules.binary_cross_entropy, y)
+
     @staticmethod
     def sum(terms: Iterable[Value | float]) -> Value:
         """x1 + ... + xn as one node (Python's ``sum`` would make n − 1 nodes).

@@ -1,11 +1,14 @@
-"""The ``tracegrad`` command."""
+"""The ``tracegrad`` command: demo, train, evaluate."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -23,12 +26,129 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hidden(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden takes sizes like 64,64, not {text!r}") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError("--hidden sizes must be positive")
+    return sizes
+
+
+def _report(task: str, results: dict[str, float], prefix: str) -> str:
+    if task == "classification":
+        return f"{prefix} accuracy {results['accuracy']:.2%} (loss {results['loss']:.4f})"
+    return f"{prefix} MSE {results['loss']:.4f}, R² {results['r2']:.4f}"
+
+
+def _train(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import optim, plot
+    from .experiment import build_model, load_split, loss_for
+    from .train import evaluate, fit, predict
+
+    start = time.perf_counter()
+    split = load_split(args.dataset, seed=args.seed, samples=args.samples)
+    model = build_model(split, args.hidden, args.activation, args.dropout, args.seed)
+    if args.optimizer == "adam":
+        optimizer: Any = optim.Adam(model.parameters(), lr=args.lr or 0.01)
+    else:
+        optimizer = optim.SGD(model.parameters(), lr=args.lr or 0.1, momentum=0.9)
+    loss = loss_for(split.task)
+    metrics = ["accuracy"] if split.task == "classification" else ["r2"]
+    history = fit(
+        model,
+        split.X_train,
+        split.y_train,
+        loss=loss,
+        optimizer=optimizer,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation=(split.X_test, split.y_test),
+        metrics=metrics,
+        progress=not args.quiet,
+        rng=args.seed,
+    )
+    seconds = time.perf_counter() - start
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    metadata = {
+        "dataset": args.dataset,
+        "seed": args.seed,
+        "samples": args.samples,
+        "task": split.task,
+        "command": vars(args) | {"run": None},
+    }
+    model.save(out / "model.npz", metadata=json.loads(json.dumps(metadata, default=str)))
+    history.save(out / "history.json")
+    plot.save_figure(
+        plot.training_curves(history, title=f"{args.dataset}"), out / "training_curves.png"
+    )
+    if split.task == "regression":
+        from .datasets import regression_function
+
+        figure = plot.regression_fit(
+            lambda grid: predict(model, grid), split.X_test, split.y_test, truth=regression_function
+        )
+        plot.save_figure(figure, out / "regression_fit.png")
+    else:
+        if split.features == 2:
+            figure = plot.decision_boundary(
+                lambda grid: predict(model, grid.astype(np.float32)).argmax(axis=1),
+                split.X_test,
+                split.y_test,
+                title=f"{args.dataset}: test set",
+            )
+            plot.save_figure(figure, out / "decision_boundary.png")
+        from .metrics import confusion_matrix
+
+        counts = confusion_matrix(split.y_test, predict(model, split.X_test), split.classes)
+        plot.save_figure(plot.confusion_matrix(counts), out / "confusion_matrix.png")
+
+    train_results = evaluate(model, split.X_train, split.y_train, loss=loss, metrics=metrics)
+    test_results = evaluate(model, split.X_test, split.y_test, loss=loss, metrics=metrics)
+    print(_report(split.task, train_results, "training"))
+    print(_report(split.task, test_results, "test"))
+    print(
+        f"trained {model.num_parameters():,} parameters for {args.epochs} epochs "
+        f"in {seconds:.1f} s; wrote {out}"
+    )
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .experiment import load_split, loss_for
+    from .module import load, load_metadata
+    from .train import evaluate
+
+    model = load(args.model)
+    metadata = load_metadata(args.model)
+    dataset = args.dataset or metadata.get("dataset")
+    if dataset is None:
+        raise SystemExit("evaluate: name the data set with --dataset")
+    seed = args.seed if args.seed is not None else int(metadata.get("seed", 0))
+    samples = args.samples if args.samples is not None else metadata.get("samples")
+    split = load_split(dataset, seed=seed, samples=samples)
+    metrics = ["accuracy"] if split.task == "classification" else ["r2"]
+    results = evaluate(
+        model, split.X_test, split.y_test, loss=loss_for(split.task), metrics=metrics
+    )
+    print(_report(split.task, results, f"{dataset} test"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per job."""
+    from .experiment import dataset_names
+
     parser = argparse.ArgumentParser(
         prog="tracegrad", description="A small autograd engine and neural-network library."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     demo = commands.add_parser(
         "demo", help="train a scalar MLP on two moons; write a decision boundary and a graph"
     )
@@ -41,6 +161,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=_demo)
+
+    train = commands.add_parser("train", help="train an MLP on a data set and save it")
+    train.add_argument("--dataset", required=True, choices=dataset_names())
+    train.add_argument(
+        "--hidden",
+        type=_hidden,
+        default=[64, 64],
+        help="hidden layer sizes, comma-separated (default: 64,64)",
+    )
+    train.add_argument(
+        "--activation", default="relu", choices=["relu", "tanh", "sigmoid", "leaky_relu"]
+    )
+    train.add_argument("--dropout", type=float, default=0.0)
+    train.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
+    train.add_argument(
+        "--lr", type=float, default=None, help="learning rate (default: 0.01 for adam, 0.1 for sgd)"
+    )
+    train.add_argument("--epochs", type=int, default=50)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument(
+        "--samples", type=int, default=None, help="size of a synthetic set (default: 1000)"
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", default="runs/model", help="output folder")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a saved model on its test set")
+    evaluate.add_argument("model", help="a model.npz written by train")
+    evaluate.add_argument(
+        "--dataset",
+        choices=dataset_names(),
+        default=None,
+        help="the data set (default: the one the model was trained on)",
+    )
+    evaluate.add_argument("--seed", type=int, default=None)
+    evaluate.add_argument("--samples", type=int, default=None)
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -62,6 +63,123 @@ def decision_boundary(
     ax.set_ylabel("$x_2$")
     if title:
         ax.set_title(title)
+    return figure
+
+
+def training_curves(history: Any, keys: Sequence[str] | None = None, title: str = "") -> Figure:
+    """Each recorded quantity per epoch, with its validation twin on the same axes.
+
+    One panel for the loss and one per metric (``keys`` picks them; by default all).
+    """
+    records = history.records if hasattr(history, "records") else list(history)
+    if not records:
+        raise ValueError("training_curves: the history is empty")
+    names = [k for k in records[0] if k not in ("epoch", "seconds") and not k.startswith("val_")]
+    names = list(keys) if keys is not None else names
+    epochs = [r.get("epoch", i + 1) for i, r in enumerate(records)]
+    figure = Figure(figsize=(4.5 * len(names), 3.5), layout="constrained")
+    for position, name in enumerate(names, start=1):
+        ax = figure.add_subplot(1, len(names), position)
+        if name in records[0]:
+            ax.plot(epochs, [r[name] for r in records], marker=".", label=f"training {name}")
+        if f"val_{name}" in records[0]:
+            ax.plot(
+                epochs, [r[f"val_{name}"] for r in records], marker=".", label=f"validation {name}"
+            )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def regression_fit(
+    predict: Predict, X: np.ndarray, y: np.ndarray, *, truth: Predict | None = None, title: str = ""
+) -> Figure:
+    """A 1-D regression: the data, the model's curve, and the true function if known."""
+    x = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    if x.shape[1] != 1:
+        raise ValueError(f"regression_fit: X must have one feature, got shape {np.shape(X)}")
+    grid = np.linspace(x.min(), x.max(), 300)[:, None]
+    figure = Figure(figsize=(5.5, 4), layout="constrained")
+    ax = figure.add_subplot()
+    ax.scatter(x[:, 0], np.ravel(y), s=8, alpha=0.4, label="data")
+    ax.plot(grid[:, 0], np.ravel(predict(grid)), color="C3", linewidth=2, label="model")
+    if truth is not None:
+        ax.plot(grid[:, 0], np.ravel(truth(grid[:, 0])), "k--", label="true function")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return figure
+
+
+def confusion_matrix(
+    counts: np.ndarray, class_names: Sequence[str] | None = None, title: str = ""
+) -> Figure:
+    """A confusion matrix (rows: true class, columns: predicted), counts written in."""
+    counts = np.asarray(counts)
+    classes = counts.shape[0]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(classes)]
+    figure = Figure(figsize=(1.0 + 0.55 * classes, 0.8 + 0.5 * classes), layout="constrained")
+    ax = figure.add_subplot()
+    image = ax.imshow(counts, cmap="Blues")
+    figure.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_xticks(range(classes), names, rotation=45 if classes > 10 else 0)
+    ax.set_yticks(range(classes), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = counts.max() / 2 if counts.size else 0
+    for i in range(classes):
+        for j in range(classes):
+            ax.text(
+                j,
+                i,
+                str(counts[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if counts[i, j] > threshold else "black",
+            )
+    if title:
+        ax.set_title(title)
+    return figure
+
+
+def image_grid(
+    images: np.ndarray,
+    labels: Sequence[Any] | None = None,
+    *,
+    predictions: Sequence[Any] | None = None,
+    columns: int = 10,
+    shape: tuple[int, int] = (28, 28),
+    title: str = "",
+) -> Figure:
+    """Images in a grid, each titled with its label (and the prediction, red if wrong)."""
+    images = np.asarray(images)
+    count = len(images)
+    if count == 0:
+        raise ValueError("image_grid: no images")
+    rows = -(-count // columns)
+    figure = Figure(figsize=(1.1 * min(columns, count), 1.3 * rows), layout="constrained")
+    for index in range(count):
+        ax = figure.add_subplot(rows, min(columns, count), index + 1)
+        ax.imshow(images[index].reshape(shape), cmap="gray_r")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        caption, color = "", "black"
+        if labels is not None:
+            caption = str(labels[index])
+        if predictions is not None:
+            caption = f"{caption} → {predictions[index]}" if caption else str(predictions[index])
+            if labels is not None and predictions[index] != labels[index]:
+                color = "red"
+        ax.set_title(caption, fontsize=8, color=color)
+    if title:
+        figure.suptitle(title)
     return figure
 
 

@@ -8,6 +8,7 @@ A neuron computes act(w·x + b) = act(Σ_i w_i x_i + b), its sum as one fused no
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from autograd import Value
 from autograd.rng import Seed, as_generator
@@ -49,6 +50,9 @@ class Neuron(Module):
         z = Value.linear(self.w, x, self.b)
         return self._act(z) if self._act is not None else z
 
+    def config(self) -> dict[str, Any]:
+        return {"nin": len(self.w), "activation": self.activation}
+
     def __repr__(self) -> str:
         return f"Neuron({len(self.w)}, activation={self.activation!r})"
 
@@ -70,6 +74,10 @@ class Layer(Module):
     def forward(self, x: Sequence[Value | float]) -> list[Value]:
         inputs = [xi if isinstance(xi, Value) else Value(xi, requires_grad=False) for xi in x]
         return [neuron(inputs) for neuron in self.neurons]
+
+    def config(self) -> dict[str, Any]:
+        first = self.neurons[0]
+        return {"nin": len(first.w), "nout": len(self.neurons), "activation": first.activation}
 
     def __repr__(self) -> str:
         first = self.neurons[0]
@@ -95,6 +103,7 @@ class MLP(Module):
             raise ValueError("MLP: sizes must name at least one layer")
         _activation(activation)
         generator = as_generator(rng)
+        self.nin, self.sizes, self.activation = nin, list(sizes), activation
         widths = [nin, *sizes]
         self.layers = [
             Layer(
@@ -111,6 +120,9 @@ class MLP(Module):
         for layer in self.layers:
             out = layer(out)
         return list(out)  # type: ignore[arg-type]
+
+    def config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "sizes": self.sizes, "activation": self.activation}
 
     def __repr__(self) -> str:
         return "MLP(\n" + "\n".join(f"  {layer!r}" for layer in self.layers) + "\n)"

@@ -46,6 +46,10 @@ VALUE_CASES: dict[str, Case] = {
     "sigmoid": (lambda a: a.sigmoid(), [testing.floats(-20, 20)]),
     "relu": (lambda a: a.relu(), [no_kink]),
     "abs": (lambda a: abs(a), [no_kink]),
+    "binary_cross_entropy": (
+        lambda a: a.binary_cross_entropy(0.3) + (a * 2.0).binary_cross_entropy(1.0),
+        [anywhere],
+    ),
 }
 
 COMPOSITES: dict[str, Case] = {

@@ -267,6 +267,9 @@ TENSOR_CASES: dict[str, Callable[[st.DataObject], Drawn]] = {
     "log_softmax": _case_softmax_family("log_softmax"),
     "softmax": _case_softmax_family("softmax"),
     "cross_entropy": _case_cross_entropy,
+    "binary_cross_entropy": lambda data: _with_constant(
+        data, lambda a, c: a.binary_cross_entropy(1.0 / (1.0 + np.exp(-c)))
+    ),
 }
 
 #: Rules of Value only (their tensor forms are covered above or need no tensor form).

@@ -1,0 +1,180 @@
+"""Optimisers that follow PyTorch's update formulas exactly, and learning-rate schedules.
+
+For a parameter p with gradient g at step t (weight decay λ adds λ·p to g first):
+
+SGD, momentum μ, dampening τ:   b ← g (t = 1),  b ← μ·b + (1 − τ)·g (t > 1)
+                                d = g + μ·b (Nesterov) or d = b;   p ← p − lr·d
+Adam, β1, β2, ε:                m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²
+                                p ← p − lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε)
+
+Each optimiser owns its per-parameter state. Parameters are Tensors or Values; a Tensor
+whose ``grad`` is None (no gradient reached it) is skipped, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from autograd import Node
+
+
+class Optimizer:
+    """Holds the parameters and their state; ``step()`` updates, ``zero_grad()`` forgets."""
+
+    def __init__(self, parameters: Iterable[Node], lr: float) -> None:
+        self.parameters = list(parameters)
+        if not self.parameters:
+            raise ValueError(f"{type(self).__name__}: got no parameters to optimise")
+        for position, p in enumerate(self.parameters):
+            if not isinstance(p, Node) or not p.requires_grad:
+                raise TypeError(
+                    f"{type(self).__name__}: parameter {position} is not a node that requires grad"
+                )
+        _check(lr >= 0.0, f"{type(self).__name__}: lr must not be negative, got {lr}")
+        self.lr = float(lr)
+        self.state: list[dict[str, Any]] = [{} for _ in self.parameters]
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient."""
+        for p in self.parameters:
+            p.zero_grad()
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient."""
+        for p, state in zip(self.parameters, self.state):
+            if p.grad is None:
+                continue
+            g = p.grad.data if isinstance(p.grad, Node) else p.grad
+            _subtract(p, self.update(p.data, g, state))
+
+    def update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+        """The amount to subtract from a parameter, given its data, gradient and state."""
+        raise NotImplementedError
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+def _subtract(p: Node, delta: Any) -> None:
+    if isinstance(p.data, np.ndarray):
+        p.data -= delta.astype(p.data.dtype, copy=False) if hasattr(delta, "astype") else delta
+    else:
+        p.data = p.data - float(delta)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
+
+    def __init__(
+        self,
+        parameters: Iterable[Node],
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(parameters, lr)
+        _check(momentum >= 0.0, f"SGD: momentum must not be negative, got {momentum}")
+        _check(weight_decay >= 0.0, f"SGD: weight_decay must not be negative, got {weight_decay}")
+        _check(
+            not nesterov or (momentum > 0.0 and dampening == 0.0),
+            "SGD: Nesterov momentum needs momentum > 0 and dampening = 0",
+        )
+        self.momentum, self.dampening = float(momentum), float(dampening)
+        self.nesterov, self.weight_decay = nesterov, float(weight_decay)
+
+    def update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+        if self.weight_decay:
+            grad = grad + self.weight_decay * data
+        if self.momentum:
+            if "momentum_buffer" not in state:
+                buffer = grad * 1.0  # a copy
+            else:
+                buffer = self.momentum * state["momentum_buffer"] + (1.0 - self.dampening) * grad
+            state["momentum_buffer"] = buffer
+            grad = grad + self.momentum * buffer if self.nesterov else buffer
+        return self.lr * grad
+
+
+class Adam(Optimizer):
+    """Adam with bias correction and (L2, not decoupled) weight decay, as PyTorch's."""
+
+    def __init__(
+        self,
+        parameters: Iterable[Node],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(parameters, lr)
+        beta1, beta2 = betas
+        _check(
+            0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0,
+            f"Adam: betas must lie in [0, 1), got {betas}",
+        )
+        _check(eps >= 0.0, f"Adam: eps must not be negative, got {eps}")
+        _check(weight_decay >= 0.0, f"Adam: weight_decay must not be negative, got {weight_decay}")
+        self.beta1, self.beta2 = float(beta1), float(beta2)
+        self.eps, self.weight_decay = float(eps), float(weight_decay)
+
+    def update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+        if self.weight_decay:
+            grad = grad + self.weight_decay * data
+        t = state["step"] = state.get("step", 0) + 1
+        m = state["m"] = self.beta1 * state.get("m", 0.0) + (1.0 - self.beta1) * grad
+        v = state["v"] = self.beta2 * state.get("v", 0.0) + (1.0 - self.beta2) * grad * grad
+        step_size = self.lr / (1.0 - self.beta1**t)
+        denominator = np.sqrt(v) / math.sqrt(1.0 - self.beta2**t) + self.eps
+        return step_size * m / denominator
+
+
+class LRScheduler:
+    """Sets the optimiser's learning rate from the number of ``step()`` calls (epochs)."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.epoch = 0
+
+    def step(self) -> None:
+        """Advance one epoch and set the new learning rate."""
+        self.epoch += 1
+        self.optimizer.lr = self.learning_rate(self.epoch)
+
+    def learning_rate(self, epoch: int) -> float:
+        """The learning rate after ``epoch`` epochs."""
+        raise NotImplementedError
+
+
+class StepLR(LRScheduler):
+    """lr = base_lr · gamma^⌊epoch / step_size⌋."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        _check(step_size >= 1, f"StepLR: step_size must be at least 1, got {step_size}")
+        _check(gamma > 0.0, f"StepLR: gamma must be positive, got {gamma}")
+        super().__init__(optimizer)
+        self.step_size, self.gamma = step_size, gamma
+
+    def learning_rate(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = eta_min + (base_lr − eta_min)·(1 + cos(π·epoch / T_max)) / 2."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        _check(T_max >= 1, f"CosineAnnealingLR: T_max must be at least 1, got {T_max}")
+        super().__init__(optimizer)
+        self.T_max, self.eta_min = T_max, eta_min
+
+    def learning_rate(self, epoch: int) -> float:
+        cosine = (1.0 + math.cos(math.pi * min(epoch, self.T_max) / self.T_max)) / 2.0
+        return self.eta_min + (self.base_lr - self.eta_min) * cosine
