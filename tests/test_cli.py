@@ -42,3 +42,28 @@ def test_help_runs_as_a_module() -> None:
 def test_unknown_command_fails() -> None:
     with pytest.raises(SystemExit):
         main(["fly"])
+
+
+@pytest.mark.parametrize(
+    "dataset", ["moons", "circles", "spiral", "blobs", "xor", "classification", "regression"]
+)
+def test_train_on_each_synthetic_set_then_evaluate(
+    dataset: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / dataset
+    assert main(["train", "--dataset", dataset, "--epochs", "5", "--out", str(out), "--quiet"]) == 0
+    trained = capsys.readouterr().out
+    assert "test" in trained and "wrote" in trained
+    for name in ("model.npz", "history.json", "training_curves.png"):
+        assert (out / name).exists(), name
+    picture = "regression_fit.png" if dataset == "regression" else "confusion_matrix.png"
+    assert (out / picture).read_bytes().startswith(b"\x89PNG")
+    assert main(["evaluate", str(out / "model.npz")]) == 0
+    evaluated = capsys.readouterr().out
+    test_line = next(line for line in trained.splitlines() if line.startswith("test"))
+    assert test_line.split(" ", 1)[1] in evaluated  # the same numbers again
+
+
+def test_train_rejects_bad_hidden_sizes() -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--dataset", "moons", "--hidden", "64,x"])

@@ -1,8 +1,15 @@
-"""nn.Module: parameters found by themselves, in a stable order, with dotted names."""
+"""nn.Module: parameters found by themselves, state dicts, and model files."""
 
 from __future__ import annotations
 
-from autograd import Value
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nn
+from autograd import Tensor, Value
 from nn import Module
 
 
@@ -46,3 +53,135 @@ def test_train_and_eval_reach_every_module() -> None:
     assert not outer.training and not outer.pairs[1].training
     outer.train()
     assert outer.pairs[0].training
+
+
+# -- state dicts and model files ---------------------------------------------------------
+
+
+def test_state_dict_round_trip() -> None:
+    source, target = nn.MLP(3, [4, 2], rng=0), nn.MLP(3, [4, 2], rng=1)
+    target.load_state_dict(source.state_dict())
+    for (name, p), (_, q) in zip(source.named_parameters(), target.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+    state = source.state_dict()
+    state["0.weight"][...] = 0.0  # a copy: the model is untouched
+    assert np.any(source.layers[0].weight.data != 0.0)
+
+
+def test_a_mismatched_state_dict_names_every_entry_and_changes_nothing() -> None:
+    model = nn.MLP(3, [4, 2], rng=0)
+    before = model.state_dict()
+    state = nn.MLP(3, [5, 2], rng=1).state_dict()
+    del state["2.bias"]
+    state["extra"] = np.zeros(1)
+    with pytest.raises(nn.ModelFileError) as caught:
+        model.load_state_dict(state)
+    message = str(caught.value)
+    assert "missing: 2.bias" in message and "unexpected: extra" in message
+    assert "shape of 0.weight: the file has (5, 3), the model (4, 3)" in message
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
+
+
+def test_non_strict_loading_takes_what_fits() -> None:
+    model = nn.MLP(3, [4, 2], rng=0)
+    partial = {"0.bias": np.ones(4, dtype=np.float32)}
+    model.load_state_dict(partial, strict=False)
+    assert model.layers[0].bias.data.tolist() == [1.0] * 4
+
+
+def test_save_and_nn_load_rebuild_the_model(tmp_path: Path) -> None:
+    model = nn.Sequential(
+        nn.Linear(3, 5, rng=0),
+        nn.LeakyReLU(0.2),
+        nn.Dropout(0.1),
+        nn.Linear(5, 2, init="xavier", rng=1),
+        nn.LogSoftmax(),
+    )
+    path = tmp_path / "model.npz"
+    model.save(path, metadata={"dataset": "moons"})
+    again = nn.load(path)
+    assert repr(again) == repr(model)
+    x = Tensor.randn(4, 3, rng=2)
+    model.eval()
+    again.eval()
+    np.testing.assert_array_equal(model(x).data, again(x).data)
+    assert nn.load_metadata(path) == {"dataset": "moons"}
+    mlp = nn.MLP(4, [8, 3], activation="tanh", dropout=0.2, rng=0)
+    mlp.save(path)
+    assert nn.load(path).config() == mlp.config()
+
+
+def test_load_into_an_existing_model_and_scalar_models(tmp_path: Path) -> None:
+    path = tmp_path / "scalar.npz"
+    source = nn.scalar.MLP(2, [3, 1], rng=0)
+    source.save(path)
+    target = nn.scalar.MLP(2, [3, 1], rng=5)
+    target.load(path)
+    assert [p.data for p in target.parameters()] == [p.data for p in source.parameters()]
+    rebuilt = nn.load(path)
+    assert isinstance(rebuilt, nn.scalar.MLP)
+    assert rebuilt([0.5, -0.5])[0].data == pytest.approx(source([0.5, -0.5])[0].data)
+
+
+def test_a_users_own_module_saves_weights_only(tmp_path: Path) -> None:
+    class Mine(nn.Module):
+        def __init__(self) -> None:
+            self.layer = nn.Linear(2, 2, rng=0)
+
+    path = tmp_path / "mine.npz"
+    Mine().save(path)
+    Mine().load(path)
+    with pytest.raises(nn.ModelFileError, match="holds weights only"):
+        nn.load(path)
+
+
+def test_a_corrupt_file_is_refused_and_the_model_is_untouched(tmp_path: Path) -> None:
+    model = nn.MLP(3, [4, 2], rng=0)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # flip a byte in the middle
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(bytes(data))
+    before = model.state_dict()
+    with pytest.raises(nn.ModelFileError, match="not a readable model file"):
+        model.load(broken)
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(nn.ModelFileError):
+        nn.load(truncated)
+    (tmp_path / "plain.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(nn.ModelFileError):
+        nn.load(tmp_path / "plain.npz")
+
+
+def test_a_file_that_is_not_ours_or_holds_pickles_is_refused(tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.zeros(3))
+    with pytest.raises(nn.ModelFileError, match="has no tracegrad header"):
+        nn.load(foreign)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, __tracegrad__=np.array([{"evil": 1}], dtype=object))
+    with pytest.raises(nn.ModelFileError, match="not a readable model file"):
+        nn.load(pickled)
+
+
+def test_saving_is_atomic_a_failed_save_leaves_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "model.npz"
+    nn.MLP(3, [4, 2], rng=0).save(path)
+    original = path.read_bytes()
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("os.fsync", fail)
+    with pytest.raises(OSError, match="disk full"):
+        nn.MLP(3, [4, 2], rng=1).save(path)
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+    assert zipfile.is_zipfile(path)

@@ -1,0 +1,104 @@
+"""nn.layers: shapes, PyTorch's names and layout, modes, initialisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nn
+from autograd import Tensor, gradcheck
+
+
+def test_linear_computes_x_wt_plus_b_with_pytorch_names() -> None:
+    layer = nn.Linear(4, 3, rng=0)
+    assert layer.weight.shape == (3, 4) and layer.bias.shape == (3,)
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    x = Tensor.randn(5, 4, rng=1)
+    np.testing.assert_allclose(
+        layer(x).data, x.data @ layer.weight.data.T + layer.bias.data, rtol=1e-6
+    )
+    assert nn.Linear(4, 3, bias=False, rng=0).num_parameters() == 12
+
+
+def test_initialisers_have_the_documented_bounds() -> None:
+    kaiming = nn.Linear(600, 300, rng=0).weight.data
+    xavier = nn.Linear(600, 300, init="xavier", rng=0).weight.data
+    assert np.abs(kaiming).max() <= np.sqrt(6 / 600) and np.abs(kaiming).max() > 0.09
+    assert np.abs(xavier).max() <= np.sqrt(6 / 900)
+    assert np.var(kaiming) == pytest.approx(2 / 600, rel=0.05)
+    with pytest.raises(ValueError, match="unknown initialiser 'normal'"):
+        nn.Linear(2, 2, init="normal")
+
+
+def test_activations() -> None:
+    x = Tensor([[-2.0, 0.5]])
+    assert nn.ReLU()(x).tolist() == [[0.0, 0.5]]
+    np.testing.assert_allclose(nn.LeakyReLU(0.1)(x).data, [[-0.2, 0.5]])
+    np.testing.assert_allclose(nn.Tanh()(x).data, np.tanh(x.data))
+    np.testing.assert_allclose(nn.Sigmoid()(x).data, 1 / (1 + np.exp(-x.data)), rtol=1e-6)
+    np.testing.assert_allclose(nn.Softmax()(x).data.sum(), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(nn.LogSoftmax()(x).data, np.log(nn.Softmax()(x).data), rtol=1e-5)
+    assert nn.Flatten()(Tensor.zeros(2, 3, 4)).shape == (2, 12)
+
+
+def test_leaky_relu_gradient() -> None:
+    x = Tensor([[-2.0, 0.5, 1.5]], requires_grad=True, dtype=np.float64)
+    assert gradcheck(lambda t: nn.LeakyReLU(0.1)(t), [x])
+
+
+def test_dropout_only_in_training_mode_and_scaled() -> None:
+    layer = nn.Dropout(0.5, rng=0)
+    x = Tensor.ones(1000, 100)
+    out = layer(x).data
+    assert 0.45 < (out == 0).mean() < 0.55
+    assert set(np.unique(out)) == {0.0, 2.0}
+    layer.eval()
+    assert layer(x) is x
+    with pytest.raises(ValueError, match="p must be in"):
+        nn.Dropout(1.0)
+
+
+def test_mlp_is_a_sequential_with_pytorch_names() -> None:
+    model = nn.MLP(784, [128, 10], rng=0)
+    assert [name for name, _ in model.named_parameters()] == [
+        "0.weight",
+        "0.bias",
+        "2.weight",
+        "2.bias",
+    ]
+    assert model(Tensor.zeros(7, 784)).shape == (7, 10)
+    assert model.num_parameters() == 784 * 128 + 128 + 128 * 10 + 10
+    assert repr(model).splitlines()[1] == "  (0): Linear(784, 128, bias=True)"
+    with_dropout = nn.MLP(4, [8, 8, 2], dropout=0.2, rng=0)
+    assert [type(layer).__name__ for layer in with_dropout.layers] == [
+        "Linear",
+        "ReLU",
+        "Dropout",
+        "Linear",
+        "ReLU",
+        "Dropout",
+        "Linear",
+    ]
+
+
+def test_sequential_composes_and_indexes() -> None:
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 2, rng=1))
+    assert len(model) == 3 and isinstance(model[1], nn.Tanh)
+    assert model(Tensor.zeros(5, 3)).shape == (5, 2)
+    with pytest.raises(TypeError, match="item 1 is int, not a Module"):
+        nn.Sequential(nn.ReLU(), 3)  # type: ignore[arg-type]
+
+
+def test_the_same_seed_gives_the_same_model() -> None:
+    a, b = nn.MLP(3, [5, 2], rng=7), nn.MLP(3, [5, 2], rng=np.random.default_rng(7))
+    for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        nn.MLP(2, [3, 1], activation="swish")
+    with pytest.raises(ValueError, match="must be positive"):
+        nn.Linear(0, 3)
+    with pytest.raises(ValueError, match=r"linear: input of shape \(2, 5\) does not fit"):
+        nn.Linear(4, 3)(Tensor.zeros(2, 5))

@@ -1,0 +1,82 @@
+"""nn.losses: values against their definitions, reductions, Value outputs, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nn
+from autograd import Tensor, Value, gradcheck
+
+rng = np.random.default_rng(0)
+
+
+def _t(*shape: int) -> Tensor:
+    return Tensor(rng.standard_normal(shape), requires_grad=True, dtype=np.float64)
+
+
+def test_l1_and_mse_match_their_definitions_with_every_reduction() -> None:
+    out, target = _t(4, 3), rng.standard_normal((4, 3))
+    diff = out.data - target
+    assert nn.l1_loss(out, target).item() == pytest.approx(np.abs(diff).mean())
+    assert nn.mse_loss(out, target, "sum").item() == pytest.approx((diff**2).sum())
+    np.testing.assert_allclose(nn.mse_loss(out, target, "none").data, diff**2)
+
+
+def test_a_column_of_outputs_takes_a_vector_of_targets() -> None:
+    out, target = _t(5, 1), rng.standard_normal(5)
+    assert nn.mse_loss(out, target).item() == pytest.approx(((out.data[:, 0] - target) ** 2).mean())
+    with pytest.raises(ValueError, match=r"mse_loss: output of shape \(5, 1\) and target"):
+        nn.mse_loss(out, np.zeros(4))
+
+
+def test_cross_entropy_with_labels_and_with_probabilities() -> None:
+    logits, labels = _t(6, 4), np.array([0, 1, 2, 3, 3, 0])
+    log_p = logits.data - np.log(np.exp(logits.data).sum(1, keepdims=True))
+    assert nn.cross_entropy(logits, labels).item() == pytest.approx(-log_p[range(6), labels].mean())
+    one_hot = np.eye(4)[labels]
+    assert nn.cross_entropy(logits, one_hot).item() == pytest.approx(
+        nn.cross_entropy(logits, labels).item()
+    )
+    soft = np.full((6, 4), 0.25)
+    assert gradcheck(lambda z: nn.cross_entropy(z, soft), [logits])
+
+
+def test_binary_cross_entropy_is_the_logistic_loss_and_is_stable() -> None:
+    logits = Tensor([-1000.0, -1.0, 0.0, 2.0, 1000.0], requires_grad=True, dtype=np.float64)
+    target = np.array([0.0, 1.0, 0.5, 0.0, 1.0])
+    losses = nn.binary_cross_entropy(logits, target, "none").data
+    sigmoid = 1 / (1 + np.exp(-logits.data[1:4]))
+    expected = -(target[1:4] * np.log(sigmoid) + (1 - target[1:4]) * np.log(1 - sigmoid))
+    np.testing.assert_allclose(losses[1:4], expected)
+    assert losses[0] == pytest.approx(0.0) and losses[4] == pytest.approx(0.0)
+    nn.binary_cross_entropy(logits, target).backward()
+    assert np.all(np.isfinite(logits.grad))
+    assert logits.grad[2] == pytest.approx(0.0)  # σ(0) − 0.5 = 0, exactly at the kink-free 0
+
+
+def test_hinge_loss_takes_signs_or_zero_one_labels() -> None:
+    scores = Tensor([2.0, 0.5, -0.5, -3.0])
+    assert nn.hinge_loss(scores, [1, 1, -1, 1]).item() == pytest.approx((0 + 0.5 + 0.5 + 4) / 4)
+    assert nn.hinge_loss(scores, [1, 1, 0, 1]).item() == pytest.approx((0 + 0.5 + 0.5 + 4) / 4)
+    with pytest.raises(ValueError, match="targets must be in"):
+        nn.hinge_loss(scores, [2, 1, 1, 1])
+
+
+def test_losses_work_for_values() -> None:
+    outputs = [Value(0.5), Value(-1.0)]
+    assert nn.mse_loss(outputs, [1.0, 1.0]).data == pytest.approx((0.25 + 4.0) / 2)
+    assert nn.l1_loss(Value(0.5), 2.0).data == pytest.approx(1.5)
+    loss = nn.hinge_loss(outputs, [1.0, -1.0], reduction="sum")
+    assert loss.data == pytest.approx(0.5)
+    loss.backward()
+    assert outputs[0].grad == -1.0 and outputs[1].grad == 0.0
+    bce = nn.binary_cross_entropy(Value(0.0), 1.0)
+    assert bce.data == pytest.approx(np.log(2))
+
+
+def test_bad_reduction_and_bad_logits() -> None:
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        nn.mse_loss(_t(2), np.zeros(2), reduction="avg")
+    with pytest.raises(TypeError, match="logits must be a Tensor"):
+        nn.cross_entropy([Value(1.0)], [0])  # type: ignore[arg-type]

@@ -1,0 +1,37 @@
+"""nn.metrics on labels, scores and Values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nn
+from autograd import Tensor, Value
+
+
+def test_accuracy_from_labels_scores_and_binary_logits() -> None:
+    assert nn.accuracy(np.array([0, 1, 2, 2]), np.array([0, 1, 1, 2])) == 0.75
+    scores = Tensor([[0.1, 0.9], [2.0, -1.0], [0.0, 3.0]])
+    assert nn.accuracy(scores, [1, 0, 0]) == pytest.approx(2 / 3)
+    assert nn.accuracy(np.array([-0.5, 0.3, 2.0]), [0, 1, 0]) == pytest.approx(2 / 3)
+    assert nn.accuracy([Value(1.0), Value(-1.0)], [1, 0]) == 1.0
+    assert nn.zero_one_loss(np.array([0, 1]), np.array([1, 1])) == 0.5
+
+
+def test_confusion_matrix_rows_are_true_classes() -> None:
+    counts = nn.confusion_matrix([0, 0, 1, 2, 2, 2], np.array([0, 1, 1, 2, 0, 2]))
+    assert counts.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert nn.confusion_matrix([0], np.array([0]), num_classes=3).shape == (3, 3)
+
+
+def test_r2_score() -> None:
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    assert nn.r2_score(y, y) == 1.0
+    assert nn.r2_score(y, np.full(4, y.mean())) == 0.0
+    with pytest.raises(ValueError, match="constant"):
+        nn.r2_score(np.ones(3), np.ones(3))
+
+
+def test_mismatched_lengths_are_errors() -> None:
+    with pytest.raises(ValueError, match="3 predictions and 2 labels"):
+        nn.accuracy(np.array([0, 1, 1]), [0, 1])

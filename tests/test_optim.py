@@ -1,0 +1,134 @@
+"""nn.optim: each update checked by hand against the formulas, schedules, bad arguments."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from autograd import Tensor, Value
+from nn.optim import SGD, Adam, CosineAnnealingLR, StepLR
+
+
+def _steps(optimizer: object, p: Tensor, grads: list[float]) -> list[float]:
+    seen = []
+    for g in grads:
+        p.grad = np.array([g], dtype=np.float64)
+        optimizer.step()  # type: ignore[attr-defined]
+        seen.append(float(p.data[0]))
+    return seen
+
+
+def _param(x: float = 1.0) -> Tensor:
+    return Tensor([x], requires_grad=True, dtype=np.float64)
+
+
+def test_plain_sgd() -> None:
+    p = _param()
+    assert _steps(SGD([p], lr=0.1), p, [1.0, 2.0]) == pytest.approx([0.9, 0.7])
+
+
+def test_sgd_momentum_by_hand() -> None:
+    # b1 = 1, b2 = 0.9·1 + 1 = 1.9, b3 = 0.9·1.9 + 1 = 2.71
+    p = _param()
+    assert _steps(SGD([p], lr=0.1, momentum=0.9), p, [1, 1, 1]) == pytest.approx([0.9, 0.71, 0.439])
+
+
+def test_sgd_dampening_applies_from_the_second_step() -> None:
+    # b1 = g = 1; b2 = 0.9·1 + (1 − 0.5)·1 = 1.4
+    p = _param()
+    assert _steps(SGD([p], lr=0.1, momentum=0.9, dampening=0.5), p, [1, 1]) == pytest.approx(
+        [0.9, 0.76]
+    )
+
+
+def test_sgd_nesterov_by_hand() -> None:
+    # d1 = g + μ·b1 = 1 + 0.9 = 1.9; b2 = 1.9, d2 = 1 + 0.9·1.9 = 2.71
+    p = _param()
+    assert _steps(SGD([p], lr=0.1, momentum=0.9, nesterov=True), p, [1, 1]) == pytest.approx(
+        [0.81, 0.539]
+    )
+
+
+def test_sgd_weight_decay_adds_to_the_gradient() -> None:
+    # g' = g + λ·p = 1 + 0.5·2 = 2
+    p = _param(2.0)
+    assert _steps(SGD([p], lr=0.1, weight_decay=0.5), p, [1]) == pytest.approx([1.8])
+
+
+def test_adam_by_hand() -> None:
+    g1, g2, lr, b1, b2, eps = 0.5, -1.0, 0.1, 0.9, 0.999, 1e-8
+    m1, v1 = (1 - b1) * g1, (1 - b2) * g1**2
+    p1 = 1.0 - lr * (m1 / (1 - b1)) / (math.sqrt(v1 / (1 - b2)) + eps)
+    m2, v2 = b1 * m1 + (1 - b1) * g2, b2 * v1 + (1 - b2) * g2**2
+    p2 = p1 - lr * (m2 / (1 - b1**2)) / (math.sqrt(v2 / (1 - b2**2)) + eps)
+    p = _param()
+    assert _steps(Adam([p], lr=lr), p, [g1, g2]) == pytest.approx([p1, p2], rel=1e-12)
+
+
+def test_adam_weight_decay() -> None:
+    p = _param(2.0)
+    # g' = 0 + 0.1·2 = 0.2 > 0: the first step moves by lr·sign(g') = 0.01
+    assert _steps(Adam([p], lr=0.01, weight_decay=0.1), p, [0.0]) == pytest.approx([1.99])
+
+
+def test_optimisers_update_values_too_and_skip_missing_grads() -> None:
+    v = Value(1.0)
+    v.grad = 2.0
+    SGD([v], lr=0.1).step()
+    assert v.data == pytest.approx(0.8)
+    t = _param()
+    SGD([t], lr=0.1).step()  # grad is None: skipped
+    assert t.data[0] == 1.0
+
+
+def test_zero_grad_forgets() -> None:
+    t = _param()
+    t.grad = np.ones(1)
+    optimizer = SGD([t], lr=0.1)
+    optimizer.zero_grad()
+    assert t.grad is None
+
+
+def test_a_float32_parameter_stays_float32() -> None:
+    t = Tensor([1.0], requires_grad=True)
+    t.grad = np.ones(1, dtype=np.float32)
+    Adam([t]).step()
+    assert t.data.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: SGD(p, lr=-1), "lr must not be negative"),
+        (lambda p: SGD(p, lr=0.1, momentum=-0.5), "momentum must not be negative"),
+        (lambda p: SGD(p, lr=0.1, nesterov=True), "Nesterov momentum needs momentum"),
+        (lambda p: SGD(p, lr=0.1, weight_decay=-1), "weight_decay must not be negative"),
+        (lambda p: Adam(p, betas=(0.9, 1.0)), r"betas must lie in \[0, 1\)"),
+        (lambda p: Adam(p, eps=-1.0), "eps must not be negative"),
+        (lambda p: SGD([], lr=0.1), "got no parameters"),
+    ],
+)
+def test_invalid_hyperparameters(make: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make([_param()])  # type: ignore[operator]
+
+
+def test_step_and_cosine_schedules() -> None:
+    optimizer = SGD([_param()], lr=1.0)
+    schedule = StepLR(optimizer, step_size=2, gamma=0.5)
+    rates = []
+    for _ in range(5):
+        schedule.step()
+        rates.append(optimizer.lr)
+    assert rates == [1.0, 0.5, 0.5, 0.25, 0.25]
+    optimizer = SGD([_param()], lr=1.0)
+    cosine = CosineAnnealingLR(optimizer, T_max=4, eta_min=0.0)
+    rates = []
+    for _ in range(5):
+        cosine.step()
+        rates.append(optimizer.lr)
+    assert rates == pytest.approx([(1 + math.cos(math.pi * k / 4)) / 2 for k in (1, 2, 3, 4, 4)])
+    with pytest.raises(ValueError, match="step_size must be at least 1"):
+        StepLR(optimizer, step_size=0)

@@ -1,0 +1,62 @@
+"""nn.plot draws real figures and saves them as PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import nn
+from nn import plot
+
+
+def _is_png(path: Path) -> bool:
+    return path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_every_picture_renders(tmp_path: Path) -> None:
+    history = nn.History(
+        [
+            {
+                "epoch": 1.0,
+                "loss": 1.0,
+                "accuracy": 0.5,
+                "val_loss": 1.1,
+                "val_accuracy": 0.4,
+                "seconds": 0.1,
+            },
+            {
+                "epoch": 2.0,
+                "loss": 0.5,
+                "accuracy": 0.8,
+                "val_loss": 0.7,
+                "val_accuracy": 0.7,
+                "seconds": 0.1,
+            },
+        ]
+    )
+    X, y = nn.datasets.spiral(90, classes=3, rng=0)
+    figures = {
+        "curves": plot.training_curves(history),
+        "boundary": plot.decision_boundary(
+            lambda g: (g[:, 0] > 0).astype(int) + (g[:, 1] > 0), X, y
+        ),
+        "fit": plot.regression_fit(
+            lambda g: np.sin(g),
+            np.linspace(-3, 3, 50)[:, None],
+            np.sin(np.linspace(-3, 3, 50)),
+            truth=np.sin,
+        ),
+        "confusion": plot.confusion_matrix(np.array([[5, 1], [2, 7]]), ["a", "b"]),
+        "digits": plot.image_grid(
+            np.random.default_rng(0).random((12, 784)),
+            list(range(12)),
+            predictions=[0] * 12,
+            columns=6,
+        ),
+    }
+    for name, figure in figures.items():
+        path = tmp_path / f"{name}.png"
+        plot.save_figure(figure, path)
+        assert _is_png(path) and path.stat().st_size > 5_000, name
+    assert len(figures["curves"].axes) == 2

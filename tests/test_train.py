@@ -1,0 +1,181 @@
+"""nn.fit solves what the lesson asks: many classes, regression, non-separable data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nn
+from nn.data import train_val_split
+
+
+def _fit(
+    name: str,
+    sizes: list[int],
+    n: int = 1000,
+    epochs: int = 40,
+    activation: str = "relu",
+    lr: float = 0.01,
+    **kwargs: object,
+) -> tuple[nn.Module, nn.History, tuple]:
+    X, y = nn.datasets.SYNTHETIC[name](n, rng=0, **kwargs)
+    X_train, y_train, X_val, y_val = train_val_split(X, y, 0.3, rng=0)
+    model = nn.MLP(X.shape[1], sizes, activation=activation, rng=0)
+    regression = name == "regression"
+    history = nn.fit(
+        model,
+        X_train,
+        y_train,
+        loss=nn.mse_loss if regression else nn.cross_entropy,
+        optimizer=nn.optim.Adam(model.parameters(), lr=lr),
+        epochs=epochs,
+        batch_size=32,
+        validation=(X_val, y_val),
+        progress=False,
+    )
+    return model, history, (X_train, y_train, X_val, y_val)
+
+
+def test_three_class_spiral() -> None:
+    _, history, _ = _fit("spiral", [64, 64, 3], n=300, epochs=150)
+    assert history.last["accuracy"] >= 0.95
+
+
+@pytest.mark.parametrize("name", ["moons", "circles"])
+def test_moons_and_circles_held_out(name: str) -> None:
+    _, history, _ = _fit(name, [32, 32, 2])
+    assert history.last["val_accuracy"] >= 0.97
+
+
+def test_xor_is_solved_by_a_hidden_layer() -> None:
+    _, history, _ = _fit("xor", [8, 2], n=400, epochs=60, lr=0.05)
+    assert history.last["accuracy"] == 1.0 and history.last["val_accuracy"] == 1.0
+
+
+def test_xor_is_not_solved_without_one() -> None:
+    _, history, _ = _fit("xor", [2], n=400, epochs=60, lr=0.05)
+    assert history.last["accuracy"] < 0.8
+
+
+def test_regression_reaches_the_noise_floor() -> None:
+    model, history, (_, _, X_val, y_val) = _fit(
+        "regression", [64, 64, 1], n=2000, epochs=60, activation="tanh"
+    )
+    noise_variance = 0.3**2
+    assert history.last["val_loss"] <= 1.2 * noise_variance
+    predictions = nn.predict(model, X_val)[:, 0]
+    assert nn.r2_score(y_val, predictions) > 0.9
+
+
+def test_the_lessons_two_class_set() -> None:
+    _, history, _ = _fit("classification", [16, 2], n=2000, epochs=30)
+    assert history.last["val_accuracy"] >= 0.85
+
+
+def test_history_records_every_epoch(tmp_path: Path) -> None:
+    _, history, _ = _fit("moons", [8, 2], n=200, epochs=3)
+    assert len(history) == 3 and history["epoch"] == [1.0, 2.0, 3.0]
+    assert set(history.keys()) == {
+        "epoch",
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "seconds",
+    }
+    history.save(tmp_path / "history.json")
+    assert nn.History.load(tmp_path / "history.json").records == history.records
+    assert json.loads(history.to_json())[0]["epoch"] == 1.0
+    with pytest.raises(KeyError, match="History has no 'r2'"):
+        history["r2"]
+
+
+def test_evaluate_and_predict_use_evaluation_mode() -> None:
+    X, y = nn.datasets.moons(200, rng=0)
+    model = nn.MLP(2, [16, 2], dropout=0.5, rng=0)
+    model.train()
+    first = nn.predict(model, X)
+    assert np.array_equal(first, nn.predict(model, X))  # dropout is off
+    assert model.training  # and training mode is restored
+    results = nn.evaluate(model, X, y, loss=nn.cross_entropy)
+    assert set(results) == {"loss", "accuracy"}
+
+
+def test_a_nan_loss_stops_training_with_a_clear_message() -> None:
+    X, y = nn.datasets.moons(100, rng=0)
+    X[5, 0] = np.nan
+    model = nn.MLP(2, [4, 2], rng=0)
+    with pytest.raises(nn.TrainingDivergedError, match="the loss became nan at epoch 1"):
+        nn.fit(
+            model,
+            X,
+            y,
+            loss=nn.cross_entropy,
+            epochs=3,
+            batch_size=10,
+            progress=False,
+            optimizer=nn.optim.SGD(model.parameters(), lr=0.1),
+        )
+
+
+def test_the_progress_bar_shows_the_epoch_and_the_loss(capsys: pytest.CaptureFixture[str]) -> None:
+    X, y = nn.datasets.moons(100, rng=0)
+    model = nn.MLP(2, [4, 2], rng=0)
+    nn.fit(
+        model,
+        X,
+        y,
+        loss=nn.cross_entropy,
+        epochs=2,
+        batch_size=50,
+        progress=True,
+        optimizer=nn.optim.SGD(model.parameters(), lr=0.1),
+    )
+    shown = capsys.readouterr().err
+    assert "epoch 2/2" in shown and "loss=" in shown and "accuracy=" in shown
+
+
+def test_fit_refuses_scalar_models_and_bad_arguments() -> None:
+    X, y = nn.datasets.moons(20, rng=0)
+    scalar = nn.scalar.MLP(2, [4, 1], rng=0)
+    with pytest.raises(TypeError, match="Value parameters"):
+        nn.fit(
+            scalar,
+            X,
+            y,
+            loss=nn.cross_entropy,
+            epochs=1,
+            optimizer=nn.optim.SGD(scalar.parameters(), lr=0.1),
+        )
+    model = nn.MLP(2, [4, 2], rng=0)
+    with pytest.raises(ValueError, match="X has 20 samples but y has 19"):
+        nn.fit(
+            model,
+            X,
+            y[:19],
+            loss=nn.cross_entropy,
+            epochs=1,
+            optimizer=nn.optim.SGD(model.parameters(), lr=0.1),
+        )
+    with pytest.raises(ValueError, match="unknown metric 'f1'"):
+        nn.evaluate(model, X, y, metrics=["f1"])
+
+
+def test_a_schedule_steps_once_per_epoch() -> None:
+    X, y = nn.datasets.moons(64, rng=0)
+    model = nn.MLP(2, [4, 2], rng=0)
+    optimizer = nn.optim.SGD(model.parameters(), lr=1.0)
+    nn.fit(
+        model,
+        X,
+        y,
+        loss=nn.cross_entropy,
+        optimizer=optimizer,
+        epochs=3,
+        progress=False,
+        scheduler=nn.optim.StepLR(optimizer, step_size=1, gamma=0.5),
+    )
+    assert optimizer.lr == 0.125
