@@ -107,7 +107,7 @@ def run_demo(
     out_dir: str | Path, *, steps: int = 100, seed: int = 0, progress: bool = True
 ) -> DemoResult:
     """Train the demo model, then write its decision boundary (PNG) and one neuron (SVG)."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from .plot import decision_boundary, save_figure
 

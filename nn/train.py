@@ -213,7 +213,7 @@ def fit(
     history = History()
     steps_per_epoch = math.ceil(len(X) / batch_size)
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(
         total=epochs * steps_per_epoch,
