@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -42,20 +41,72 @@ def _report(task: str, results: dict[str, float], prefix: str) -> str:
     return f"{prefix} MSE {results['loss']:.4f}, R² {results['r2']:.4f}"
 
 
-def _train(args: argparse.Namespace) -> int:
+def _save_pictures(model: Any, split: Any, history: Any, out: Path) -> None:
     import numpy as np
 
-    from . import optim, plot
-    from .experiment import build_model, load_split, loss_for
-    from .train import evaluate, fit, predict
+    from . import plot
+    from .metrics import confusion_matrix
+    from .train import predict
 
+    plot.save_figure(plot.training_curves(history, title=split.name), out / "training_curves.png")
+    if split.task == "regression":
+        from .datasets import regression_function
+
+        figure = plot.regression_fit(
+            lambda grid: predict(model, grid), split.X_test, split.y_test, truth=regression_function
+        )
+        plot.save_figure(figure, out / "regression_fit.png")
+        return
+    outputs = predict(model, split.X_test)
+    predicted = outputs.argmax(axis=1)
+    counts = confusion_matrix(split.y_test, outputs, outputs.shape[1])
+    plot.save_figure(plot.confusion_matrix(counts), out / "confusion_matrix.png")
+    if split.features == 2:
+        figure = plot.decision_boundary(
+            lambda grid: predict(model, grid.astype(np.float32)).argmax(axis=1),
+            split.X_test,
+            split.y_test,
+            title=f"{split.name}: test set",
+        )
+        plot.save_figure(figure, out / "decision_boundary.png")
+    if split.features == 784:
+        wrong = np.flatnonzero(predicted != split.y_test)[:30]
+        if len(wrong):
+            figure = plot.image_grid(
+                split.X_test[wrong],
+                split.y_test[wrong].tolist(),
+                predictions=predicted[wrong].tolist(),
+                title="test images it gets wrong: label → prediction",
+            )
+            plot.save_figure(figure, out / "mistakes.png")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from . import optim
+    from .experiment import build_model, defaults_for, load_split, loss_for
+    from .train import evaluate, fit
+
+    for key, value in defaults_for(args.dataset).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     start = time.perf_counter()
-    split = load_split(args.dataset, seed=args.seed, samples=args.samples)
+    split = load_split(
+        args.dataset,
+        seed=args.seed,
+        samples=args.samples,
+        root=args.data_root,
+        progress=not args.quiet,
+    )
     model = build_model(split, args.hidden, args.activation, args.dropout, args.seed)
     if args.optimizer == "adam":
-        optimizer: Any = optim.Adam(model.parameters(), lr=args.lr or 0.01)
+        optimizer: Any = optim.Adam(model.parameters(), lr=args.lr)
     else:
-        optimizer = optim.SGD(model.parameters(), lr=args.lr or 0.1, momentum=0.9)
+        optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    schedules = {
+        "none": lambda: None,
+        "cosine": lambda: optim.CosineAnnealingLR(optimizer, T_max=args.epochs),
+        "step": lambda: optim.StepLR(optimizer, step_size=max(1, args.epochs // 3)),
+    }
     loss = loss_for(split.task)
     metrics = ["accuracy"] if split.task == "classification" else ["r2"]
     history = fit(
@@ -68,6 +119,7 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         validation=(split.X_test, split.y_test),
         metrics=metrics,
+        scheduler=schedules[args.schedule](),
         progress=not args.quiet,
         rng=args.seed,
     )
@@ -75,46 +127,28 @@ def _train(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    metadata = {
-        "dataset": args.dataset,
-        "seed": args.seed,
-        "samples": args.samples,
-        "task": split.task,
-        "command": vars(args) | {"run": None},
-    }
-    model.save(out / "model.npz", metadata=json.loads(json.dumps(metadata, default=str)))
-    history.save(out / "history.json")
-    plot.save_figure(
-        plot.training_curves(history, title=f"{args.dataset}"), out / "training_curves.png"
+    command = {key: value for key, value in vars(args).items() if key != "run"}
+    model.save(
+        out / "model.npz",
+        metadata={
+            "dataset": args.dataset,
+            "seed": args.seed,
+            "samples": args.samples,
+            "task": split.task,
+            "seconds": seconds,
+            "command": command,
+        },
     )
-    if split.task == "regression":
-        from .datasets import regression_function
-
-        figure = plot.regression_fit(
-            lambda grid: predict(model, grid), split.X_test, split.y_test, truth=regression_function
-        )
-        plot.save_figure(figure, out / "regression_fit.png")
-    else:
-        if split.features == 2:
-            figure = plot.decision_boundary(
-                lambda grid: predict(model, grid.astype(np.float32)).argmax(axis=1),
-                split.X_test,
-                split.y_test,
-                title=f"{args.dataset}: test set",
-            )
-            plot.save_figure(figure, out / "decision_boundary.png")
-        from .metrics import confusion_matrix
-
-        counts = confusion_matrix(split.y_test, predict(model, split.X_test), split.classes)
-        plot.save_figure(plot.confusion_matrix(counts), out / "confusion_matrix.png")
+    history.save(out / "history.json")
+    _save_pictures(model, split, history, out)
 
     train_results = evaluate(model, split.X_train, split.y_train, loss=loss, metrics=metrics)
     test_results = evaluate(model, split.X_test, split.y_test, loss=loss, metrics=metrics)
     print(_report(split.task, train_results, "training"))
     print(_report(split.task, test_results, "test"))
     print(
-        f"trained {model.num_parameters():,} parameters for {args.epochs} epochs "
-        f"in {seconds:.1f} s; wrote {out}"
+        f"trained {model.num_parameters():,} parameters for {args.epochs} epochs; "
+        f"wall time {seconds:.1f} s; wrote {out}"
     )
     return 0
 
@@ -131,7 +165,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise SystemExit("evaluate: name the data set with --dataset")
     seed = args.seed if args.seed is not None else int(metadata.get("seed", 0))
     samples = args.samples if args.samples is not None else metadata.get("samples")
-    split = load_split(dataset, seed=seed, samples=samples)
+    split = load_split(dataset, seed=seed, samples=samples, root=args.data_root)
     metrics = ["accuracy"] if split.task == "classification" else ["r2"]
     results = evaluate(
         model, split.X_test, split.y_test, loss=loss_for(split.task), metrics=metrics
@@ -167,8 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--hidden",
         type=_hidden,
-        default=[64, 64],
-        help="hidden layer sizes, comma-separated (default: 64,64)",
+        default=None,
+        help="hidden layer sizes, comma-separated (default: 64,64; 512,256 for the image sets)",
     )
     train.add_argument(
         "--activation", default="relu", choices=["relu", "tanh", "sigmoid", "leaky_relu"]
@@ -176,12 +210,34 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dropout", type=float, default=0.0)
     train.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
     train.add_argument(
-        "--lr", type=float, default=None, help="learning rate (default: 0.01 for adam, 0.1 for sgd)"
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default: 0.01; 0.001 for the image sets)",
     )
-    train.add_argument("--epochs", type=int, default=50)
-    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument(
+        "--schedule",
+        default=None,
+        choices=["none", "cosine", "step"],
+        help="learning-rate schedule (default: none; cosine for the image sets)",
+    )
+    train.add_argument(
+        "--epochs", type=int, default=None, help="epochs (default: 50; 10 for the image sets)"
+    )
+    train.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="minibatch size (default: 32; 128 for the image sets)",
+    )
     train.add_argument(
         "--samples", type=int, default=None, help="size of a synthetic set (default: 1000)"
+    )
+    train.add_argument(
+        "--data-root",
+        default=None,
+        help="folder of an image set's files "
+        "(default: $TRACEGRAD_DATA/NAME, then ~/.cache/tracegrad/NAME)",
     )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", default="runs/model", help="output folder")
@@ -198,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--seed", type=int, default=None)
     evaluate.add_argument("--samples", type=int, default=None)
+    evaluate.add_argument("--data-root", default=None, help="folder of an image set's files")
     evaluate.set_defaults(run=_evaluate)
     return parser
 

@@ -1,14 +1,25 @@
-"""Data sets: synthetic ones made by our own seeded code.
+"""Data sets: synthetic ones made by our own seeded code, and MNIST / Fashion-MNIST.
 
-Every generator takes ``rng`` (a numpy Generator or a seed) and returns ``(X, y)``:
-X of shape (n, features) as float64, y as integer class labels.
+Every synthetic generator takes ``rng`` (a numpy Generator or a seed) and returns
+``(X, y)``: X of shape (n, features) as float64, y as integer class labels (real numbers
+for ``regression``). ``mnist`` and ``fashion_mnist`` read the canonical IDX files and
+download them when they are missing.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
 from autograd.rng import Seed, as_generator
+
+from .download import download as fetch
+from .idx import DatasetError, read_idx
 
 
 def moons(n: int = 100, noise: float = 0.1, *, rng: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -140,3 +151,161 @@ SYNTHETIC = {
     "classification": classification,
     "regression": regression,
 }
+
+
+# -- MNIST and Fashion-MNIST ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Where an IDX image set lives: its folder name, its files with MD5s, its mirrors."""
+
+    name: str
+    files: dict[str, tuple[str, str]]  # role -> (file name, MD5 of the .gz)
+    mirrors: tuple[str, ...]
+
+
+MNIST = ImageSet(
+    "mnist",
+    {
+        "train_images": ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        "train_labels": ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+        "test_images": ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+        "test_labels": ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+    },
+    (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ),
+)
+
+FASHION_MNIST = ImageSet(
+    "fashion-mnist",
+    {
+        "train_images": ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        "train_labels": ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+        "test_images": ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+        "test_labels": ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+    },
+    ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+)
+
+#: Fashion-MNIST's class names, by label.
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+
+def data_folder(name: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """Where the files of ``name`` are looked for: ``root``, then $TRACEGRAD_DATA/name,
+    then ~/.cache/tracegrad/name."""
+    if root is not None:
+        return Path(root)
+    shared = os.environ.get("TRACEGRAD_DATA")
+    if shared:
+        return Path(shared) / name
+    return Path.home() / ".cache" / "tracegrad" / name
+
+
+def _local_file(folder: Path, gz_name: str) -> Path | None:
+    for candidate in (folder / gz_name, folder / gz_name.removesuffix(".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_image_set(
+    spec: ImageSet,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    flatten: bool = True,
+    mirrors: Sequence[str] | None = None,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X_train, y_train, X_test, y_test) of an IDX image set; see ``mnist``."""
+    folder = data_folder(spec.name, root)
+    paths = {}
+    for role, (file_name, md5) in spec.files.items():
+        path = _local_file(folder, file_name)
+        if path is None:
+            if not download:
+                raise DatasetError(
+                    f"{spec.name}: {file_name} is not in {folder} (and download=False)"
+                )
+            path = fetch(file_name, folder, mirrors or spec.mirrors, md5, progress=progress)
+        paths[role] = path
+    # zlib releases the GIL, so the four files decompress side by side
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        arrays = dict(
+            zip(
+                paths,
+                pool.map(
+                    lambda role: read_idx(paths[role], expected_ndim=3 if "images" in role else 1),
+                    paths,
+                ),
+            )
+        )
+    parts = []
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if len(images) != len(labels):
+            raise DatasetError(
+                f"{spec.name}: {paths[f'{split}_images'].name} has {len(images)} images but "
+                f"{paths[f'{split}_labels'].name} has {len(labels)} labels"
+            )
+        X = images.reshape(len(images), -1) if flatten else images
+        parts += [_PIXEL_VALUES[X], labels.astype(np.int64)]
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+#: Pixel byte b as the float32 b / 255 (a table look-up is faster than converting).
+_PIXEL_VALUES = np.arange(256, dtype=np.float32) / np.float32(255)
+
+
+def mnist(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    flatten: bool = True,
+    mirrors: Sequence[str] | None = None,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MNIST's 60,000 training and 10,000 test digits: (X_train, y_train, X_test, y_test).
+
+    Images are float32 in [0, 1], of shape (n, 784), or (n, 28, 28) without ``flatten``;
+    labels are int64 in 0..9. The four IDX files (gzipped or not) are looked for in
+    ``root``, else $TRACEGRAD_DATA/mnist, else ~/.cache/tracegrad/mnist. Missing files
+    are downloaded from ``mirrors`` (public ones by default), their MD5 checked against
+    the published value, and written atomically, once: the next call finds them.
+    """
+    return load_image_set(
+        MNIST, root, download=download, flatten=flatten, mirrors=mirrors, progress=progress
+    )
+
+
+def fashion_mnist(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    flatten: bool = True,
+    mirrors: Sequence[str] | None = None,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fashion-MNIST, shaped as ``mnist``; labels name ``FASHION_CLASSES``."""
+    return load_image_set(
+        FASHION_MNIST, root, download=download, flatten=flatten, mirrors=mirrors, progress=progress
+    )
+
+
+IMAGE_SETS = {"mnist": mnist, "fashion-mnist": fashion_mnist}

@@ -1,0 +1,95 @@
+"""Download a file from a list of mirrors, check its MD5, and write it atomically.
+
+The bytes stream into a temporary file beside the target while their MD5 is computed;
+only a file whose MD5 matches the published one is renamed into place, so a failed or
+corrupted download leaves nothing half-written. Mirrors are tried in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from .idx import DatasetError
+
+CHUNK = 1 << 16
+TIMEOUT_SECONDS = 30
+
+
+def md5_of(path: str | os.PathLike[str]) -> str:
+    """The MD5 of a file's bytes, as hex."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fetch(url: str, target: Path, md5: str, progress: bool) -> None:
+    """Stream ``url`` into a temporary file; rename it to ``target`` if its MD5 matches."""
+    from tqdm import tqdm
+
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+    )
+    try:
+        digest = hashlib.md5(usedforsecurity=False)
+        with (
+            urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response,
+            os.fdopen(handle, "wb") as file,
+        ):
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            with tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=target.name,
+                disable=not progress,
+                leave=False,
+            ) as bar:
+                received = 0
+                for chunk in iter(lambda: response.read(CHUNK), b""):
+                    file.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+            file.flush()
+            os.fsync(file.fileno())
+        if total is not None and received != total:
+            raise DatasetError(f"{url}: received {received} of {total} bytes")
+        if digest.hexdigest() != md5:
+            raise DatasetError(f"{url}: MD5 {digest.hexdigest()} is not the published {md5}")
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def download(
+    name: str,
+    target_dir: str | os.PathLike[str],
+    mirrors: Sequence[str],
+    md5: str,
+    *,
+    progress: bool = True,
+) -> Path:
+    """Download ``name`` from the first mirror that serves it with the right MD5."""
+    target_dir = Path(target_dir)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / name
+    failures = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + name
+        try:
+            _fetch(url, target, md5, progress)
+            return target
+        except (OSError, http.client.HTTPException, DatasetError, ValueError) as error:
+            failures.append(f"{url}: {error}")
+    raise DatasetError(f"could not download {name}; tried:\n  " + "\n  ".join(failures))
