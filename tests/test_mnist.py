@@ -1,0 +1,200 @@
+"""MNIST and Fashion-MNIST: the real files, and downloads from a server on 127.0.0.1.
+
+The real data is at $TRACEGRAD_DATA (``make test`` and CI point it at ../shared/data).
+Without it a user's run skips these tests and says why; in CI (CI=true) that is a failure.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nn
+from nn.datasets import FASHION_MNIST, MNIST, DatasetError
+from nn.download import md5_of
+from nn.idx import read_idx
+
+
+@pytest.fixture(scope="module")
+def data_root() -> Path:
+    root = os.environ.get("TRACEGRAD_DATA")
+    if root and (Path(root) / "mnist").is_dir():
+        return Path(root)
+    reason = "the real MNIST files are not here: set TRACEGRAD_DATA to the folder that holds mnist/"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves files; under /truncated/ it promises the whole file and sends half."""
+
+    requests: list[str]
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.requests.append(self.path)
+        if self.path.startswith("/truncated/"):
+            path = Path(self.directory) / "good" / self.path.split("/", 2)[2]
+            data = path.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def server(tmp_path: Path, data_root: Path) -> Iterator[tuple[str, list[str]]]:
+    """A server on 127.0.0.1: /good/ has the real files, /wrong/ the same with a byte changed."""
+    served = tmp_path / "served"
+    (served / "good").mkdir(parents=True)
+    (served / "wrong").mkdir()
+    for file_name, _ in MNIST.files.values():
+        source = data_root / "mnist" / file_name
+        os.symlink(source, served / "good" / file_name)
+        broken = bytearray(source.read_bytes())
+        broken[-1] ^= 0xFF
+        (served / "wrong" / file_name).write_bytes(bytes(broken))
+    requests: list[str] = []
+    handler = type("Handler", (_Handler,), {"requests": requests})
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(handler, directory=str(served))
+    )
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", requests
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_the_real_mnist(data_root: Path) -> None:
+    X, y, X_test, y_test = nn.datasets.mnist(data_root / "mnist")
+    assert X.shape == (60_000, 784) and X_test.shape == (10_000, 784)
+    assert X.dtype == np.float32 and y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    assert y[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]  # MNIST's first training labels
+    assert sorted(np.unique(y_test).tolist()) == list(range(10))
+    images = nn.datasets.mnist(data_root / "mnist", flatten=False)[0]
+    assert images.shape == (60_000, 28, 28)
+    np.testing.assert_array_equal(images.reshape(60_000, -1), X)
+
+
+def test_the_real_fashion_mnist_and_the_environment_variable(
+    data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACEGRAD_DATA", str(data_root))
+    X, y, _, y_test = nn.datasets.fashion_mnist()
+    assert X.shape == (60_000, 784) and len(y_test) == 10_000
+    assert len(nn.datasets.FASHION_CLASSES) == 10 == len(np.unique(y))
+
+
+def test_the_shared_files_have_the_published_checksums(data_root: Path) -> None:
+    for spec in (MNIST, FASHION_MNIST):
+        for file_name, md5 in spec.files.values():
+            assert md5_of(data_root / spec.name / file_name) == md5, file_name
+
+
+def test_a_download_is_checked_written_once_and_not_repeated(
+    tmp_path: Path, server: tuple[str, list[str]], data_root: Path
+) -> None:
+    url, requests = server
+    root = tmp_path / "cache"
+    first = nn.datasets.mnist(root, mirrors=[f"{url}/good/"], progress=False)
+    assert len(requests) == 4
+    for file_name, md5 in MNIST.files.values():
+        assert md5_of(root / file_name) == md5
+    np.testing.assert_array_equal(first[3], nn.datasets.mnist(data_root / "mnist")[3])
+    nn.datasets.mnist(root, mirrors=[f"{url}/good/"], progress=False)
+    assert len(requests) == 4  # the second load finds the files
+
+
+def test_a_wrong_checksum_falls_back_to_the_next_mirror(
+    tmp_path: Path, server: tuple[str, list[str]]
+) -> None:
+    url, requests = server
+    root = tmp_path / "cache"
+    nn.datasets.mnist(root, mirrors=[f"{url}/wrong/", f"{url}/good/"], progress=False)
+    assert sum(path.startswith("/wrong/") for path in requests) == 4
+    assert sorted(p.name for p in root.iterdir()) == sorted(f for f, _ in MNIST.files.values())
+
+
+def test_failed_downloads_leave_nothing_half_written(
+    tmp_path: Path, server: tuple[str, list[str]]
+) -> None:
+    url, _ = server
+    root = tmp_path / "cache"
+    with pytest.raises(DatasetError) as caught:
+        nn.datasets.mnist(
+            root,
+            mirrors=[f"{url}/wrong/", f"{url}/truncated/", "http://127.0.0.1:9/"],
+            progress=False,
+        )
+    message = str(caught.value)
+    assert "could not download train-images-idx3-ubyte.gz" in message
+    assert "is not the published" in message  # the wrong checksum
+    assert "/truncated/" in message and "127.0.0.1:9" in message
+    assert list(root.iterdir()) == []  # no partial file, no temporary
+
+
+def test_missing_files_without_download(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte\.gz is not in"):
+        nn.datasets.mnist(tmp_path, download=False)
+
+
+def test_uncompressed_files_are_read_too(tmp_path: Path, data_root: Path) -> None:
+    for file_name, _ in MNIST.files.values():
+        raw = gzip.decompress((data_root / "mnist" / file_name).read_bytes())
+        (tmp_path / file_name.removesuffix(".gz")).write_bytes(raw)
+    X, _, _, y_test = nn.datasets.mnist(tmp_path, download=False)
+    assert X.shape == (60_000, 784) and y_test.shape == (10_000,)
+
+
+def test_corrupt_and_truncated_files_are_reported_by_name(tmp_path: Path, data_root: Path) -> None:
+    labels = data_root / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    raw = gzip.decompress(labels.read_bytes())
+    cut = tmp_path / "cut-labels-idx1-ubyte"
+    cut.write_bytes(raw[:-10])
+    with pytest.raises(
+        DatasetError,
+        match=r"cut-labels-idx1-ubyte: truncated: the header "
+        r"promises \(10000,\)",
+    ):
+        read_idx(cut, expected_ndim=1)
+    with pytest.raises(DatasetError, match="bad magic number 0x00000801; expected 0x00000803"):
+        read_idx(labels, expected_ndim=3)
+    broken_gz = tmp_path / "broken.gz"
+    broken_gz.write_bytes(labels.read_bytes()[:-100])
+    with pytest.raises(DatasetError, match=r"broken\.gz: cannot be read or decompressed"):
+        read_idx(broken_gz, expected_ndim=1)
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"\x00\x00")
+    with pytest.raises(DatasetError, match="too short"):
+        read_idx(empty, expected_ndim=1)
+
+
+def test_mismatched_counts_are_reported(tmp_path: Path, data_root: Path) -> None:
+    for file_name, _ in MNIST.files.values():
+        shutil.copy(data_root / "mnist" / file_name, tmp_path / file_name)
+    shutil.copy(
+        data_root / "mnist" / "t10k-labels-idx1-ubyte.gz", tmp_path / "train-labels-idx1-ubyte.gz"
+    )
+    with pytest.raises(
+        DatasetError, match=r"60000 images but train-labels-idx1-ubyte\.gz has 10000 labels"
+    ):
+        nn.datasets.mnist(tmp_path, download=False)
