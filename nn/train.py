@@ -191,13 +191,16 @@ def fit(
     validation: tuple[Any, Any] | None = None,
     metrics: Sequence[str | Metric] | None = None,
     scheduler: LRScheduler | None = None,
+    on_epoch_end: Callable[[dict[str, float]], None] | None = None,
     progress: bool = True,
     rng: Seed = 0,
 ) -> History:
     """Train ``model`` on (X, y) by minibatch gradient descent; returns the History.
 
     ``metrics`` defaults to accuracy for integer labels and to none for real targets.
-    ``scheduler`` (if any) steps once per epoch. ``rng`` seeds the shuffling.
+    ``scheduler`` (if any) steps once per epoch. ``on_epoch_end(record)`` is called with
+    each epoch's record before it is stored, and may add entries to it (a weight norm,
+    say). ``rng`` seeds the shuffling.
     """
     _check_model(model, "fit")
     if epochs < 1 or batch_size < 1:
@@ -257,6 +260,8 @@ def fit(
                 validated = _evaluate(model, X_val, y_val, loss, names, max(batch_size, 1024))
                 record.update({f"val_{key}": number for key, number in validated.items()})
             record["seconds"] = time.perf_counter() - start
+            if on_epoch_end is not None:
+                on_epoch_end(record)
             history.records.append(record)
             bar.set_postfix(
                 {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")},

@@ -198,3 +198,38 @@ def test_mismatched_counts_are_reported(tmp_path: Path, data_root: Path) -> None
         DatasetError, match=r"60000 images but train-labels-idx1-ubyte\.gz has 10000 labels"
     ):
         nn.datasets.mnist(tmp_path, download=False)
+
+
+def test_train_and_evaluate_mnist_from_the_command_line(
+    data_root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from nn.cli import main
+
+    monkeypatch.setenv("TRACEGRAD_DATA", str(data_root))
+    out = tmp_path / "mnist"
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "mnist",
+                "--hidden",
+                "64",
+                "--epochs",
+                "1",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    test_line = next(line for line in printed.splitlines() if line.startswith("test accuracy"))
+    assert float(test_line.split()[2].rstrip("%")) > 90.0 and "wall time" in printed
+    assert (out / "mistakes.png").exists() and nn.load(out / "model.npz").num_parameters() > 0
+    assert main(["evaluate", str(out / "model.npz")]) == 0
+    assert test_line.split(" ", 1)[1] in capsys.readouterr().out

@@ -179,3 +179,23 @@ def test_a_schedule_steps_once_per_epoch() -> None:
         scheduler=nn.optim.StepLR(optimizer, step_size=1, gamma=0.5),
     )
     assert optimizer.lr == 0.125
+
+
+def test_on_epoch_end_can_add_to_the_record() -> None:
+    X, y = nn.datasets.moons(64, rng=0)
+    model = nn.MLP(2, [4, 2], rng=0)
+
+    def largest_weight(record: dict[str, float]) -> None:
+        record["max_weight"] = max(float(np.abs(p.data).max()) for p in model.parameters())
+
+    history = nn.fit(
+        model,
+        X,
+        y,
+        loss=nn.cross_entropy,
+        epochs=2,
+        progress=False,
+        optimizer=nn.optim.SGD(model.parameters(), lr=0.1),
+        on_epoch_end=largest_weight,
+    )
+    assert len(history["max_weight"]) == 2 and history["max_weight"][0] > 0
