@@ -94,10 +94,14 @@ class SGD(Optimizer):
         if self.weight_decay:
             grad = grad + self.weight_decay * data
         if self.momentum:
-            if "momentum_buffer" not in state:
-                buffer = grad * 1.0  # a copy
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = grad * 1.0  # a copy: the buffer is ours to update in place
+            elif isinstance(buffer, np.ndarray):
+                buffer *= self.momentum
+                buffer += (1.0 - self.dampening) * grad
             else:
-                buffer = self.momentum * state["momentum_buffer"] + (1.0 - self.dampening) * grad
+                buffer = self.momentum * buffer + (1.0 - self.dampening) * grad
             state["momentum_buffer"] = buffer
             grad = grad + self.momentum * buffer if self.nesterov else buffer
         return self.lr * grad
@@ -129,11 +133,25 @@ class Adam(Optimizer):
         if self.weight_decay:
             grad = grad + self.weight_decay * data
         t = state["step"] = state.get("step", 0) + 1
-        m = state["m"] = self.beta1 * state.get("m", 0.0) + (1.0 - self.beta1) * grad
-        v = state["v"] = self.beta2 * state.get("v", 0.0) + (1.0 - self.beta2) * grad * grad
         step_size = self.lr / (1.0 - self.beta1**t)
-        denominator = np.sqrt(v) / math.sqrt(1.0 - self.beta2**t) + self.eps
-        return step_size * m / denominator
+        correction = math.sqrt(1.0 - self.beta2**t)
+        if not isinstance(data, np.ndarray):  # a Value's float
+            m = state["m"] = self.beta1 * state.get("m", 0.0) + (1.0 - self.beta1) * grad
+            v = state["v"] = self.beta2 * state.get("v", 0.0) + (1.0 - self.beta2) * grad * grad
+            return step_size * m / (math.sqrt(v) / correction + self.eps)
+        if "m" not in state:
+            state["m"], state["v"] = np.zeros_like(data), np.zeros_like(data)
+        m, v = state["m"], state["v"]  # the moments are updated in place
+        m *= self.beta1
+        m += (1.0 - self.beta1) * grad
+        v *= self.beta2
+        v += (1.0 - self.beta2) * (grad * grad)
+        delta = np.sqrt(v)
+        delta /= correction
+        delta += self.eps
+        np.divide(m, delta, out=delta)
+        delta *= step_size
+        return delta
 
 
 class LRScheduler:

@@ -193,6 +193,7 @@ def fit(
     scheduler: LRScheduler | None = None,
     on_epoch_end: Callable[[dict[str, float]], None] | None = None,
     progress: bool = True,
+    shuffle: bool = True,
     rng: Seed = 0,
 ) -> History:
     """Train ``model`` on (X, y) by minibatch gradient descent; returns the History.
@@ -200,7 +201,7 @@ def fit(
     ``metrics`` defaults to accuracy for integer labels and to none for real targets.
     ``scheduler`` (if any) steps once per epoch. ``on_epoch_end(record)`` is called with
     each epoch's record before it is stored, and may add entries to it (a weight norm,
-    say). ``rng`` seeds the shuffling.
+    say). ``rng`` seeds the shuffling (``shuffle=False`` keeps the data's order).
     """
     _check_model(model, "fit")
     if epochs < 1 or batch_size < 1:
@@ -232,7 +233,7 @@ def fit(
             model.train()
             total_loss, seen, outputs, labels = 0.0, 0, [], []
             for step, (X_batch, y_batch) in enumerate(
-                batches(X, y, batch_size, shuffle=True, rng=generator), start=1
+                batches(X, y, batch_size, shuffle=shuffle, rng=generator), start=1
             ):
                 output = model(Tensor.from_numpy(X_batch))
                 batch_loss = loss(output, y_batch)
