@@ -43,6 +43,7 @@ $(BENCH)/.installed: pyproject.toml
 bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/scalar.py
 	$(BENCH)/bin/python benchmarks/tensor_mlp.py
+	$(BENCH)/bin/python benchmarks/mnist.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .ruff_cache .hypothesis tracegrad-demo

@@ -85,7 +85,8 @@ def numpy_engine(initial: Weights) -> tuple[Callable[..., None], Callable[..., n
         inputs, pre = [], []
         for i, (w, b) in enumerate(params):
             inputs.append(h)
-            z = h @ w.T + b
+            z = h @ w.T
+            z += b
             pre.append(z)
             h = np.maximum(z, 0) if i < len(params) - 1 else z
         return inputs, pre, h
@@ -96,10 +97,12 @@ def numpy_engine(initial: Weights) -> tuple[Callable[..., None], Callable[..., n
         m += (1 - BETA1) * grad
         v *= BETA2
         v += (1 - BETA2) * (grad * grad)
-        denominator = np.sqrt(v)
-        denominator /= math.sqrt(1 - BETA2**t)
-        denominator += EPS
-        array -= (lr / (1 - BETA1**t)) * m / denominator
+        step = np.sqrt(v)
+        step /= math.sqrt(1 - BETA2**t)
+        step += EPS
+        np.divide(m, step, out=step)
+        step *= lr / (1 - BETA1**t)
+        array -= step
 
     def epoch(X: np.ndarray, y: np.ndarray, index: int) -> None:
         lr = cosine_lr(index)
