@@ -15,6 +15,7 @@ unless it is wanted, so memory stays that of the forward activations.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -136,6 +137,14 @@ def _owned(g: Any, stored: set[int]) -> Any:
     return g
 
 
+def _recording(create_graph: bool) -> AbstractContextManager[Any]:
+    """Switch graph recording on for ``create_graph`` (even inside ``no_grad``).
+
+    Without it the rules see raw arrays and make no nodes, so the mode does not matter.
+    """
+    return mode.enable_grad() if create_graph else nullcontext()
+
+
 def _check_finite(value: Any, where: str) -> None:
     data = value.data if isinstance(value, Node) else value
     if not np.all(np.isfinite(data)):
@@ -213,7 +222,8 @@ def grad(
     results: list[Any] = [None] * len(input_list)
 
     seeds = _seeds(output_list, grad_outputs, create_graph)
-    _run(output_list, seeds, create_graph, positions, results)
+    with _recording(create_graph):
+        _propagate(output_list, seeds, create_graph, positions, results)
 
     for position, result in enumerate(results):
         if result is None:
@@ -237,23 +247,5 @@ def backward(root: Node, grad_output: Any = None, *, create_graph: bool = False)
             "or it was computed under no_grad)"
         )
     seeds = _seeds([root], None if grad_output is None else [grad_output], create_graph)
-    _run([root], seeds, create_graph, None, [])
-
-
-def _run(
-    outputs: Sequence[Node],
-    seeds: Sequence[Any],
-    create_graph: bool,
-    wanted: dict[Node, list[int]] | None,
-    results: list[Any],
-) -> None:
-    """``_propagate``, recording the gradient's graph only when asked to.
-
-    Without ``create_graph`` the rules see raw arrays and make no nodes, so the grad mode
-    does not matter; with it, recording is switched on even inside ``no_grad``.
-    """
-    if create_graph:
-        with mode.enable_grad():
-            _propagate(outputs, seeds, True, wanted, results)
-    else:
-        _propagate(outputs, seeds, False, wanted, results)
+    with _recording(create_graph):
+        _propagate([root], seeds, create_graph, None, [])

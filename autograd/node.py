@@ -155,12 +155,17 @@ def record(kind: type[N], data: Any, parents: tuple[Node, ...], op: Rule, ctx: A
 def leaf(kind: type[N], data: Any, requires_grad: bool, label: str = "") -> N:
     """A leaf node of ``kind`` holding ``data`` as it is (no conversion, no copy)."""
     out = _new(kind)
-    out.data = data
-    out.grad = kind._initial_grad
-    out.requires_grad = requires_grad
-    out.label = label
-    out._parents = ()
-    out._op = None
-    out._ctx = None
-    out._retains_grad = kind._retains_by_default
+    init_leaf(out, data, requires_grad, label)
     return out
+
+
+def init_leaf(node: Node, data: Any, requires_grad: bool, label: str) -> None:
+    """Make ``node`` a leaf holding ``data``: no parents, no op, the kind's initial grad."""
+    node.data = data
+    node.grad = type(node)._initial_grad
+    node.requires_grad = requires_grad
+    node.label = label
+    node._parents = ()
+    node._op = None
+    node._ctx = None
+    node._retains_grad = type(node)._retains_by_default

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import rules
-from .node import Node, leaf, record
+from .node import Node, init_leaf, leaf, record
 from .rng import Seed, as_generator
 from .rules import Rule
 
@@ -101,14 +101,7 @@ class Tensor(Node):
             raise TypeError(
                 f"Tensor: only floating-point tensors can require grad, not {array.dtype}"
             )
-        self.data = array
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self.label = label
-        self._parents = ()
-        self._op = None
-        self._ctx = None
-        self._retains_grad = False
+        init_leaf(self, array, bool(requires_grad), label)
 
     @staticmethod
     def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:

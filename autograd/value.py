@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from . import rules
-from .node import Node, leaf, record
+from .node import Node, init_leaf, leaf, record
 from .rules import Rule
 
 
@@ -86,14 +86,7 @@ class Value(Node):
     shape: tuple[int, ...] = ()
 
     def __init__(self, data: float, requires_grad: bool = True, label: str = "") -> None:
-        self.data = _to_float(data, "Value")
-        self.grad = 0.0
-        self.requires_grad = bool(requires_grad)
-        self.label = label
-        self._parents = ()
-        self._op = None
-        self._ctx = None
-        self._retains_grad = True
+        init_leaf(self, _to_float(data, "Value"), bool(requires_grad), label)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""

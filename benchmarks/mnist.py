@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from common import Weights, torch_mlp
 
 import nn
 from nn.experiment import defaults_for
@@ -33,7 +34,6 @@ DEFAULTS = defaults_for("mnist")
 SIZES = [784, *DEFAULTS["hidden"], 10]
 EPOCHS, BATCH, LR = DEFAULTS["epochs"], DEFAULTS["batch_size"], DEFAULTS["lr"]
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
-Weights = list[tuple[np.ndarray, np.ndarray]]
 
 
 def cosine_lr(epoch: int) -> float:
@@ -130,18 +130,11 @@ def numpy_engine(initial: Weights) -> tuple[Callable[..., None], Callable[..., n
 
 
 def torch_engine(initial: Weights) -> tuple[Callable[..., None], Callable[..., np.ndarray]] | None:
-    try:
-        import torch
-    except ImportError:
+    model = torch_mlp(initial)
+    if model is None:
         return None
-    layers: list[Any] = []
-    for i, (w, b) in enumerate(initial):
-        linear = torch.nn.Linear(w.shape[1], w.shape[0])
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(w))
-            linear.bias.copy_(torch.from_numpy(b))
-        layers += [linear] + ([torch.nn.ReLU()] if i < len(initial) - 1 else [])
-    model = torch.nn.Sequential(*layers)
+    import torch
+
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS)
 

@@ -21,12 +21,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from common import Weights, torch_mlp
 
 from autograd import Tensor, cross_entropy, linear, no_grad, topological_order
 
 SAMPLES, FEATURES, CLASSES = 60_000, 784, 10
 LEARNING_RATE = 0.01
-Weights = list[tuple[np.ndarray, np.ndarray]]
 Epoch = Callable[[np.ndarray, np.ndarray, int], float]
 
 
@@ -109,20 +109,11 @@ def numpy_epoch(initial: Weights) -> Epoch:
 
 
 def torch_epoch(initial: Weights) -> Epoch | None:
-    try:
-        import torch
-    except ImportError:
+    model = torch_mlp(initial)
+    if model is None:
         return None
-    layers: list[Any] = []
-    for i, (w, b) in enumerate(initial):
-        layer = torch.nn.Linear(w.shape[1], w.shape[0])
-        with torch.no_grad():
-            layer.weight.copy_(torch.from_numpy(w))
-            layer.bias.copy_(torch.from_numpy(b))
-        layers.append(layer)
-        if i < len(initial) - 1:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
+    import torch
+
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     cache: dict[int, tuple[Any, Any]] = {}
 
