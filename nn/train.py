@@ -179,6 +179,51 @@ def _scores(names: dict[str, Metric], outputs: np.ndarray, y: np.ndarray) -> dic
     return {name: float(metric(outputs, y)) for name, metric in names.items()}
 
 
+def _train_epoch(
+    model: Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    loss: Loss,
+    optimizer: Optimizer,
+    batch_size: int,
+    shuffle: bool,
+    generator: np.random.Generator,
+    bar: Any,
+    epoch: int,
+    history: History,
+    names: dict[str, Metric],
+) -> dict[str, float]:
+    """One pass over the data, a gradient step per minibatch; the epoch's loss and metrics."""
+    model.train()
+    total_loss, seen, outputs, labels = 0.0, 0, [], []
+    for step, (X_batch, y_batch) in enumerate(
+        batches(X, y, batch_size, shuffle=shuffle, rng=generator), start=1
+    ):
+        output = model(Tensor.from_numpy(X_batch))
+        batch_loss = loss(output, y_batch)
+        value = float(batch_loss.item())
+        if not math.isfinite(value):
+            raise TrainingDivergedError(
+                f"fit: the loss became {value} at epoch {epoch}, batch {step}; "
+                "lower the learning rate or check the data for NaN",
+                history,
+            )
+        optimizer.zero_grad()
+        batch_loss.backward()
+        optimizer.step()
+        total_loss += value * len(X_batch)
+        seen += len(X_batch)
+        if names:
+            outputs.append(output.data)
+            labels.append(y_batch)
+        bar.update()
+        bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
+    record = {"epoch": float(epoch), "loss": total_loss / seen}
+    if names:
+        record.update(_scores(names, np.concatenate(outputs), np.concatenate(labels)))
+    return record
+
+
 def fit(
     model: Module,
     X: Any,
@@ -230,33 +275,20 @@ def fit(
         for epoch in range(1, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
             start = time.perf_counter()
-            model.train()
-            total_loss, seen, outputs, labels = 0.0, 0, [], []
-            for step, (X_batch, y_batch) in enumerate(
-                batches(X, y, batch_size, shuffle=shuffle, rng=generator), start=1
-            ):
-                output = model(Tensor.from_numpy(X_batch))
-                batch_loss = loss(output, y_batch)
-                value = float(batch_loss.item())
-                if not math.isfinite(value):
-                    raise TrainingDivergedError(
-                        f"fit: the loss became {value} at epoch {epoch}, batch {step}; "
-                        "lower the learning rate or check the data for NaN",
-                        history,
-                    )
-                optimizer.zero_grad()
-                batch_loss.backward()
-                optimizer.step()
-                total_loss += value * len(X_batch)
-                seen += len(X_batch)
-                if names:
-                    outputs.append(output.data)
-                    labels.append(y_batch)
-                bar.update()
-                bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
-            record = {"epoch": float(epoch), "loss": total_loss / seen}
-            if names:
-                record.update(_scores(names, np.concatenate(outputs), np.concatenate(labels)))
+            record = _train_epoch(
+                model,
+                X,
+                y,
+                loss,
+                optimizer,
+                batch_size,
+                shuffle,
+                generator,
+                bar,
+                epoch,
+                history,
+                names,
+            )
             if validation is not None:
                 validated = _evaluate(model, X_val, y_val, loss, names, max(batch_size, 1024))
                 record.update({f"val_{key}": number for key, number in validated.items()})
