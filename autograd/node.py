@@ -85,9 +85,7 @@ class Node:
         With ``create_graph=True`` the gradients are themselves nodes in a new graph, so
         they can be differentiated again.
         """
-        from .engine import backward
-
-        backward(self, grad, create_graph=create_graph)
+        engine.backward(self, grad, create_graph=create_graph)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
@@ -119,6 +117,10 @@ class Node:
                     f"{what}: cannot mix {cls.__name__} and {type(node).__name__} in one call"
                 )
 
+
+# The engine imports Node, so Node's backward() reaches the engine through the module,
+# imported here at the bottom, once, after Node exists.
+from . import engine  # noqa: E402
 
 _new = object.__new__
 

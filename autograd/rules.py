@@ -459,7 +459,7 @@ def cross_entropy(
         delta = probabilities * g.reshape((-1, 1))
         delta[rows, labels] -= g
         return (delta,)
-    scale = g * (1.0 / len(labels)) if reduction == "mean" else g
+    scale = float(g) / len(labels) if reduction == "mean" else float(g)  # the loss is a scalar
     delta = probabilities * scale
     delta[rows, labels] -= scale
     return (delta,)

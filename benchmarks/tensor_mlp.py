@@ -158,7 +158,7 @@ def evaluation_pass(initial: Weights, X: np.ndarray, record: bool) -> tuple[floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="epochs timed per engine")
+    parser.add_argument("--repeats", type=int, default=5, help="epochs timed per engine")
     parser.add_argument("--batches", default="32,128,512", help="batch sizes")
     args = parser.parse_args()
     X, y = make_data()
