@@ -92,6 +92,7 @@ def _propagate(
             continue
 
         rule = node._op
+        assert rule is not None  # a node with parents was made by an op
         try:
             if create_graph:
                 parent_grads = rule.backward(node._ctx, g, node, *parents)

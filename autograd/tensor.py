@@ -39,15 +39,14 @@ def _constant(data: Any) -> Tensor:
     return leaf(Tensor, np.asarray(data), False)
 
 
-def _shape_tuple(shape: Shape | tuple[Shape, ...], op: str) -> tuple[int, ...]:
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):  # type: ignore[arg-type]
-        shape = shape[0]  # type: ignore[index]
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
+def _shape_tuple(sizes: tuple[Any, ...], op: str) -> tuple[int, ...]:
+    """A shape given as ``(2, 3)`` or as ``((2, 3),)`` (the two ways numpy users write it)."""
+    if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
+        sizes = tuple(sizes[0])
     try:
-        return tuple(int(size) for size in shape)  # type: ignore[union-attr]
+        return tuple(int(size) for size in sizes)
     except TypeError:
-        raise TypeError(f"{op}: a shape is ints, got {shape!r}") from None
+        raise TypeError(f"{op}: a shape is ints, got {sizes!r}") from None
 
 
 def _axes(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
@@ -565,7 +564,7 @@ class Tensor(Node):
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
         """The axes permuted (reversed when none are given), like ``numpy.transpose``."""
         if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
-            axes = tuple(axes[0])  # type: ignore[arg-type]
+            axes = tuple(axes[0])
         order = tuple(range(self.ndim))[::-1] if not axes else tuple(int(a) for a in axes)  # type: ignore[arg-type]
         if sorted(a % max(self.ndim, 1) for a in order) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {order} are not a permutation of {self.ndim} axes")

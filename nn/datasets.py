@@ -9,7 +9,7 @@ download them when they are missing.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +142,7 @@ def regression(n: int = 500, noise: float = 0.3, *, rng: Seed = 0) -> tuple[np.n
 
 
 #: The synthetic sets by name, as the command line knows them.
-SYNTHETIC = {
+SYNTHETIC: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     "moons": moons,
     "circles": circles,
     "spiral": spiral,

@@ -35,7 +35,8 @@ def margin_loss(
     scores = [model(x)[0] for x in inputs]
     margins = [(1.0 - yi * si).relu() for yi, si in zip(signs, scores)]
     data_loss = Value.sum(margins) * (1.0 / len(margins))
-    reg_loss = alpha * Value.sum([p * p for p in model.parameters()])
+    weights = [p for p in model.parameters() if isinstance(p, Value)]
+    reg_loss = alpha * Value.sum([p * p for p in weights])
     correct = sum((yi > 0) == (si.data > 0) for yi, si in zip(signs, scores))
     return data_loss + reg_loss, correct / len(scores)
 

@@ -175,7 +175,7 @@ class Module:
         arrays = self.state_dict()
         arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
+        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
         write_atomically(path, buffer.getvalue())
 
     def load(self, path: str | os.PathLike[str]) -> Module:
