@@ -439,14 +439,16 @@ def softmax(axis: int, g: Any, out: Any, a: Any) -> tuple[Any]:
 
 @rule("cross_entropy", "cross-entropy")
 def cross_entropy(
-    ctx: tuple[np.ndarray, np.ndarray, str], g: Any, out: Any, logits: Any
+    ctx: tuple[np.ndarray, np.ndarray, np.ndarray, str], g: Any, out: Any, logits: Any
 ) -> tuple[Any]:
     """loss_i = logsumexp(z_i) − z_i[y_i]: d loss_i / dz_i = softmax(z_i) − onehot(y_i).
 
-    The forward saved the probabilities for the fast path; when the engine records a
-    graph they are recomputed from the logits node, so second derivatives are right.
+    The forward saved e^(z − max) and its row sums, so the fast path forms softmax(z) only
+    when a backward asks for it (an evaluation under no_grad never pays for it); when the
+    engine records a graph, the probabilities are recomputed from the logits node, so
+    second derivatives are right.
     """
-    labels, probabilities, reduction = ctx
+    labels, exps, sums, reduction = ctx
     rows = np.arange(len(labels))
     if isinstance(logits, Node):  # recorded: the probabilities must depend on the logits
         one_hot = np.zeros(logits.shape, dtype=logits.data.dtype)  # type: ignore[attr-defined]
@@ -456,11 +458,11 @@ def cross_entropy(
             return (delta * g.reshape((-1, 1)),)
         return (delta * (g * (1.0 / len(labels)) if reduction == "mean" else g),)
     if reduction == "none":
-        delta = probabilities * g.reshape((-1, 1))
+        delta = exps * (g.reshape((-1, 1)) / sums)
         delta[rows, labels] -= g
         return (delta,)
     scale = float(g) / len(labels) if reduction == "mean" else float(g)  # the loss is a scalar
-    delta = probabilities * scale
+    delta = exps * (scale / sums)  # softmax(z)·scale, formed only when a backward needs it
     delta[rows, labels] -= scale
     return (delta,)
 

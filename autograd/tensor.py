@@ -707,7 +707,7 @@ def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tenso
         np.asarray(data, dtype=z.dtype),
         (logits,),
         rules.cross_entropy,
-        (labels, exps / sums, reduction),
+        (labels, exps, sums, reduction),
     )
 
 
