@@ -23,6 +23,7 @@ import numpy as np
 from . import mode
 from .broadcast import sum_to_shape
 from .node import Node
+from .versions import DataChangedError, clock
 
 
 def topological_order(outputs: Sequence[Node]) -> list[Node]:
@@ -75,6 +76,7 @@ def _propagate(
     for output, seed in zip(outputs, seeds):
         grads[output] = seed if output not in grads else grads[output] + seed
     check_anomaly = mode.state.anomaly_enabled
+    now = clock.now  # no data was written since a node made at `now`
 
     for node in reversed(topological_order(outputs)):
         g = grads.pop(node, None)
@@ -93,17 +95,19 @@ def _propagate(
 
         rule = node._op
         assert rule is not None  # a node with parents was made by an op
+        if node._epoch != now:
+            _check_unchanged(node)
         try:
             if create_graph:
                 parent_grads = rule.backward(node._ctx, g, node, *parents)
             elif len(parents) == 1:
-                parent_grads = rule.backward(node._ctx, g, node.data, parents[0].data)
+                parent_grads = rule.backward(node._ctx, g, node._data, parents[0]._data)
             elif len(parents) == 2:
                 parent_grads = rule.backward(
-                    node._ctx, g, node.data, parents[0].data, parents[1].data
+                    node._ctx, g, node._data, parents[0]._data, parents[1]._data
                 )
             else:
-                parent_grads = rule.backward(node._ctx, g, node.data, *[p.data for p in parents])
+                parent_grads = rule.backward(node._ctx, g, node._data, *[p._data for p in parents])
         except ArithmeticError as error:  # Python floats raise where numpy gives inf or nan
             raise type(error)(f"the backward of {rule.name!r} failed: {error}") from error
 
@@ -115,10 +119,33 @@ def _propagate(
         for parent, parent_grad in zip(parents, parent_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            if broadcasts and parent_grad.shape != parent.data.shape:
-                parent_grad = sum_to_shape(parent_grad, parent.data.shape)
+            if broadcasts and parent_grad.shape != parent._data.shape:
+                parent_grad = sum_to_shape(parent_grad, parent._data.shape)
             previous = grads.get(parent)
             grads[parent] = parent_grad if previous is None else previous + parent_grad
+
+
+def _check_unchanged(node: Node) -> None:
+    """Raise DataChangedError if data that ``node``'s rule reads was written after the forward."""
+    rule = node._op
+    assert rule is not None
+    suspects: list[tuple[str, Node]] = []
+    if rule.reads_output:
+        suspects.append(("output", node))
+    if rule.reads_inputs:
+        suspects += [(f"input {position}", p) for position, p in enumerate(node._parents)]
+    for what, suspect in suspects:
+        storage = suspect._storage
+        if storage is not None and storage.written_at > node._epoch:
+            label = f" {suspect.label!r}" if suspect.label else ""
+            shape = getattr(suspect._data, "shape", None)
+            where = f"{type(suspect).__name__}{label}" + (f" of shape {shape}" if shape else "")
+            raise DataChangedError(
+                f"backward: the {what} of {rule.name!r} ({where}) was changed after the "
+                f"forward used it, so {rule.name!r}'s gradient would be wrong. Run the forward "
+                "again after changing data (an assignment to .data, an optimiser step, "
+                "load_state_dict), or change a copy."
+            )
 
 
 def _owned(g: Any, stored: set[int]) -> Any:
@@ -147,7 +174,7 @@ def _recording(create_graph: bool) -> AbstractContextManager[Any]:
 
 
 def _check_finite(value: Any, where: str) -> None:
-    data = value.data if isinstance(value, Node) else value
+    data = value._data if isinstance(value, Node) else value
     if not np.all(np.isfinite(data)):
         raise FloatingPointError(f"detect_anomaly: {where} produced a NaN or an infinity")
 
@@ -177,7 +204,7 @@ def _seeds(outputs: Sequence[Node], grad_outputs: Any, create_graph: bool) -> li
     for output, given in zip(outputs, grad_outputs):
         kind = type(output)
         if isinstance(given, Node):
-            seed = given if create_graph else kind._seed(output, given.data)
+            seed = given if create_graph else kind._seed(output, given._data)
         else:
             seed = kind._seed(output, given)
             if create_graph:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import numpy as np
 
 from .mode import state
+from .versions import Storage, clock
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,7 +31,7 @@ class Node:
     """A vertex of the compute graph; subclassed by ``Value`` (scalar) and ``Tensor`` (array)."""
 
     __slots__ = (
-        "data",
+        "_data",
         "grad",
         "requires_grad",
         "label",
@@ -38,6 +39,8 @@ class Node:
         "_op",
         "_ctx",
         "_retains_grad",
+        "_storage",
+        "_epoch",
         "__weakref__",
     )
 
@@ -48,7 +51,7 @@ class Node:
     #: Whether interior nodes keep their gradient after backward() without retain_grad().
     _retains_by_default: ClassVar[bool] = False
 
-    data: Any
+    _data: Any
     grad: Any
     requires_grad: bool
     label: str
@@ -56,6 +59,10 @@ class Node:
     _op: Rule | None
     _ctx: Any
     _retains_grad: bool
+    #: The memory behind ``_data`` and when it was last written (None: never written).
+    _storage: Storage | None
+    #: ``versions.clock.now`` when the node was made: writes after it invalidate its rule.
+    _epoch: int
 
     # -- the graph ---------------------------------------------------------------------
 
@@ -94,6 +101,34 @@ class Node:
     def retain_grad(self) -> None:
         """Keep this interior node's gradient in ``.grad`` after ``backward()``."""
         self._retains_grad = True
+
+    # -- the data ---------------------------------------------------------------------
+
+    @property
+    def data(self) -> Any:
+        """The forward result: a float for a ``Value``, a numpy array for a ``Tensor``.
+
+        Assigning to it is recorded, so a backward through a graph that used the old data
+        raises ``DataChangedError`` instead of returning a wrong gradient.
+        """
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value
+        self._mark_written()
+
+
+    def _shared_storage(self) -> Storage:
+        """The ``Storage`` of this node's memory, made on first use."""
+        storage = self._storage
+        if storage is None:
+            storage = self._storage = Storage()
+        return storage
+
+    def _mark_written(self) -> None:
+        """Record that this node's data was just changed (see ``versions.py``)."""
+        self._shared_storage().mark_written()
 
     # -- what each kind tells the engine ----------------------------------------------
 
@@ -136,11 +171,13 @@ def record(kind: type[N], data: Any, parents: tuple[Node, ...], op: Rule, ctx: A
             f"detect_anomaly: the forward of {op.name!r} produced a NaN or inf"
         )
     out = _new(kind)
-    out.data = data
+    out._data = data
     out.grad = kind._initial_grad
     out.label = ""
     out._ctx = ctx
     out._retains_grad = kind._retains_by_default
+    out._storage = None
+    out._epoch = clock.now
     if state.grad_enabled:
         for parent in parents:
             if parent.requires_grad:
@@ -163,7 +200,7 @@ def leaf(kind: type[N], data: Any, requires_grad: bool, label: str = "") -> N:
 
 def init_leaf(node: Node, data: Any, requires_grad: bool, label: str) -> None:
     """Make ``node`` a leaf holding ``data``: no parents, no op, the kind's initial grad."""
-    node.data = data
+    node._data = data
     node.grad = type(node)._initial_grad
     node.requires_grad = requires_grad
     node.label = label
@@ -171,3 +208,5 @@ def init_leaf(node: Node, data: Any, requires_grad: bool, label: str) -> None:
     node._op = None
     node._ctx = None
     node._retains_grad = type(node)._retains_by_default
+    node._storage = None
+    node._epoch = clock.now

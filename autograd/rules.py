@@ -34,14 +34,22 @@ class Rule:
     """A primitive op: its name, the symbol drawn in pictures, and its derivative rule.
 
     A ``{}`` in the symbol is filled with the op's constant (``× {}`` is drawn ``× 2``).
+    ``reads_inputs`` and ``reads_output`` say which data the rule reads: the engine checks
+    that data was not changed since the forward (see ``versions.py``).
     """
 
-    __slots__ = ("name", "symbol", "backward")
+    __slots__ = ("name", "symbol", "backward", "reads_inputs", "reads_output")
 
-    def __init__(self, name: str, symbol: str, backward: Backward) -> None:
+    def __init__(
+        self, name: str, symbol: str, backward: Backward, reads: str = ""
+    ) -> None:
+        if reads not in ("", "inputs", "output", "both"):
+            raise ValueError(f"rule {name!r}: reads must be '', inputs, output or both")
         self.name = name
         self.symbol = symbol
         self.backward = backward
+        self.reads_inputs = reads in ("inputs", "both")
+        self.reads_output = reads in ("output", "both")
 
     def __repr__(self) -> str:
         return f"Rule({self.name!r})"
@@ -51,13 +59,17 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(name: str, symbol: str | None = None) -> Callable[[Backward], Rule]:
-    """Register ``backward`` as the derivative rule of the primitive ``name``."""
+def rule(name: str, symbol: str | None = None, *, reads: str = "") -> Callable[[Backward], Rule]:
+    """Register ``backward`` as the derivative rule of the primitive ``name``.
+
+    ``reads`` names the data the rule reads besides the incoming gradient: "inputs",
+    "output", "both" or "" (none).
+    """
 
     def register(backward: Backward) -> Rule:
         if name in RULES:
             raise ValueError(f"the rule for {name!r} is declared twice")
-        RULES[name] = Rule(name, symbol or name, backward)
+        RULES[name] = Rule(name, symbol or name, backward, reads)
         return RULES[name]
 
     return register
@@ -82,7 +94,7 @@ def _log(x: Any) -> Any:
 
 def _data(x: Any) -> Any:
     """The raw data of a node, or ``x`` itself: for masks, which are constants."""
-    return x.data if isinstance(x, Node) else x
+    return x._data if isinstance(x, Node) else x
 
 
 def _sigmoid(x: Any) -> Any:
@@ -97,7 +109,7 @@ def _sigmoid(x: Any) -> Any:
 def _sign(x: Any) -> Any:
     """sign(x) in {-1, 0, 1} as a constant: it has no gradient of its own."""
     if isinstance(x, Node):
-        return type(x)._constant(_sign(x.data))
+        return type(x)._constant(_sign(x._data))
     if isinstance(x, float):
         return math.copysign(1.0, x) if x != 0.0 else 0.0
     return np.sign(x)
@@ -124,7 +136,7 @@ def add_n(ctx: None, g: Any, out: Any, *terms: Any) -> tuple[Any, ...]:
     return (g,) * len(terms)
 
 
-@rule("weighted_sum", "w·x + b")
+@rule("weighted_sum", "w·x + b", reads="inputs")
 def weighted_sum(n: int, g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
     """A neuron's pre-activation Σ_i w_i·x_i + b, fused; inputs are w_1..w_n, x_1..x_n, b.
 
@@ -134,7 +146,7 @@ def weighted_sum(n: int, g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
     return (*[g * x for x in xs], *[g * w for w in weights], g)
 
 
-@rule("mul", "×")
+@rule("mul", "×", reads="inputs")
 def mul(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """d(a·b)/da = b, d(a·b)/db = a."""
     return g * b, g * a
@@ -146,7 +158,7 @@ def sub(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     return g, -g
 
 
-@rule("div", "÷")
+@rule("div", "÷", reads="both")
 def div(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """d(a/b)/da = 1/b, d(a/b)/db = −a/b² = −out/b."""
     return g / b, -g * out / b
@@ -164,7 +176,7 @@ def neg(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
     return (-g,)
 
 
-@rule("pow_const", "^{}")
+@rule("pow_const", "^{}", reads="inputs")
 def pow_const(exponent: Any, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(a^p)/da = p·a^(p−1) for a constant exponent p (saved in ctx)."""
     if isinstance(exponent, float) and exponent == 2.0:
@@ -172,49 +184,49 @@ def pow_const(exponent: Any, g: Any, out: Any, a: Any) -> tuple[Any]:
     return (g * exponent * a ** (exponent - 1),)
 
 
-@rule("pow", "^")
+@rule("pow", "^", reads="both")
 def pow_(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """d(a^b)/da = b·a^(b−1), d(a^b)/db = a^b·ln a (defined for a > 0)."""
     return g * b * a ** (b - 1), g * out * _log(a)
 
 
-@rule("exp")
+@rule("exp", reads="output")
 def exp(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(e^a)/da = e^a, which is the output itself."""
     return (g * out,)
 
 
-@rule("log", "ln")
+@rule("log", "ln", reads="inputs")
 def log(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(ln a)/da = 1/a."""
     return (g / a,)
 
 
-@rule("sqrt", "√")
+@rule("sqrt", "√", reads="output")
 def sqrt(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(√a)/da = 1/(2√a) = 0.5/out."""
     return (g * 0.5 / out,)
 
 
-@rule("tanh")
+@rule("tanh", reads="output")
 def tanh(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(tanh a)/da = 1 − tanh²a = 1 − out²."""
     return (g * (1.0 - out * out),)
 
 
-@rule("sigmoid", "σ")
+@rule("sigmoid", "σ", reads="output")
 def sigmoid(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(σ(a))/da = σ(a)·(1 − σ(a)) = out·(1 − out)."""
     return (g * out * (1.0 - out),)
 
 
-@rule("relu", "ReLU")
+@rule("relu", "ReLU", reads="output")
 def relu(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(max(a, 0))/da = 1 where a > 0, else 0 (the subgradient 0 is taken at a = 0)."""
     return (g * (out > 0),)
 
 
-@rule("abs", "|·|")
+@rule("abs", "|·|", reads="inputs")
 def abs_(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
     """d|a|/da = sign(a) (the subgradient 0 is taken at a = 0)."""
     return (g * _sign(a),)
@@ -260,14 +272,14 @@ def sum_(ctx: tuple[tuple[int, ...], tuple[int, ...]], g: Any, out: Any, a: Any)
     return (_broadcast_to(g.reshape(kept_shape), input_shape),)
 
 
-@rule("max")
+@rule("max", reads="both")
 def max_(ctx: tuple[tuple[int, ...], tuple[int, ...]], g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(max a)/da = 1 where a is the maximum (shared equally among ties), else 0."""
     kept_shape, _ = ctx
     return (_extremum_gradient(g, out, a, kept_shape),)
 
 
-@rule("min")
+@rule("min", reads="both")
 def min_(ctx: tuple[tuple[int, ...], tuple[int, ...]], g: Any, out: Any, a: Any) -> tuple[Any]:
     """d(min a)/da = 1 where a is the minimum (shared equally among ties), else 0."""
     kept_shape, _ = ctx
@@ -284,14 +296,14 @@ def _extremum_gradient(g: Any, out: Any, a: Any, kept_shape: tuple[int, ...]) ->
     return g.reshape(kept_shape) * weights
 
 
-@rule("maximum")
+@rule("maximum", reads="inputs")
 def maximum(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """d max(a, b)/da = 1 where a > b, ½ where a = b, 0 elsewhere; b likewise."""
     share_a = _tie_shares(_data(a), _data(b), _data(g).dtype)
     return g * share_a, g * (1.0 - share_a)
 
 
-@rule("minimum")
+@rule("minimum", reads="inputs")
 def minimum(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """d min(a, b)/da = 1 where a < b, ½ where a = b, 0 elsewhere; b likewise."""
     share_a = _tie_shares(_data(b), _data(a), _data(g).dtype)
@@ -303,7 +315,7 @@ def _tie_shares(larger: Any, smaller: Any, dtype: Any) -> np.ndarray:
     return np.where(larger > smaller, 1.0, np.where(larger == smaller, 0.5, 0.0)).astype(dtype)
 
 
-@rule("clip")
+@rule("clip", reads="inputs")
 def clip(ctx: tuple[float | None, float | None], g: Any, out: Any, a: Any) -> tuple[Any]:
     """d clip(a, lo, hi)/da = 1 where lo ≤ a ≤ hi, else 0."""
     low, high = ctx
@@ -321,7 +333,7 @@ def where(condition: np.ndarray, g: Any, out: Any, a: Any, b: Any) -> tuple[Any,
     return g * condition, g * ~condition
 
 
-@rule("matmul", "@")
+@rule("matmul", "@", reads="inputs")
 def matmul(needs: tuple[bool, bool], g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """d(a @ b)/da = g @ bᵀ, d(a @ b)/db = aᵀ @ g, with numpy's rules for 1-D operands.
 
@@ -349,7 +361,7 @@ def matmul(needs: tuple[bool, bool], g: Any, out: Any, a: Any, b: Any) -> tuple[
     return grad_a, grad_b
 
 
-@rule("linear", "x·Wᵀ + b")
+@rule("linear", "x·Wᵀ + b", reads="inputs")
 def linear(
     needs: tuple[bool, ...], g: Any, out: Any, x: Any, weight: Any, *bias: Any
 ) -> tuple[Any, ...]:
@@ -418,26 +430,26 @@ def stack(axis: int, g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
     return tuple(g[(*before, i)] for i in range(len(inputs)))
 
 
-@rule("logsumexp", "logΣexp")
+@rule("logsumexp", "logΣexp", reads="both")
 def logsumexp(ctx: tuple[int, tuple[int, ...]], g: Any, out: Any, a: Any) -> tuple[Any]:
     """d log Σ_j e^(a_j) / da_i = e^(a_i − out) = softmax(a)_i."""
     _, kept_shape = ctx
     return (g.reshape(kept_shape) * _exp(a - out.reshape(kept_shape)),)
 
 
-@rule("log_softmax")
+@rule("log_softmax", reads="output")
 def log_softmax(axis: int, g: Any, out: Any, a: Any) -> tuple[Any]:
     """out = a − logsumexp(a): d/da = g − softmax(a)·Σ_j g_j, with softmax = e^out."""
     return (g - _exp(out) * g.sum(axis=axis, keepdims=True),)
 
 
-@rule("softmax")
+@rule("softmax", reads="output")
 def softmax(axis: int, g: Any, out: Any, a: Any) -> tuple[Any]:
     """out = e^a / Σ e^a: d/da = out·(g − Σ_j g_j·out_j)."""
     return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
 
-@rule("cross_entropy", "cross-entropy")
+@rule("cross_entropy", "cross-entropy", reads="inputs")
 def cross_entropy(
     ctx: tuple[np.ndarray, np.ndarray, np.ndarray, str], g: Any, out: Any, logits: Any
 ) -> tuple[Any]:
@@ -451,7 +463,7 @@ def cross_entropy(
     labels, exps, sums, reduction = ctx
     rows = np.arange(len(labels))
     if isinstance(logits, Node):  # recorded: the probabilities must depend on the logits
-        one_hot = np.zeros(logits.shape, dtype=logits.data.dtype)  # type: ignore[attr-defined]
+        one_hot = np.zeros(logits.shape, dtype=logits._data.dtype)  # type: ignore[attr-defined]
         one_hot[rows, labels] = 1.0
         delta = logits.softmax(axis=-1) - one_hot  # type: ignore[attr-defined]
         if reduction == "none":
@@ -467,7 +479,7 @@ def cross_entropy(
     return (delta,)
 
 
-@rule("binary_cross_entropy", "BCE")
+@rule("binary_cross_entropy", "BCE", reads="inputs")
 def binary_cross_entropy(target: Any, g: Any, out: Any, z: Any) -> tuple[Any]:
     """loss = log(1 + e^z) − y·z for a logit z and a target y in [0, 1]: d/dz = σ(z) − y."""
     probability = z.sigmoid() if isinstance(z, Node) else _sigmoid(z)  # type: ignore[attr-defined]

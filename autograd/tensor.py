@@ -22,6 +22,7 @@ from . import rules
 from .node import Node, init_leaf, leaf, record
 from .rng import Seed, as_generator
 from .rules import Rule
+from .versions import Storage, tracked_view
 
 DEFAULT_DTYPE = np.float32
 
@@ -88,7 +89,7 @@ class Tensor(Node):
     ) -> None:
         if isinstance(data, Node):
             raise TypeError(
-                f"Tensor: got a {type(data).__name__}; use its .data, or .detach() for a copy"
+                f"Tensor: got a {type(data).__name__}; use its ._data, or .detach() for a copy"
             )
         try:
             array = np.array(data, dtype=DEFAULT_DTYPE if dtype is None else dtype)
@@ -126,57 +127,85 @@ class Tensor(Node):
     @classmethod
     def _seed(cls, root: Node, grad: Any) -> np.ndarray:
         if grad is None:
-            if root.data.size != 1:
+            if root._data.size != 1:
                 raise ValueError(
                     f"backward: a gradient can be implied only for a tensor with one element; "
-                    f"this one has shape {root.data.shape}, so pass grad"
+                    f"this one has shape {root._data.shape}, so pass grad"
                 )
-            if root.data.ndim == 0:  # the usual case, a scalar loss: the cheapest array
-                return np.array(1, dtype=root.data.dtype)
-            return np.ones(root.data.shape, root.data.dtype)
-        array = np.asarray(grad, dtype=root.data.dtype)
-        if array.shape != root.data.shape:
+            if root._data.ndim == 0:  # the usual case, a scalar loss: the cheapest array
+                return np.array(1, dtype=root._data.dtype)
+            return np.ones(root._data.shape, root._data.dtype)
+        array = np.asarray(grad, dtype=root._data.dtype)
+        if array.shape != root._data.shape:
             raise ValueError(
-                f"backward: grad has shape {array.shape} but the tensor has shape {root.data.shape}"
+                f"backward: grad has shape {array.shape} but the tensor has shape {root._data.shape}"
             )
         return array
+
+    # -- the data ---------------------------------------------------------------------
+
+    @property
+    def data(self) -> np.ndarray:
+        """The array, as a view that reports every write to the engine.
+
+        Writing into it (``t.data[0] = 5``, ``t.data *= 2``, ``np.copyto(t.data, ...)``)
+        or assigning a new array is recorded, so a backward through a graph that used
+        the old data raises ``DataChangedError`` instead of a wrong gradient.
+        """
+        return tracked_view(self._data, self._shared_storage())
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if isinstance(value, Node):
+            raise TypeError(
+                f"Tensor.data: got a {type(value).__name__}; assign its .data instead"
+            )
+        storage = getattr(value, "_storage", None)
+        if storage is not None and storage is self._storage and _same_memory(value, self._data):
+            storage.mark_written()  # `t.data *= 2`: written in place, already recorded
+            return
+        array = np.asarray(value)
+        self._data = array
+        # An array of another tensor is shared with it: writes to either reach both.
+        self._storage = storage if isinstance(storage, Storage) else Storage()
+        self._storage.mark_written()
 
     # -- what users see ----------------------------------------------------------------
 
     @property
     def shape(self) -> tuple[int, ...]:
         """The array's shape."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
         """The number of dimensions."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
         """The number of elements."""
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype[Any]:
         """The numpy dtype of the data."""
-        return self.data.dtype
+        return self._data.dtype
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __repr__(self) -> str:
         body = np.array2string(
-            self.data, separator=", ", threshold=20, edgeitems=2, prefix="Tensor("
+            self._data, separator=", ", threshold=20, edgeitems=2, prefix="Tensor("
         )
         parts = [body]
-        if self.data.ndim > 1 or self.data.size > 20:
+        if self._data.ndim > 1 or self._data.size > 20:
             parts.append(f"shape={self.shape}")
-        if self.data.dtype != DEFAULT_DTYPE:
-            parts.append(f"dtype={self.data.dtype}")
+        if self._data.dtype != DEFAULT_DTYPE:
+            parts.append(f"dtype={self._data.dtype}")
         if self.requires_grad:
             parts.append("requires_grad=True")
         if self._op is not None:
@@ -186,29 +215,31 @@ class Tensor(Node):
         return "Tensor(" + ", ".join(parts) + ")"
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self._data)
 
     def item(self) -> Any:
         """The only element as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item: the tensor has {self.data.size} elements, not 1")
-        return self.data.item()
+        if self._data.size != 1:
+            raise ValueError(f"item: the tensor has {self._data.size} elements, not 1")
+        return self._data.item()
 
     def numpy(self) -> np.ndarray:
-        """The data array itself (not a copy)."""
+        """The data array itself (not a copy; writes into it are recorded, as for ``data``)."""
         return self.data
 
     def tolist(self) -> Any:
         """The data as nested Python lists."""
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, outside the graph."""
-        return leaf(Tensor, self.data, False, self.label)
+        out = leaf(Tensor, self._data, False, self.label)
+        out._storage = self._shared_storage()
+        return out
 
     def astype(self, dtype: Any) -> Tensor:
         """A constant copy of the data in another dtype (outside the graph)."""
-        return _constant(self.data.astype(dtype))
+        return _constant(self._data.astype(dtype))
 
     # -- constructors ------------------------------------------------------------------
 
@@ -281,14 +312,14 @@ class Tensor(Node):
             return float(other)
         if isinstance(other, (np.ndarray, np.generic, list, tuple, numbers.Real)):
             array = np.asarray(other)
-            if np.issubdtype(self.data.dtype, np.floating):
-                array = array.astype(self.data.dtype, copy=False)
+            if np.issubdtype(self._data.dtype, np.floating):
+                array = array.astype(self._data.dtype, copy=False)
             return array if array.ndim else array.item()
         return None
 
     def _elementwise(self, other: Tensor, op: Rule, forward: Any) -> Tensor:
         try:
-            data = forward(self.data, other.data)
+            data = forward(self._data, other._data)
         except ValueError:
             raise ValueError(
                 f"{op.name}: shapes {self.shape} and {other.shape} cannot be broadcast together"
@@ -297,7 +328,7 @@ class Tensor(Node):
 
     def _with_constant(self, c: Any, op: Rule, forward: Any) -> Tensor:
         try:
-            data = forward(self.data, c)
+            data = forward(self._data, c)
         except ValueError:
             raise ValueError(
                 f"{op.name}: shapes {self.shape} and {np.shape(c)} cannot be broadcast together"
@@ -366,10 +397,10 @@ class Tensor(Node):
         operand = self._operand(base, "pow")
         if operand is None:
             return NotImplemented
-        return _constant(np.asarray(operand, dtype=self.data.dtype)) ** self
+        return _constant(np.asarray(operand, dtype=self._data.dtype)) ** self
 
     def __neg__(self) -> Tensor:
-        return _make(-self.data, (self,), rules.neg)
+        return _make(-self._data, (self,), rules.neg)
 
     def __matmul__(self, other: Any) -> Tensor:
         operand = self._operand(other, "matmul")
@@ -390,10 +421,10 @@ class Tensor(Node):
     # -- comparisons: constant boolean tensors -----------------------------------------
 
     def _compare(self, other: Any, compare: Any) -> Tensor:
-        other_data = other.data if isinstance(other, Tensor) else other
+        other_data = other._data if isinstance(other, Tensor) else other
         if isinstance(other, Node) and not isinstance(other, Tensor):
             raise TypeError(f"cannot compare Tensor and {type(other).__name__}")
-        return _constant(compare(self.data, other_data))
+        return _constant(compare(self._data, other_data))
 
     def __lt__(self, other: Any) -> Tensor:
         return self._compare(other, np.less)
@@ -417,23 +448,23 @@ class Tensor(Node):
 
     def exp(self) -> Tensor:
         """e^x."""
-        return _make(np.exp(self.data), (self,), rules.exp)
+        return _make(np.exp(self._data), (self,), rules.exp)
 
     def log(self) -> Tensor:
         """ln x (nan for x < 0 and −inf at 0, as numpy gives)."""
-        return _make(np.log(self.data), (self,), rules.log)
+        return _make(np.log(self._data), (self,), rules.log)
 
     def sqrt(self) -> Tensor:
         """√x."""
-        return _make(np.sqrt(self.data), (self,), rules.sqrt)
+        return _make(np.sqrt(self._data), (self,), rules.sqrt)
 
     def tanh(self) -> Tensor:
         """tanh x."""
-        return _make(np.tanh(self.data), (self,), rules.tanh)
+        return _make(np.tanh(self._data), (self,), rules.tanh)
 
     def sigmoid(self) -> Tensor:
         """σ(x) = 1/(1 + e^−x), computed from e^−|x| so that nothing overflows."""
-        x = self.data
+        x = self._data
         z = np.exp(-np.abs(x))
         return _make(
             np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False),
@@ -443,11 +474,11 @@ class Tensor(Node):
 
     def relu(self) -> Tensor:
         """max(x, 0)."""
-        return _make(np.maximum(self.data, 0), (self,), rules.relu)
+        return _make(np.maximum(self._data, 0), (self,), rules.relu)
 
     def abs(self) -> Tensor:
         """|x|."""
-        return _make(np.abs(self.data), (self,), rules.abs_)
+        return _make(np.abs(self._data), (self,), rules.abs_)
 
     __abs__ = abs
 
@@ -455,7 +486,7 @@ class Tensor(Node):
         """x limited to [min, max] (either bound may be None)."""
         if min is None and max is None:
             raise ValueError("clip: give min, max or both")
-        return _make(np.clip(self.data, min, max), (self,), rules.clip, (min, max))
+        return _make(np.clip(self._data, min, max), (self,), rules.clip, (min, max))
 
     def maximum(self, other: Any) -> Tensor:
         """The elementwise maximum of self and other (ties share the gradient)."""
@@ -470,7 +501,7 @@ class Tensor(Node):
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Σ over ``axis`` (an int, a tuple, or None for every axis)."""
         axes = _axes(axis, self.ndim, "sum")
-        data = self.data.sum(axis=axes, keepdims=keepdims)
+        data = self._data.sum(axis=axes, keepdims=keepdims)
         return _make(data, (self,), rules.sum_, (_kept_shape(self.shape, axes), self.shape))
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -502,13 +533,13 @@ class Tensor(Node):
         axes = _axes(axis, self.ndim, op.name)
         if self.size == 0:
             raise ValueError(f"{op.name}: the tensor of shape {self.shape} is empty")
-        data = reduce(self.data, axis=axes, keepdims=keepdims)
+        data = reduce(self._data, axis=axes, keepdims=keepdims)
         return _make(data, (self,), op, (_kept_shape(self.shape, axes), self.shape))
 
     def logsumexp(self, axis: int = -1, keepdims: bool = False) -> Tensor:
         """log Σ e^x along ``axis``, computed as m + log Σ e^(x − m) with m the maximum."""
         (a,) = _axes(axis, self.ndim, "logsumexp")
-        data = _logsumexp(self.data, a)
+        data = _logsumexp(self._data, a)
         kept = _kept_shape(self.shape, (a,))
         return _make(
             data if keepdims else data.reshape(np.delete(self.shape, a)),
@@ -520,12 +551,12 @@ class Tensor(Node):
     def log_softmax(self, axis: int = -1) -> Tensor:
         """x − logsumexp(x) along ``axis``: finite even for logits of 1e4."""
         (a,) = _axes(axis, self.ndim, "log_softmax")
-        return _make(self.data - _logsumexp(self.data, a), (self,), rules.log_softmax, a)
+        return _make(self._data - _logsumexp(self._data, a), (self,), rules.log_softmax, a)
 
     def softmax(self, axis: int = -1) -> Tensor:
         """e^x / Σ e^x along ``axis``, computed from x − max so that nothing overflows."""
         (a,) = _axes(axis, self.ndim, "softmax")
-        shifted = np.exp(self.data - self.data.max(axis=a, keepdims=True))
+        shifted = np.exp(self._data - self._data.max(axis=a, keepdims=True))
         return _make(shifted / shifted.sum(axis=a, keepdims=True), (self,), rules.softmax, a)
 
     def binary_cross_entropy(self, target: Any) -> Tensor:
@@ -533,9 +564,9 @@ class Tensor(Node):
 
         Computed as max(x, 0) − y·x + log(1 + e^−|x|), which never overflows.
         """
-        y = np.asarray(target.data if isinstance(target, Tensor) else target)
-        y = y.astype(self.data.dtype, copy=False)
-        x = self.data
+        y = np.asarray(target._data if isinstance(target, Tensor) else target)
+        y = y.astype(self._data.dtype, copy=False)
+        x = self._data
         try:
             data = np.maximum(x, 0) - y * x + np.log1p(np.exp(-np.abs(x)))
         except ValueError:
@@ -551,10 +582,10 @@ class Tensor(Node):
         """The same elements in another shape (one size may be −1)."""
         target = _shape_tuple(shape, "reshape")
         try:
-            data = self.data.reshape(target)
+            data = self._data.reshape(target)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape {self.shape} into {target}") from None
-        return _make(data, (self,), rules.reshape, self.shape)
+        return _view(_make(data, (self,), rules.reshape, self.shape), self)
 
     def flatten(self, start_axis: int = 0) -> Tensor:
         """Merge the axes from ``start_axis`` on into one (``flatten(1)`` keeps the batch)."""
@@ -569,7 +600,7 @@ class Tensor(Node):
         if sorted(a % max(self.ndim, 1) for a in order) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {order} are not a permutation of {self.ndim} axes")
         order = tuple(a % max(self.ndim, 1) for a in order)
-        return _make(self.data.transpose(order), (self,), rules.transpose, order)
+        return _view(_make(self._data.transpose(order), (self,), rules.transpose, order), self)
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - numpy's name
@@ -587,23 +618,40 @@ class Tensor(Node):
         """The tensor repeated to ``shape`` by numpy's broadcasting rules."""
         target = _shape_tuple((shape,), "broadcast_to")
         try:
-            data = np.broadcast_to(self.data, target)
+            data = np.broadcast_to(self._data, target)
         except ValueError:
             raise ValueError(f"broadcast_to: cannot broadcast {self.shape} to {target}") from None
-        return _make(data, (self,), rules.broadcast_to)
+        return _view(_make(data, (self,), rules.broadcast_to), self)
 
     def __getitem__(self, index: Any) -> Tensor:
         index = _plain_index(index)
         try:
-            data = self.data[index]
+            data = self._data[index]
         except IndexError as error:
             raise IndexError(f"getitem: {error} (tensor of shape {self.shape})") from None
-        return _make(data, (self,), rules.getitem, (index, self.shape))
+        return _view(_make(data, (self,), rules.getitem, (index, self.shape)), self)
 
     def _scatter_add(self, index: Any, shape: tuple[int, ...]) -> Tensor:
         """zeros(shape) with this tensor added at ``index``: getitem's gradient, as an op."""
-        data = rules.add_at(shape, index, self.data)
+        data = rules.add_at(shape, index, self._data)
         return _make(data, (self,), rules.scatter_add, (index, shape))
+
+
+def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when ``a`` and ``b`` are the same elements of memory, laid out the same way."""
+    return (
+        a.shape == b.shape
+        and a.dtype == b.dtype
+        and a.strides == b.strides
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
+
+
+def _view(out: Tensor, of: Tensor) -> Tensor:
+    """``out``, whose data may be a view of ``of``'s memory: then they share its Storage."""
+    if out._data.base is not None and np.may_share_memory(out._data, of._data):
+        out._storage = of._shared_storage()
+    return out
 
 
 def _plain_index(index: Any) -> Any:
@@ -613,7 +661,7 @@ def _plain_index(index: Any) -> Any:
     if isinstance(index, Tensor):
         if index.requires_grad:
             raise TypeError("getitem: an index tensor cannot require grad")
-        return index.data
+        return index._data
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -646,7 +694,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.shape[-1] != inner_b:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned")
     try:
-        data = a.data @ b.data
+        data = a._data @ b._data
     except ValueError:
         raise ValueError(
             f"matmul: the batch axes of shapes {a.shape} and {b.shape} cannot be broadcast"
@@ -662,12 +710,12 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(
             f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape}"
         )
-    data = x.data @ weight.data.T
+    data = x._data @ weight._data.T
     if bias is None:
         return _make(data, (x, weight), rules.linear, (x.requires_grad, weight.requires_grad))
     if bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight {weight.shape}")
-    data += bias.data
+    data += bias._data
     needs = (x.requires_grad, weight.requires_grad, bias.requires_grad)
     return _make(data, (x, weight, bias), rules.linear, needs)
 
@@ -680,7 +728,7 @@ def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tenso
     """
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be mean, sum or none, not {reduction!r}")
-    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    labels = np.asarray(labels._data if isinstance(labels, Tensor) else labels)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (n, classes), got {logits.shape}")
     if labels.shape != logits.shape[:1]:
@@ -695,7 +743,7 @@ def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tenso
         raise ValueError(
             f"cross_entropy: labels must lie in [0, {classes}), got {labels.min()}..{labels.max()}"
         )
-    z = logits.data
+    z = logits._data
     shifted = z - z.max(axis=1, keepdims=True)
     exps = np.exp(shifted)
     sums = exps.sum(axis=1, keepdims=True)
@@ -716,7 +764,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     tensors = _same_kind(tensors, "concatenate")
     (a,) = _axes(axis, tensors[0].ndim, "concatenate")
     try:
-        data = np.concatenate([t.data for t in tensors], axis=a)
+        data = np.concatenate([t._data for t in tensors], axis=a)
     except ValueError:
         shapes = ", ".join(str(t.shape) for t in tensors)
         raise ValueError(f"concatenate: shapes {shapes} differ off axis {axis}") from None
@@ -730,7 +778,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     if len({t.shape for t in tensors}) != 1:
         shapes = ", ".join(str(t.shape) for t in tensors)
         raise ValueError(f"stack: shapes {shapes} must be equal")
-    return _make(np.stack([t.data for t in tensors], axis=a), tuple(tensors), rules.stack, a)
+    return _make(np.stack([t._data for t in tensors], axis=a), tuple(tensors), rules.stack, a)
 
 
 def _same_kind(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
@@ -744,11 +792,11 @@ def _same_kind(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """a where ``condition`` holds, else b (condition is a constant boolean mask)."""
-    mask = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    mask = np.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     a, b = _as_tensor(a, "where", like), _as_tensor(b, "where", like)
     try:
-        data = np.where(mask, a.data, b.data)
+        data = np.where(mask, a._data, b._data)
     except ValueError:
         raise ValueError(
             f"where: shapes {mask.shape}, {a.shape} and {b.shape} cannot be broadcast together"

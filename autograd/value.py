@@ -90,14 +90,24 @@ class Value(Node):
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={_format(self.grad)}{label})"
+        return f"Value(data={self._data:.6g}, grad={_format(self.grad)}{label})"
+
+    @property
+    def data(self) -> float:
+        """The value, a Python float; assigning to it is recorded (see ``versions.py``)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = _to_float(value, "Value.data")
+        self._mark_written()
 
     def __float__(self) -> float:
-        return self.data
+        return self._data
 
     def item(self) -> float:
         """The data as a Python float."""
-        return self.data
+        return self._data
 
     def zero_grad(self) -> None:
         """Reset the accumulated gradient to 0.0."""
@@ -117,30 +127,30 @@ class Value(Node):
 
     def __add__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            return _make(self.data + other.data, (self, other), rules.add)
+            return _make(self._data + other._data, (self, other), rules.add)
         c = _number(other, "add")
         if c is None:
             return NotImplemented
-        return _make(self.data + c, (self,), rules.add_constant, c)
+        return _make(self._data + c, (self,), rules.add_constant, c)
 
     __radd__ = __add__
 
     def __mul__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            return _make(self.data * other.data, (self, other), rules.mul)
+            return _make(self._data * other._data, (self, other), rules.mul)
         c = _number(other, "mul")
         if c is None:
             return NotImplemented
-        return _make(self.data * c, (self,), rules.mul_constant, c)
+        return _make(self._data * c, (self,), rules.mul_constant, c)
 
     __rmul__ = __mul__
 
     def __neg__(self) -> Value:
-        return _make(-self.data, (self,), rules.neg)
+        return _make(-self._data, (self,), rules.neg)
 
     def __sub__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            return _make(self.data - other.data, (self, other), rules.sub)
+            return _make(self._data - other._data, (self, other), rules.sub)
         c = _number(other, "sub")
         if c is None:
             return NotImplemented
@@ -154,14 +164,14 @@ class Value(Node):
 
     def __truediv__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            if other.data == 0.0:
-                raise ZeroDivisionError(f"div: {self.data} divided by zero")
-            return _make(self.data / other.data, (self, other), rules.div)
+            if other._data == 0.0:
+                raise ZeroDivisionError(f"div: {self._data} divided by zero")
+            return _make(self._data / other._data, (self, other), rules.div)
         c = _number(other, "div")
         if c is None:
             return NotImplemented
         if c == 0.0:
-            raise ZeroDivisionError(f"div: {self.data} divided by zero")
+            raise ZeroDivisionError(f"div: {self._data} divided by zero")
         return self * (1.0 / c)
 
     def __rtruediv__(self, other: Any) -> Value:
@@ -172,12 +182,12 @@ class Value(Node):
 
     def __pow__(self, exponent: Any) -> Value:
         if isinstance(exponent, Value):
-            data = _power(self.data, exponent.data)
+            data = _power(self._data, exponent._data)
             return _make(data, (self, exponent), rules.pow_)
         p = _number(exponent, "pow")
         if p is None:
             return NotImplemented
-        return _make(_power(self.data, p), (self,), rules.pow_const, p)
+        return _make(_power(self._data, p), (self,), rules.pow_const, p)
 
     def __rpow__(self, base: Any) -> Value:
         c = _number(base, "pow")
@@ -190,30 +200,30 @@ class Value(Node):
     def exp(self) -> Value:
         """e^x (inf when it overflows, as numpy gives)."""
         try:
-            data = math.exp(self.data)
+            data = math.exp(self._data)
         except OverflowError:
             data = math.inf
         return _make(data, (self,), rules.exp)
 
     def log(self) -> Value:
         """The natural logarithm ln x, for x > 0."""
-        if self.data <= 0.0:
-            raise ValueError(f"log: the argument must be positive, got {self.data}")
-        return _make(math.log(self.data), (self,), rules.log)
+        if self._data <= 0.0:
+            raise ValueError(f"log: the argument must be positive, got {self._data}")
+        return _make(math.log(self._data), (self,), rules.log)
 
     def sqrt(self) -> Value:
         """√x, for x ≥ 0."""
-        if self.data < 0.0:
-            raise ValueError(f"sqrt: the argument must not be negative, got {self.data}")
-        return _make(math.sqrt(self.data), (self,), rules.sqrt)
+        if self._data < 0.0:
+            raise ValueError(f"sqrt: the argument must not be negative, got {self._data}")
+        return _make(math.sqrt(self._data), (self,), rules.sqrt)
 
     def tanh(self) -> Value:
         """tanh x = (e^x − e^−x) / (e^x + e^−x)."""
-        return _make(math.tanh(self.data), (self,), rules.tanh)
+        return _make(math.tanh(self._data), (self,), rules.tanh)
 
     def sigmoid(self) -> Value:
         """σ(x) = 1 / (1 + e^−x), computed without overflow for large |x|."""
-        x = self.data
+        x = self._data
         if x >= 0.0:
             data = 1.0 / (1.0 + math.exp(-x))
         else:
@@ -223,11 +233,11 @@ class Value(Node):
 
     def relu(self) -> Value:
         """max(x, 0)."""
-        return _make(self.data if self.data > 0.0 else 0.0, (self,), rules.relu)
+        return _make(self._data if self._data > 0.0 else 0.0, (self,), rules.relu)
 
     def abs(self) -> Value:
         """|x|."""
-        return _make(abs(self.data), (self,), rules.abs_)
+        return _make(abs(self._data), (self,), rules.abs_)
 
     __abs__ = abs
 
@@ -237,7 +247,7 @@ class Value(Node):
         Computed as max(x, 0) − y·x + log(1 + e^−|x|), which never overflows.
         """
         y = _to_float(target, "binary_cross_entropy")
-        x = self.data
+        x = self._data
         data = max(x, 0.0) - y * x + math.log1p(math.exp(-abs(x)))
         return _make(data, (self,), rules.binary_cross_entropy, y)
 
@@ -258,7 +268,7 @@ class Value(Node):
             nodes.append(_constant(constant))
         data = 0.0
         for node in nodes:
-            data += node.data
+            data += node._data
         return _make(data, tuple(nodes), rules.add_n)
 
     @staticmethod
@@ -281,23 +291,23 @@ class Value(Node):
                 for p in (*weights, *inputs, bias)
             ]
         )
-        raw = [p.data for p in parents]
+        raw = [p._data for p in parents]
         data = raw[-1] + sum(map(operator.mul, raw[:n], raw[n:-1]))
         return _make(data, parents, rules.weighted_sum, n)
 
     # -- comparisons compare the data and return bools ---------------------------------
 
     def __lt__(self, other: Any) -> bool:
-        return self.data < _to_float(other.data if isinstance(other, Value) else other, "<")
+        return self._data < _to_float(other._data if isinstance(other, Value) else other, "<")
 
     def __le__(self, other: Any) -> bool:
-        return self.data <= _to_float(other.data if isinstance(other, Value) else other, "<=")
+        return self._data <= _to_float(other._data if isinstance(other, Value) else other, "<=")
 
     def __gt__(self, other: Any) -> bool:
-        return self.data > _to_float(other.data if isinstance(other, Value) else other, ">")
+        return self._data > _to_float(other._data if isinstance(other, Value) else other, ">")
 
     def __ge__(self, other: Any) -> bool:
-        return self.data >= _to_float(other.data if isinstance(other, Value) else other, ">=")
+        return self._data >= _to_float(other._data if isinstance(other, Value) else other, ">=")
 
 
 def _format(grad: Any) -> str:

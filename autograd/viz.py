@@ -85,7 +85,7 @@ def _op_label(node: Node) -> str:
 def _record(node: Node, show_grad: bool) -> str:
     """The fields of a node's record: label, then data and grad (or shape, dtype, values)."""
     fields = [node.label] if node.label else []
-    data = node.data
+    data = node._data
     if isinstance(data, np.ndarray):
         fields.append(f"{data.shape} {data.dtype}")
         values = _format_array(data)
