@@ -14,6 +14,7 @@ unless it is wanted, so memory stays that of the forward activations.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -87,9 +88,9 @@ def _propagate(
             for position in wanted.get(node, ()):
                 results[position] = g
         elif not parents:
-            node.grad = _owned(g, stored) if node.grad is None else node.grad + g
+            _accumulate(node, g, stored)
         elif node._retains_grad:
-            node.grad = _owned(g, stored)
+            node.grad = _owned(g, stored, node)
         if not parents:
             continue
 
@@ -148,19 +149,37 @@ def _check_unchanged(node: Node) -> None:
             )
 
 
-def _owned(g: Any, stored: set[int]) -> Any:
-    """``g`` as an array that no other node's .grad shares and that can be written to.
+#: Serialises the read-add-write of a leaf's .grad: threads back-propagating into one
+#: shared leaf (hogwild training, a parameter server) must not lose each other's updates.
+_leaf_lock = threading.Lock()
+
+
+def _accumulate(leaf: Node, g: Any, stored: set[int]) -> None:
+    """Add ``g`` to the leaf's .grad (set it, the first time)."""
+    g = _owned(g, stored, leaf)
+    with _leaf_lock:
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+
+def _owned(g: Any, stored: set[int], node: Node) -> Any:
+    """``g`` as an array of ``node``'s dtype that no other .grad shares and can be written to.
 
     Rules may pass one array to several inputs (add gives g to both) or a read-only view
     (sum broadcasts g back); a gradient that lands on a node's .grad is copied then, so an
-    optimizer may update it in place.
+    optimizer may update it in place. A gradient computed in another precision (a
+    float32 leaf used with float64 data) is cast to the leaf's own dtype, as in PyTorch.
     """
     if type(g) is not np.ndarray:
         if not isinstance(g, np.generic):
             return g  # a float or a node: nothing to share
+        if not isinstance(node._data, np.ndarray):
+            return float(g)  # a Value's gradient is a Python float
         g = np.array(g)
     elif g.base is not None or id(g) in stored:  # a view, or given to another node already
         g = np.array(g)
+    dtype = node._data.dtype
+    if g.dtype != dtype:
+        g = g.astype(dtype)
     stored.add(id(g))
     return g
 

@@ -178,16 +178,43 @@ def neg(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
 
 @rule("pow_const", "^{}", reads="inputs")
 def pow_const(exponent: Any, g: Any, out: Any, a: Any) -> tuple[Any]:
-    """d(a^p)/da = p·a^(p−1) for a constant exponent p (saved in ctx)."""
-    if isinstance(exponent, float) and exponent == 2.0:
-        return (g * 2.0 * a,)
+    """d(a^p)/da = p·a^(p−1) for a constant exponent p (saved in ctx).
+
+    Where p = 0 the derivative is 0, even at a = 0 (a^0 = 1 is constant), as in PyTorch.
+    """
+    if np.ndim(exponent) == 0:
+        if exponent == 0:
+            return (g * 0.0,)
+        if exponent == 2.0:
+            return (g * 2.0 * a,)
+        return (g * exponent * a ** (exponent - 1),)
+    zero = exponent == 0
+    if zero.any():  # a^(p−1) would be 0^−1 there: take the base as 1, the term is 0 anyway
+        a = a + zero * (1 - _data(a))
     return (g * exponent * a ** (exponent - 1),)
 
 
 @rule("pow", "^", reads="both")
 def pow_(ctx: None, g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
-    """d(a^b)/da = b·a^(b−1), d(a^b)/db = a^b·ln a (defined for a > 0)."""
-    return g * b * a ** (b - 1), g * out * _log(a)
+    """d(a^b)/da = b·a^(b−1), d(a^b)/db = a^b·ln a.
+
+    As in PyTorch at a = 0: d/da = 0 where b = 0 too (0^0 = 1, constant), and d/db = 0
+    where b ≥ 0 (a^b is 0 or 1 there, whatever ln 0 says). Elsewhere the formulas hold
+    as they are, so second derivatives stay right.
+    """
+    a_data, b_data = _data(a), _data(b)
+    zero_exponent = (a_data == 0) & (b_data == 0)
+    zero_base = (a_data == 0) & (b_data >= 0)
+    if isinstance(a_data, float):  # Values: decide on the data
+        grad_a = g * 0.0 if zero_exponent else g * b * a ** (b - 1)
+        grad_b = g * 0.0 if zero_base else g * out * _log(a)
+        return grad_a, grad_b
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf and nan as PyTorch gives them
+        # Where a term is 0 by the rules above, its base is taken as 1 so that no 0·inf
+        # appears; the term's own factor (b = 0, or ln 1 = 0) makes it 0.
+        base_a = a + zero_exponent * (1 - a_data) if zero_exponent.any() else a
+        base_b = a + zero_base * (1 - a_data) if zero_base.any() else a
+        return g * b * base_a ** (b - 1), g * out * _log(base_b)
 
 
 @rule("exp", reads="output")
@@ -468,11 +495,15 @@ def cross_entropy(
         delta = logits.softmax(axis=-1) - one_hot  # type: ignore[attr-defined]
         if reduction == "none":
             return (delta * g.reshape((-1, 1)),)
-        return (delta * (g * (1.0 / len(labels)) if reduction == "mean" else g),)
+        if reduction == "mean":
+            return (delta * (g * (1.0 / max(len(labels), 1))),)
+        return (delta * g,)
     if reduction == "none":
         delta = exps * (g.reshape((-1, 1)) / sums)
         delta[rows, labels] -= g
         return (delta,)
+    if not len(labels):  # an empty batch: an empty gradient
+        return (np.zeros_like(exps),)
     scale = float(g) / len(labels) if reduction == "mean" else float(g)  # the loss is a scalar
     delta = exps * (scale / sums)  # softmax(z)·scale, formed only when a backward needs it
     delta[rows, labels] -= scale

@@ -25,6 +25,7 @@ from .rules import Rule
 from .versions import Storage, tracked_view
 
 DEFAULT_DTYPE = np.float32
+AxisError = np.exceptions.AxisError
 
 Shape = int | Sequence[int]
 Axis = int | Sequence[int] | None
@@ -51,18 +52,35 @@ def _shape_tuple(sizes: tuple[Any, ...], op: str) -> tuple[int, ...]:
 
 
 def _axes(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
-    """``axis`` as a sorted tuple of non-negative axes (None means every axis)."""
+    """``axis`` as a sorted tuple of non-negative axes (None means every axis).
+
+    As in PyTorch, a 0-d tensor accepts axis 0 (or −1) and has nothing to reduce over.
+    Out-of-range and repeated axes raise numpy's AxisError, naming the op.
+    """
     if axis is None:
         return tuple(range(ndim))
     requested = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     axes = []
     for a in requested:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
-        axes.append(int(a) % max(ndim, 1))
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: an axis is an int, got {type(a).__name__}")
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise AxisError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
+        if ndim:
+            axes.append(int(a) % ndim)
     if len(set(axes)) != len(axes):
-        raise ValueError(f"{op}: axis {axis} repeats an axis")
+        raise AxisError(f"{op}: axis {axis} repeats an axis")
     return tuple(sorted(axes))
+
+
+def _axis(axis: int, ndim: int, op: str) -> int:
+    """One axis of a tensor that has at least one dimension, as a non-negative int."""
+    if ndim == 0:
+        raise ValueError(f"{op}: needs a tensor of at least one dimension, got a 0-d tensor")
+    if isinstance(axis, (tuple, list)) or axis is None:
+        raise TypeError(f"{op}: takes one axis (an int), got {axis!r}")
+    (a,) = _axes(axis, ndim, op)
+    return a
 
 
 def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -531,14 +549,18 @@ class Tensor(Node):
 
     def _extremum(self, axis: Axis, keepdims: bool, op: Rule, reduce: Any) -> Tensor:
         axes = _axes(axis, self.ndim, op.name)
-        if self.size == 0:
-            raise ValueError(f"{op.name}: the tensor of shape {self.shape} is empty")
+        empty = [a for a in axes if self.shape[a] == 0]
+        if empty or (self.size == 0 and not self.ndim):
+            raise ValueError(
+                f"{op.name}: axis {empty[0] if empty else axis} of the tensor of shape "
+                f"{self.shape} is empty, and an empty {op.name} has no value"
+            )
         data = reduce(self._data, axis=axes, keepdims=keepdims)
         return _make(data, (self,), op, (_kept_shape(self.shape, axes), self.shape))
 
     def logsumexp(self, axis: int = -1, keepdims: bool = False) -> Tensor:
         """log Σ e^x along ``axis``, computed as m + log Σ e^(x − m) with m the maximum."""
-        (a,) = _axes(axis, self.ndim, "logsumexp")
+        a = _axis(axis, self.ndim, "logsumexp")
         data = _logsumexp(self._data, a)
         kept = _kept_shape(self.shape, (a,))
         return _make(
@@ -550,14 +572,17 @@ class Tensor(Node):
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """x − logsumexp(x) along ``axis``: finite even for logits of 1e4."""
-        (a,) = _axes(axis, self.ndim, "log_softmax")
-        return _make(self._data - _logsumexp(self._data, a), (self,), rules.log_softmax, a)
+        a = _axis(axis, self.ndim, "log_softmax")
+        shifted = _shifted(self._data, a)  # x − max, formed once: exact where it matters
+        with np.errstate(divide="ignore"):  # an empty axis: log 0, over no elements
+            data = shifted - np.log(np.exp(shifted).sum(axis=a, keepdims=True))
+        return _make(data, (self,), rules.log_softmax, a)
 
     def softmax(self, axis: int = -1) -> Tensor:
         """e^x / Σ e^x along ``axis``, computed from x − max so that nothing overflows."""
-        (a,) = _axes(axis, self.ndim, "softmax")
-        shifted = np.exp(self._data - self._data.max(axis=a, keepdims=True))
-        return _make(shifted / shifted.sum(axis=a, keepdims=True), (self,), rules.softmax, a)
+        a = _axis(axis, self.ndim, "softmax")
+        exps = np.exp(_shifted(self._data, a))
+        return _make(exps / exps.sum(axis=a, keepdims=True), (self,), rules.softmax, a)
 
     def binary_cross_entropy(self, target: Any) -> Tensor:
         """log(1 + e^x) − y·x elementwise: the logistic loss of logits x for targets y in [0, 1].
@@ -596,10 +621,14 @@ class Tensor(Node):
         """The axes permuted (reversed when none are given), like ``numpy.transpose``."""
         if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
             axes = tuple(axes[0])
-        order = tuple(range(self.ndim))[::-1] if not axes else tuple(int(a) for a in axes)  # type: ignore[arg-type]
-        if sorted(a % max(self.ndim, 1) for a in order) != list(range(self.ndim)):
-            raise ValueError(f"transpose: axes {order} are not a permutation of {self.ndim} axes")
-        order = tuple(a % max(self.ndim, 1) for a in order)
+        ndim = self.ndim
+        order = tuple(range(ndim))[::-1] if not axes else tuple(int(a) for a in axes)  # type: ignore[arg-type]
+        for a in order:
+            if not -ndim <= a < ndim:
+                raise AxisError(f"transpose: axis {a} is out of range for a tensor of {ndim} dimensions")
+        order = tuple(a % ndim for a in order)
+        if sorted(order) != list(range(ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of {ndim} axes")
         return _view(_make(self._data.transpose(order), (self,), rules.transpose, order), self)
 
     @property
@@ -610,7 +639,7 @@ class Tensor(Node):
     def swapaxes(self, first: int, second: int) -> Tensor:
         """The tensor with two axes exchanged."""
         order = list(range(self.ndim))
-        (a,), (b,) = _axes(first, self.ndim, "swapaxes"), _axes(second, self.ndim, "swapaxes")
+        a, b = _axis(first, self.ndim, "swapaxes"), _axis(second, self.ndim, "swapaxes")
         order[a], order[b] = order[b], order[a]
         return self.transpose(order)
 
@@ -667,11 +696,24 @@ def _plain_index(index: Any) -> Any:
     return index
 
 
-def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
-    """log Σ e^x along ``axis``, keeping the axis; finite for large x."""
+def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
+    """The maximum along ``axis`` (kept), 0 where it is not finite or the axis is empty."""
+    if x.shape[axis] == 0:
+        return np.zeros(_kept_shape(x.shape, (axis,)), x.dtype)
     m = x.max(axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    return m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+    return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+
+
+def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
+    """x − max(x) along ``axis``: e^(x − max) never overflows."""
+    return x - _row_max(x, axis)
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    """log Σ e^x along ``axis``, keeping the axis; finite for large x, −inf for an empty axis."""
+    m = _row_max(x, axis)
+    with np.errstate(divide="ignore"):  # log 0 = −inf: the sum over an empty axis
+        return m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
 
 
 def _as_tensor(x: Any, op: str, like: Tensor | None = None) -> Tensor:
@@ -749,8 +791,8 @@ def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tenso
     sums = exps.sum(axis=1, keepdims=True)
     losses = np.log(sums[:, 0]) - shifted[np.arange(len(labels)), labels]
     data = losses if reduction == "none" else losses.sum()
-    if reduction == "mean":
-        data = data / max(len(labels), 1)
+    if reduction == "mean":  # the mean of no losses is nan, as in numpy and PyTorch
+        data = data / len(labels) if len(labels) else np.nan
     return _make(
         np.asarray(data, dtype=z.dtype),
         (logits,),
@@ -762,7 +804,7 @@ def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tenso
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """The tensors joined along an existing axis."""
     tensors = _same_kind(tensors, "concatenate")
-    (a,) = _axes(axis, tensors[0].ndim, "concatenate")
+    a = _axis(axis, tensors[0].ndim, "concatenate")
     try:
         data = np.concatenate([t._data for t in tensors], axis=a)
     except ValueError:
@@ -774,7 +816,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """The tensors joined along a new axis."""
     tensors = _same_kind(tensors, "stack")
-    (a,) = _axes(axis, tensors[0].ndim + 1, "stack")
+    a = _axis(axis, tensors[0].ndim + 1, "stack")
     if len({t.shape for t in tensors}) != 1:
         shapes = ", ".join(str(t.shape) for t in tensors)
         raise ValueError(f"stack: shapes {shapes} must be equal")
