@@ -20,9 +20,11 @@ from .tensor import (
     where,
 )
 from .value import Value
+from .versions import DataChangedError
 from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph
 
 __all__ = [
+    "DataChangedError",
     "GradcheckError",
     "GraphTooLargeError",
     "GraphvizNotFoundError",

@@ -416,6 +416,12 @@ def transpose(axes: tuple[int, ...], g: Any, out: Any, a: Any) -> tuple[Any]:
     return (g.transpose(tuple(np.argsort(axes))),)
 
 
+@rule("cast")
+def cast(input_dtype: np.dtype[Any], g: Any, out: Any, a: Any) -> tuple[Any]:
+    """A change of precision moves no value: the gradient is cast back to the input's dtype."""
+    return (g.astype(input_dtype),)
+
+
 @rule("broadcast_to")
 def broadcast_to(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
     """Each input element was copied; the engine sums the copies' gradients back."""

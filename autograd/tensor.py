@@ -256,8 +256,16 @@ class Tensor(Node):
         return out
 
     def astype(self, dtype: Any) -> Tensor:
-        """A constant copy of the data in another dtype (outside the graph)."""
-        return _constant(self._data.astype(dtype))
+        """A copy of the data in ``dtype``.
+
+        Between floating-point dtypes it is an op of the graph: the gradient flows back,
+        cast to this tensor's dtype. To another kind (integers, bools) it is a constant.
+        """
+        target = np.dtype(dtype)
+        data = self._data.astype(target)
+        if not np.issubdtype(target, np.floating):
+            return _constant(data)
+        return _make(data, (self,), rules.cast, self._data.dtype)
 
     # -- constructors ------------------------------------------------------------------
 

@@ -134,11 +134,15 @@ def regression_function(x: np.ndarray) -> np.ndarray:
 
 
 def regression(n: int = 500, noise: float = 0.3, *, rng: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
-    """y = sin(x) + 0.3·x + ε for x uniform on [−3, 3] and ε ~ N(0, noise²); X has shape (n, 1)."""
+    """y = sin(x) + 0.3·x + ε for x uniform on [−3, 3] and ε ~ N(0, noise²).
+
+    X and y both have shape (n, 1): one feature in, one output out, so that y has the
+    shape of a model's output, as the losses require.
+    """
     generator = as_generator(rng)
     x = generator.uniform(-3.0, 3.0, n)
     y = regression_function(x) + generator.normal(0.0, noise, n)
-    return x[:, None], y
+    return x[:, None], y[:, None]
 
 
 #: The synthetic sets by name, as the command line knows them.

@@ -47,6 +47,8 @@ class Linear(Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.dtype != self.weight.dtype:  # the layer computes in its parameters' precision
+            x = x.astype(self.weight.dtype)
         return linear(x, self.weight, self.bias)
 
     def config(self) -> dict[str, Any]:

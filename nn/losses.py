@@ -8,6 +8,11 @@ or a list of Values with numbers as targets.
 - mse_loss: (ŷ − y)²                    (squared error)
 - cross_entropy: −log softmax(z)[y]     (logits z, integer labels y or probabilities)
 - binary_cross_entropy: log(1 + e^z) − y·z, from logits z, for y in [0, 1]
+
+Which take logits: cross_entropy and binary_cross_entropy take the raw scores of the last
+Linear layer, never probabilities: do not end the model with Softmax or Sigmoid for them.
+Targets must have the output's shape exactly (a (n,) target for a (n, 1) output is an
+error, not a silent reshape); a target that requires grad gets its gradient.
 - hinge_loss: max(0, margin − y·s)      (scores s, labels y in {−1, +1} or {0, 1})
 """
 
@@ -30,16 +35,22 @@ def _check_reduction(reduction: str, loss: str) -> None:
         raise ValueError(f"{loss}: reduction must be one of {REDUCTIONS}, not {reduction!r}")
 
 
-def _target_array(target: Any, like: Tensor, loss: str) -> np.ndarray:
-    """The targets as an array of the output's shape and dtype."""
-    y = np.asarray(target.data if isinstance(target, Tensor) else target)
+def _target(target: Any, like: Tensor, loss: str) -> Tensor | np.ndarray:
+    """The targets, of exactly the output's shape: a Tensor that requires grad stays one
+    (it gets its gradient), anything else becomes an array of the output's dtype."""
+    if isinstance(target, Tensor) and target.requires_grad:
+        y: Tensor | np.ndarray = target
+    else:
+        y = np.asarray(target.data if isinstance(target, Tensor) else target)
     if y.shape != like.shape:
-        if y.size != like.size:
-            raise ValueError(
-                f"{loss}: output of shape {like.shape} and target of shape {y.shape} differ"
-            )
-        y = y.reshape(like.shape)  # (n,) targets for (n, 1) outputs
-    return y.astype(like.dtype, copy=False)
+        raise ValueError(
+            f"{loss}: output of shape {like.shape} and target of shape {y.shape} differ; "
+            f"the target must have the output's shape: reshape it to {like.shape} "
+            f"(or the output to {y.shape}) first"
+        )
+    if isinstance(y, np.ndarray):
+        return y.astype(like.dtype, copy=False)
+    return y
 
 
 def _elementwise(
@@ -47,58 +58,73 @@ def _elementwise(
     target: Any,
     reduction: str,
     loss: str,
-    on_tensor: Callable[[Tensor, np.ndarray], Tensor],
-    on_value: Callable[[Value, float], Value],
+    per_element: Callable[[Any, Any], Any],
 ) -> Any:
-    """Apply a per-element loss to a Tensor, a Value or a list of Values, then reduce."""
+    """Apply a per-element loss to a Tensor, a Value or a list of Values, then reduce.
+
+    ``per_element(output, target)`` is written once, with operators and node methods,
+    so it serves both kinds of node.
+    """
     _check_reduction(reduction, loss)
     if isinstance(output, Tensor):
-        losses = on_tensor(output, _target_array(target, output, loss))
+        losses = per_element(output, _target(target, output, loss))
         if reduction == "none":
             return losses
         return losses.mean() if reduction == "mean" else losses.sum()
     values = [output] if isinstance(output, Value) else list(output)
-    targets = np.atleast_1d(np.asarray(target, dtype=np.float64)).ravel().tolist()
-    if len(targets) != len(values):
-        raise ValueError(f"{loss}: {len(values)} outputs and {len(targets)} targets")
+    targets = _value_targets(target, len(values), loss)
     for position, value in enumerate(values):
         if not isinstance(value, Value):
             raise TypeError(f"{loss}: output {position} is {type(value).__name__}, not a Value")
-    losses_v = [on_value(v, y) for v, y in zip(values, targets)]
+    losses_v = [per_element(v, y) for v, y in zip(values, targets)]
     if reduction == "none":
         return losses_v if not isinstance(output, Value) else losses_v[0]
     total = Value.sum(losses_v)
     return total * (1.0 / len(losses_v)) if reduction == "mean" else total
 
 
+def _value_targets(target: Any, count: int, loss: str) -> list[Value | float]:
+    """One target per Value output: Values (which get their gradient) or numbers."""
+    if isinstance(target, Value):
+        targets: list[Any] = [target]
+    elif isinstance(target, (list, tuple)) and any(isinstance(t, Value) for t in target):
+        targets = list(target)
+    else:
+        array = np.asarray(target.data if isinstance(target, Tensor) else target, np.float64)
+        if array.ndim > 1:
+            raise ValueError(
+                f"{loss}: {count} Value outputs need {count} targets, got shape {array.shape}"
+            )
+        targets = np.atleast_1d(array).tolist()
+    if len(targets) != count:
+        raise ValueError(f"{loss}: {count} outputs and {len(targets)} targets")
+    return targets
+
+
 def l1_loss(output: Output, target: Any, reduction: str = "mean") -> Any:
     """The absolute error |ŷ − y|."""
-    return _elementwise(
-        output, target, reduction, "l1_loss", lambda o, y: (o - y).abs(), lambda v, y: (v - y).abs()
-    )
+    return _elementwise(output, target, reduction, "l1_loss", lambda o, y: (o - y).abs())
 
 
 def mse_loss(output: Output, target: Any, reduction: str = "mean") -> Any:
     """The squared error (ŷ − y)²."""
-    return _elementwise(
-        output, target, reduction, "mse_loss", lambda o, y: (o - y) ** 2, lambda v, y: (v - y) ** 2
-    )
+    return _elementwise(output, target, reduction, "mse_loss", lambda o, y: (o - y) ** 2)
+
+
+def _logistic(z: Any, y: Any) -> Any:
+    """log(1 + e^z) − y·z, fused; as softplus(z) − y·z when y is a node that needs a gradient."""
+    if isinstance(y, (Tensor, Value)) and y.requires_grad:
+        return z.binary_cross_entropy(0.0 if isinstance(z, Value) else np.zeros(())) - y * z
+    return z.binary_cross_entropy(y)
 
 
 def binary_cross_entropy(output: Output, target: Any, reduction: str = "mean") -> Any:
     """The logistic loss of logits z for targets y in [0, 1]: −y·log σ(z) − (1−y)·log(1−σ(z)).
 
-    Computed from the logits as log(1 + e^z) − y·z, which is stable for any z (PyTorch's
-    binary_cross_entropy_with_logits).
+    Takes logits, not probabilities: computed as log(1 + e^z) − y·z, which is stable for
+    any z (PyTorch's binary_cross_entropy_with_logits).
     """
-    return _elementwise(
-        output,
-        target,
-        reduction,
-        "binary_cross_entropy",
-        lambda o, y: o.binary_cross_entropy(y),
-        lambda v, y: v.binary_cross_entropy(y),
-    )
+    return _elementwise(output, target, reduction, "binary_cross_entropy", _logistic)
 
 
 def _signs(target: Any) -> np.ndarray:
@@ -114,32 +140,40 @@ def hinge_loss(output: Output, target: Any, margin: float = 1.0, reduction: str 
     """The max-margin loss max(0, margin − y·s) for scores s and labels y in {−1, +1}."""
     signs = _signs(target)
     return _elementwise(
-        output,
-        signs,
-        reduction,
-        "hinge_loss",
-        lambda o, y: (margin - o * y).relu(),
-        lambda v, y: (margin - v * y).relu(),
+        output, signs, reduction, "hinge_loss", lambda o, y: (margin - o * y).relu()
     )
 
 
 def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """−log softmax(z_i)[y_i] for logits z of shape (n, C).
+    """−log softmax(z_i)[y_i] for logits z of shape (n, C) (logits, not probabilities).
 
-    ``target`` is either n integer labels (fused and stable: logsumexp(z_i) − z_i[y_i]) or
-    an (n, C) array of class probabilities (−Σ_c p_c·log softmax(z_i)_c).
+    ``target`` is either n integer class indices (fused and stable: logsumexp(z_i) −
+    z_i[y_i]) or an (n, C) array of class probabilities (−Σ_c p_c·log softmax(z_i)_c);
+    a probability Tensor that requires grad gets its gradient.
     """
     _check_reduction(reduction, "cross_entropy")
     if not isinstance(logits, Tensor):
         raise TypeError(f"cross_entropy: logits must be a Tensor, got {type(logits).__name__}")
-    y = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if y.dtype.kind in "iu":
-        return autograd.cross_entropy(logits, y, reduction)
-    if y.shape != logits.shape:
+    if isinstance(target, Tensor) and target.requires_grad:
+        probabilities: Tensor | np.ndarray = target
+    else:
+        probabilities = np.asarray(target.data if isinstance(target, Tensor) else target)
+        if probabilities.dtype.kind in "iu":
+            return autograd.cross_entropy(logits, probabilities, reduction)
+        if probabilities.dtype.kind == "b" or probabilities.shape == logits.shape[:1]:
+            raise TypeError(
+                f"cross_entropy: labels must be integer class indices, got {probabilities.dtype} "
+                f"of shape {probabilities.shape} (use y.astype(int); for class probabilities "
+                f"pass shape {logits.shape})"
+            )
+        probabilities = probabilities.astype(logits.dtype, copy=False)
+    if probabilities.shape != logits.shape:
         raise ValueError(
-            f"cross_entropy: probabilities of shape {y.shape} do not fit logits {logits.shape}"
+            f"cross_entropy: class probabilities of shape {probabilities.shape} do not fit "
+            f"logits of shape {logits.shape}; give integer labels of shape {logits.shape[:1]} "
+            f"or probabilities of shape {logits.shape}"
         )
-    losses = -(logits.log_softmax(axis=-1) * y.astype(logits.dtype)).sum(axis=-1)
+    losses = -(logits.log_softmax(axis=-1) * probabilities).sum(axis=-1)
     if reduction == "none":
         return losses
     return losses.mean() if reduction == "mean" else losses.sum()

@@ -52,5 +52,6 @@ def test_spiral_classes_and_regression_noise() -> None:
     _, y = nn.datasets.spiral(300, classes=4)
     assert sorted(np.unique(y).tolist()) == [0, 1, 2, 3]
     X, y = nn.datasets.regression(5000, noise=0.3, rng=0)
-    residual = y - nn.datasets.regression_function(X[:, 0])
+    assert X.shape == y.shape == (5000, 1)  # y has the shape of a one-output model
+    residual = y[:, 0] - nn.datasets.regression_function(X[:, 0])
     assert residual.std() == pytest.approx(0.3, rel=0.05)

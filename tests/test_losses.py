@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -23,11 +25,73 @@ def test_l1_and_mse_match_their_definitions_with_every_reduction() -> None:
     np.testing.assert_allclose(nn.mse_loss(out, target, "none").data, diff**2)
 
 
-def test_a_column_of_outputs_takes_a_vector_of_targets() -> None:
-    out, target = _t(5, 1), rng.standard_normal(5)
-    assert nn.mse_loss(out, target).item() == pytest.approx(((out.data[:, 0] - target) ** 2).mean())
-    with pytest.raises(ValueError, match=r"mse_loss: output of shape \(5, 1\) and target"):
-        nn.mse_loss(out, np.zeros(4))
+@pytest.mark.parametrize("loss", [nn.mse_loss, nn.l1_loss, nn.binary_cross_entropy])
+@pytest.mark.parametrize(
+    ("output_shape", "target_shape"), [((5, 1), (5,)), ((2, 3), (3, 2)), ((4,), (1, 4)), ((3,), ())]
+)
+def test_a_target_of_another_shape_is_refused_never_reshaped(
+    loss: object, output_shape: tuple[int, ...], target_shape: tuple[int, ...]
+) -> None:
+    out = Tensor(np.zeros(output_shape), requires_grad=True)
+    name = loss.__name__  # type: ignore[attr-defined]
+    message = (
+        rf"{name}: output of shape {re.escape(str(output_shape))} and target of shape "
+        rf"{re.escape(str(target_shape))} differ; .*reshape it to {re.escape(str(output_shape))}"
+    )
+    with pytest.raises(ValueError, match=message):
+        loss(out, np.zeros(target_shape))  # type: ignore[operator]
+
+
+def test_the_same_size_in_another_shape_would_have_hidden_a_wrong_loss() -> None:
+    # (2, 3) against (3, 2) holds the same six numbers: reshaped, this loss would be 0.
+    out = Tensor(np.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError, match="differ"):
+        nn.mse_loss(out, np.arange(6.0).reshape(3, 2).T.copy().T)
+
+
+@pytest.mark.parametrize("loss", [nn.mse_loss, nn.l1_loss, nn.binary_cross_entropy])
+def test_a_target_that_requires_grad_gets_its_gradient(loss: object) -> None:
+    out, target = (
+        _t(3, 2),
+        Tensor(rng.uniform(0.1, 0.9, (3, 2)), requires_grad=True, dtype=np.float64),
+    )
+    assert gradcheck(lambda o, y: loss(o, y), [out, target])  # type: ignore[operator]
+    loss(out, target).backward()  # type: ignore[operator]
+    assert target.grad is not None and np.any(target.grad != 0)
+
+
+def test_binary_cross_entropy_target_gradient_is_minus_the_logit() -> None:
+    z = Tensor([0.5, -2.0], dtype=np.float64)
+    y = Tensor([0.2, 0.7], requires_grad=True, dtype=np.float64)
+    nn.binary_cross_entropy(z, y, reduction="sum").backward()
+    np.testing.assert_allclose(y.grad, [-0.5, 2.0])  # d/dy [log(1 + e^z) − y·z] = −z
+
+
+def test_value_targets_that_require_grad_get_their_gradient() -> None:
+    out, target = Value(0.5), Value(2.0)
+    nn.mse_loss(out, target).backward()
+    assert out.grad == pytest.approx(-3.0) and target.grad == pytest.approx(3.0)
+    z, y = Value(0.5), Value(0.3)
+    nn.binary_cross_entropy(z, y).backward()
+    assert y.grad == pytest.approx(-0.5)
+    assert z.grad == pytest.approx(1 / (1 + np.exp(-0.5)) - 0.3)
+
+
+def test_cross_entropy_probability_targets_get_their_gradient() -> None:
+    logits = _t(4, 3)
+    p = Tensor(np.full((4, 3), 1 / 3), requires_grad=True, dtype=np.float64)
+    assert gradcheck(lambda z, q: nn.cross_entropy(z, q), [logits, p])
+
+
+@pytest.mark.parametrize("labels", [np.array([0.0, 1.0, 2.0]), np.array([True, False, True])])
+def test_float_or_bool_labels_are_named_as_labels(labels: np.ndarray) -> None:
+    with pytest.raises(TypeError, match="labels must be integer class indices"):
+        nn.cross_entropy(_t(3, 3), labels)
+
+
+def test_probabilities_of_the_wrong_shape_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"probabilities of shape \(3, 2\) do not fit logits"):
+        nn.cross_entropy(_t(2, 3), np.full((3, 2), 0.5))
 
 
 def test_cross_entropy_with_labels_and_with_probabilities() -> None:

@@ -267,6 +267,10 @@ TENSOR_CASES: dict[str, Callable[[st.DataObject], Drawn]] = {
     "log_softmax": _case_softmax_family("log_softmax"),
     "softmax": _case_softmax_family("softmax"),
     "cross_entropy": _case_cross_entropy,
+    "cast": lambda data: (
+        (lambda a: a.astype(np.longdouble).exp().astype(np.float64) * a),
+        [_one(data)],
+    ),
     "binary_cross_entropy": lambda data: _with_constant(
         data, lambda a, c: a.binary_cross_entropy(1.0 / (1.0 + np.exp(-c)))
     ),
@@ -301,5 +305,34 @@ def test_each_case_uses_its_rule(name: str) -> None:
         fn, arrays = TENSOR_CASES[name](data)
         out = fn(*[Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays])
         assert name in {node.op for node in topological_order([out])}
+
+    check()
+
+
+@pytest.mark.parametrize("name", sorted(set(TENSOR_CASES) - {"mean", "var"}))
+def test_each_rule_reads_only_the_data_it_declares(name: str) -> None:
+    """A rule that declares it reads no output (or no inputs) gives the same gradient when
+    that data is replaced: so the engine's check for changed data (versions.py) is exact."""
+
+    @settings(max_examples=5, database=None)
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        fn, arrays = TENSOR_CASES[name](data)
+        out = fn(*[Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays])
+        for node in topological_order([out]):
+            if node.op != name:
+                continue
+            rule = RULES[name]
+            g = np.ones_like(node.data)
+            output, inputs = node.data, [p.data for p in node.parents]
+            expected = rule.backward(node._ctx, g, output, *inputs)
+            if not rule.reads_output:
+                output = output + 1.75
+            if not rule.reads_inputs:
+                inputs = [x + 1.75 for x in inputs]
+            got = rule.backward(node._ctx, g, output, *inputs)
+            for e, o in zip(expected, got):
+                if e is not None:
+                    np.testing.assert_array_equal(np.asarray(e), np.asarray(o))
 
     check()
