@@ -118,7 +118,6 @@ class Node:
         self._data = value
         self._mark_written()
 
-
     def _shared_storage(self) -> Storage:
         """The ``Storage`` of this node's memory, made on first use."""
         storage = self._storage

@@ -40,9 +40,7 @@ class Rule:
 
     __slots__ = ("name", "symbol", "backward", "reads_inputs", "reads_output")
 
-    def __init__(
-        self, name: str, symbol: str, backward: Backward, reads: str = ""
-    ) -> None:
+    def __init__(self, name: str, symbol: str, backward: Backward, reads: str = "") -> None:
         if reads not in ("", "inputs", "output", "both"):
             raise ValueError(f"rule {name!r}: reads must be '', inputs, output or both")
         self.name = name

@@ -156,7 +156,8 @@ class Tensor(Node):
         array = np.asarray(grad, dtype=root._data.dtype)
         if array.shape != root._data.shape:
             raise ValueError(
-                f"backward: grad has shape {array.shape} but the tensor has shape {root._data.shape}"
+                f"backward: grad has shape {array.shape} but the tensor has shape "
+                f"{root._data.shape}"
             )
         return array
 
@@ -175,9 +176,7 @@ class Tensor(Node):
     @data.setter
     def data(self, value: Any) -> None:
         if isinstance(value, Node):
-            raise TypeError(
-                f"Tensor.data: got a {type(value).__name__}; assign its .data instead"
-            )
+            raise TypeError(f"Tensor.data: got a {type(value).__name__}; assign its .data instead")
         storage = getattr(value, "_storage", None)
         if storage is not None and storage is self._storage and _same_memory(value, self._data):
             storage.mark_written()  # `t.data *= 2`: written in place, already recorded
@@ -186,7 +185,7 @@ class Tensor(Node):
         self._data = array
         # An array of another tensor is shared with it: writes to either reach both.
         self._storage = storage if isinstance(storage, Storage) else Storage()
-        self._storage.mark_written()
+        self._mark_written()
 
     # -- what users see ----------------------------------------------------------------
 
@@ -633,7 +632,9 @@ class Tensor(Node):
         order = tuple(range(ndim))[::-1] if not axes else tuple(int(a) for a in axes)  # type: ignore[arg-type]
         for a in order:
             if not -ndim <= a < ndim:
-                raise AxisError(f"transpose: axis {a} is out of range for a tensor of {ndim} dimensions")
+                raise AxisError(
+                    f"transpose: axis {a} is out of range for a tensor of {ndim} dimensions"
+                )
         order = tuple(a % ndim for a in order)
         if sorted(order) != list(range(ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of {ndim} axes")
