@@ -179,7 +179,7 @@ class Tensor(Node):
             raise TypeError(f"Tensor.data: got a {type(value).__name__}; assign its .data instead")
         storage = getattr(value, "_storage", None)
         if storage is not None and storage is self._storage and _same_memory(value, self._data):
-            storage.mark_written()  # `t.data *= 2`: written in place, already recorded
+            self._mark_written()  # `t.data *= 2`: written in place, already recorded
             return
         array = np.asarray(value)
         self._data = array
