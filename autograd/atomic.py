@@ -1,8 +1,18 @@
-"""Write files so that a reader never sees half of one: a temporary file, then a rename."""
+"""Write files so that a reader never sees half of one: a temporary file, then a rename.
+
+- A path that is a symbolic link is written through: the link's target is replaced and
+  the link stays a link.
+- A file without write permission is refused (``PermissionError``), never replaced, even
+  for root; a file that is replaced keeps its permission bits.
+- The temporary file's name carries the writer's process id. A writer killed before its
+  rename (``kill -9``) leaves one behind; the next write to the same path removes every
+  such leftover whose process is gone, so they never pile up.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -14,16 +24,70 @@ def write_atomically(path: str | os.PathLike[str], content: bytes) -> None:
     renamed over ``path`` (a rename within one file system is atomic). If anything fails,
     the temporary file is removed and ``path`` is left as it was.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    target = Path(os.path.realpath(path))  # through symbolic links, to the file they name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    mode = 0o644
+    if target.exists():
+        if target.is_dir():
+            raise IsADirectoryError(f"{os.fspath(path)} is a folder, not a file")
+        existing = stat.S_IMODE(target.stat().st_mode)
+        if not existing & stat.S_IWUSR:
+            raise PermissionError(
+                f"{os.fspath(path)} is read-only; make it writable (chmod u+w) or write elsewhere"
+            )
+        mode = existing
+    remove_leftovers(target)
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f"{_leftover_prefix(target)}{os.getpid()}.", suffix=".tmp"
+    )
     try:
-        os.fchmod(handle, 0o644)
+        os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as file:
             file.write(content)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _leftover_prefix(target: Path) -> str:
+    return f".{target.name}."
+
+
+def remove_leftovers(target: Path) -> list[Path]:
+    """Remove the temporary files of earlier writes to ``target`` whose writer is gone."""
+    removed = []
+    prefix = _leftover_prefix(target)
+    try:
+        candidates = list(target.parent.glob(f"{glob_escape(prefix)}*.tmp"))
+    except OSError:
+        return removed
+    for candidate in candidates:
+        pid_text = candidate.name[len(prefix) :].split(".", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        try:
+            candidate.unlink()
+            removed.append(candidate)
+        except OSError:
+            pass  # another writer removed it first, or we may not: leave it
+    return removed
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob's special characters taken literally."""
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True

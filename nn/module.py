@@ -56,22 +56,32 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Node]]:
-        """(dotted name, parameter) pairs in a stable order: attribute order, depth first."""
+        """(dotted name, parameter) pairs in a stable order: attribute order, depth first.
+
+        A parameter is a leaf node held by the module, trainable or frozen
+        (``requires_grad=False``): both are saved and loaded, as in PyTorch; optimisers
+        leave the frozen ones alone. One shared by two sub-modules is listed once.
+        """
         seen: set[int] = set()
-        for name, parameter in _walk_parameters(self, prefix):
-            if id(parameter) not in seen:
-                seen.add(id(parameter))
-                yield name, parameter
+        for name, value in _walk(self, prefix, {id(self)}):
+            if isinstance(value, Node) and value.is_leaf and id(value) not in seen:
+                seen.add(id(value))
+                yield name, value
 
     def parameters(self) -> list[Node]:
         """Every parameter, in the order of ``named_parameters``."""
         return [parameter for _, parameter in self.named_parameters()]
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """(dotted name, module) pairs for this module ("") and every module inside it."""
+        """(dotted name, module) pairs for this module ("") and every module inside it.
+
+        Each module comes once, under the first name that reaches it, so a module shared
+        by two others, or one that refers back to its parent, is no trouble.
+        """
         yield prefix, self
-        for name, child in _children(self, prefix):
-            yield from child.named_modules(name)
+        for name, value in _walk(self, prefix, {id(self)}):
+            if isinstance(value, Module):
+                yield name, value
 
     def num_parameters(self) -> int:
         """How many numbers the parameters hold in all."""
@@ -117,15 +127,22 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
+        return "\n".join(self._repr_lines(set()))
+
+    def _repr_lines(self, shown: set[int]) -> list[str]:
+        shown.add(id(self))
         children = list(_children(self, ""))
         if not children:
-            return f"{type(self).__name__}({self.extra_repr()})"
+            return [f"{type(self).__name__}({self.extra_repr()})"]
         lines = [f"{type(self).__name__}({self.extra_repr()}"]
         for name, child in children:
-            child_lines = repr(child).splitlines()
+            if id(child) in shown:  # a module met above: name it, do not recurse into it
+                lines.append(f"  ({name}): <{type(child).__name__}, shown above>")
+                continue
+            child_lines = child._repr_lines(shown)
             lines.append(f"  ({name}): {child_lines[0]}")
             lines.extend(f"  {line}" for line in child_lines[1:])
-        return "\n".join(lines) + "\n)"
+        return [*lines, ")"]
 
     # -- weights ---------------------------------------------------------------------------
 
@@ -252,26 +269,41 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _items(module: Module, prefix: str) -> Iterator[tuple[str, Any]]:
-    """Every attribute, with the elements of lists and tuples as ``name.index``."""
+    """Every public attribute, with what lists, tuples and dicts hold as ``name.key``."""
     for name, value in vars(module).items():
-        if name.startswith("_"):
-            continue
-        if isinstance(value, (list, tuple)):
-            for index, element in enumerate(value):
-                yield _join(prefix, f"{name}.{index}"), element
+        if not name.startswith("_"):
+            yield from _members(value, _join(prefix, name))
+
+
+def _members(value: Any, name: str, depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """``value`` itself, or the elements of a list, tuple or dict, nested ones included."""
+    if depth > 32:  # containers nested this deep are not a model's
+        return
+    if isinstance(value, (list, tuple)):
+        for index, element in enumerate(value):
+            yield from _members(element, f"{name}.{index}", depth + 1)
+    elif isinstance(value, dict):
+        for key, element in value.items():
+            yield from _members(element, f"{name}.{key}", depth + 1)
+    else:
+        yield name, value
+
+
+def _walk(module: Module, prefix: str, seen: set[int]) -> Iterator[tuple[str, Any]]:
+    """Every member of ``module`` in attribute order, depth first: a sub-module, then
+    what it holds. A module already in ``seen`` is not entered again (shared, or a cycle)."""
+    for name, value in _items(module, prefix):
+        if isinstance(value, Module):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            yield name, value
+            yield from _walk(value, name, seen)
         else:
-            yield _join(prefix, name), value
+            yield name, value
 
 
 def _children(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
     for name, value in _items(module, prefix):
         if isinstance(value, Module):
-            yield name, value
-
-
-def _walk_parameters(module: Module, prefix: str) -> Iterator[tuple[str, Node]]:
-    for name, value in _items(module, prefix):
-        if isinstance(value, Module):
-            yield from _walk_parameters(value, name)
-        elif isinstance(value, Node) and value.requires_grad and value.is_leaf:
             yield name, value

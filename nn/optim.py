@@ -7,8 +7,9 @@ SGD, momentum μ, dampening τ:   b ← g (t = 1),  b ← μ·b + (1 − τ)·g 
 Adam, β1, β2, ε:                m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²
                                 p ← p − lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε)
 
-Each optimiser owns its per-parameter state. Parameters are Tensors or Values; a Tensor
-whose ``grad`` is None (no gradient reached it) is skipped, as in PyTorch.
+Each optimiser owns its per-parameter state. Parameters are Tensors or Values; one that
+is frozen (``requires_grad=False``) or whose ``grad`` is None (no gradient reached it) is
+skipped, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ class Optimizer:
         if not self.parameters:
             raise ValueError(f"{type(self).__name__}: got no parameters to optimise")
         for position, p in enumerate(self.parameters):
-            if not isinstance(p, Node) or not p.requires_grad:
+            if not isinstance(p, Node) or not p.is_leaf:
                 raise TypeError(
-                    f"{type(self).__name__}: parameter {position} is not a node that requires grad"
+                    f"{type(self).__name__}: parameter {position} is not a leaf node "
+                    f"(got {type(p).__name__})"
                 )
         _check(lr >= 0.0, f"{type(self).__name__}: lr must not be negative, got {lr}")
         self.lr = float(lr)
@@ -46,7 +48,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient."""
         for p, state in zip(self.parameters, self.state):
-            if p.grad is None:
+            if p.grad is None or not p.requires_grad:  # no gradient reached it, or frozen
                 continue
             g = p.grad.data if isinstance(p.grad, Node) else p.grad
             _subtract(p, self.update(p.data, g, state))
@@ -155,7 +157,12 @@ class Adam(Optimizer):
 
 
 class LRScheduler:
-    """Sets the optimiser's learning rate from the number of ``step()`` calls (epochs)."""
+    """Sets the optimiser's learning rate at each ``step()`` (one step per epoch).
+
+    As PyTorch's schedulers do, each step computes the new rate from the current one
+    (``optimizer.lr``), so a rate the user sets by hand between steps is carried on from,
+    and the sequence equals ``torch.optim.lr_scheduler``'s step for step.
+    """
 
     def __init__(self, optimizer: Optimizer) -> None:
         self.optimizer = optimizer
@@ -165,15 +172,21 @@ class LRScheduler:
     def step(self) -> None:
         """Advance one epoch and set the new learning rate."""
         self.epoch += 1
-        self.optimizer.lr = self.learning_rate(self.epoch)
+        self.optimizer.lr = self.next_learning_rate(self.optimizer.lr, self.epoch)
 
-    def learning_rate(self, epoch: int) -> float:
-        """The learning rate after ``epoch`` epochs."""
+    def next_learning_rate(self, lr: float, epoch: int) -> float:
+        """The learning rate for ``epoch``, given the rate ``lr`` in force before it."""
         raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(epoch={self.epoch}, lr={self.optimizer.lr:g})"
 
 
 class StepLR(LRScheduler):
-    """lr = base_lr · gamma^⌊epoch / step_size⌋."""
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
+
+    Without hand-set rates: lr = base_lr · gamma^⌊epoch / step_size⌋.
+    """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         _check(step_size >= 1, f"StepLR: step_size must be at least 1, got {step_size}")
@@ -181,18 +194,28 @@ class StepLR(LRScheduler):
         super().__init__(optimizer)
         self.step_size, self.gamma = step_size, gamma
 
-    def learning_rate(self, epoch: int) -> float:
-        return self.base_lr * self.gamma ** (epoch // self.step_size)
+    def next_learning_rate(self, lr: float, epoch: int) -> float:
+        return lr * self.gamma if epoch % self.step_size == 0 else lr
 
 
 class CosineAnnealingLR(LRScheduler):
-    """lr = eta_min + (base_lr − eta_min)·(1 + cos(π·epoch / T_max)) / 2."""
+    """Cosine annealing, PyTorch's recursive form, periodic with period 2·T_max.
+
+    Without hand-set rates: lr = eta_min + (base_lr − eta_min)·(1 + cos(π·epoch / T_max)) / 2,
+    which falls to eta_min at T_max and rises back to base_lr at 2·T_max. Each step is
+    lr_t = eta_min + (lr_{t−1} − eta_min)·(1 + cos(π·t / T_max)) / (1 + cos(π·(t−1) / T_max)),
+    with the step out of the minimum taken additively (the ratio is 0/0 there).
+    """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         _check(T_max >= 1, f"CosineAnnealingLR: T_max must be at least 1, got {T_max}")
         super().__init__(optimizer)
         self.T_max, self.eta_min = T_max, eta_min
 
-    def learning_rate(self, epoch: int) -> float:
-        cosine = (1.0 + math.cos(math.pi * min(epoch, self.T_max) / self.T_max)) / 2.0
-        return self.eta_min + (self.base_lr - self.eta_min) * cosine
+    def next_learning_rate(self, lr: float, epoch: int) -> float:
+        T, low = self.T_max, self.eta_min
+        if (epoch - 1 - T) % (2 * T) == 0:  # leaving the minimum
+            return lr + (self.base_lr - low) * (1 - math.cos(math.pi / T)) / 2
+        return (1 + math.cos(math.pi * epoch / T)) / (1 + math.cos(math.pi * (epoch - 1) / T)) * (
+            lr - low
+        ) + low

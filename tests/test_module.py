@@ -29,7 +29,7 @@ class Outer(Module):
 
 def test_named_parameters_in_attribute_order_with_dotted_names() -> None:
     names = [name for name, _ in Pair().named_parameters()]
-    assert names == ["first", "items.0", "items.1"]
+    assert names == ["first", "constant", "items.0", "items.1"]  # frozen ones too
 
 
 def test_sub_modules_in_lists_and_shared_parameters_listed_once() -> None:
@@ -37,14 +37,68 @@ def test_sub_modules_in_lists_and_shared_parameters_listed_once() -> None:
     names = [name for name, _ in outer.named_parameters()]
     assert names == [
         "pairs.0.first",
+        "pairs.0.constant",
         "pairs.0.items.0",
         "pairs.0.items.1",
         "pairs.1.first",
+        "pairs.1.constant",
         "pairs.1.items.0",
         "pairs.1.items.1",
     ]
-    assert outer.num_parameters() == 6
+    assert outer.num_parameters() == 8
     assert [name for name, _ in outer.named_modules()] == ["", "pairs.0", "pairs.1"]
+
+
+class Blocks(Module):
+    """Sub-modules in a dict and in nested lists, and a child that points back at us."""
+
+    def __init__(self) -> None:
+        self.heads = {"left": nn.Linear(2, 1, rng=0), "right": nn.Linear(2, 1, rng=1)}
+        self.grid = [[nn.Linear(1, 1, rng=2)], [nn.Linear(1, 1, rng=3), nn.Linear(1, 1, rng=4)]]
+        self.child = nn.Linear(1, 1, rng=5)
+        self.child.owner = self  # type: ignore[attr-defined]
+
+
+def test_modules_in_dicts_and_nested_lists_are_found_and_cycles_end() -> None:
+    model = Blocks()
+    names = [name for name, _ in model.named_parameters()]
+    assert names[:4] == [
+        "heads.left.weight",
+        "heads.left.bias",
+        "heads.right.weight",
+        "heads.right.bias",
+    ]
+    assert "grid.1.1.weight" in names and "child.bias" in names and len(names) == 12
+    assert [name for name, _ in model.named_modules()] == [
+        "",
+        "heads.left",
+        "heads.right",
+        "grid.0.0",
+        "grid.1.0",
+        "grid.1.1",
+        "child",
+    ]
+    assert "shown above" in repr(model)
+
+
+def test_a_frozen_parameter_is_saved_loaded_and_left_alone_by_optimisers(tmp_path: Path) -> None:
+    model = nn.MLP(3, [4, 2], rng=0)
+    model[0].weight.requires_grad = False
+    assert "0.weight" in model.state_dict()
+    path = tmp_path / "frozen.npz"
+    model.save(path)
+    same = nn.load(path)
+    np.testing.assert_array_equal(same[0].weight.data, model[0].weight.data)
+    other = nn.MLP(3, [4, 2], rng=1)
+    other[0].weight.requires_grad = False
+    other.load(path)
+    np.testing.assert_array_equal(other[0].weight.data, model[0].weight.data)
+    before = model[0].weight.data.copy()
+    opt = nn.optim.SGD(model.parameters(), lr=0.1)
+    nn.cross_entropy(model(Tensor(np.ones((2, 3)))), np.array([0, 1])).backward()
+    opt.step()
+    np.testing.assert_array_equal(model[0].weight.data, before)
+    assert not np.array_equal(model[2].weight.data, nn.MLP(3, [4, 2], rng=0)[2].weight.data)
 
 
 def test_train_and_eval_reach_every_module() -> None:

@@ -115,7 +115,7 @@ def test_invalid_hyperparameters(make: object, message: str) -> None:
         make([_param()])  # type: ignore[operator]
 
 
-def test_step_and_cosine_schedules() -> None:
+def test_step_and_cosine_schedules_by_hand() -> None:
     optimizer = SGD([_param()], lr=1.0)
     schedule = StepLR(optimizer, step_size=2, gamma=0.5)
     rates = []
@@ -124,11 +124,60 @@ def test_step_and_cosine_schedules() -> None:
         rates.append(optimizer.lr)
     assert rates == [1.0, 0.5, 0.5, 0.25, 0.25]
     optimizer = SGD([_param()], lr=1.0)
-    cosine = CosineAnnealingLR(optimizer, T_max=4, eta_min=0.0)
+    cosine = CosineAnnealingLR(optimizer, T_max=4, eta_min=0.1)
     rates = []
-    for _ in range(5):
+    for _ in range(8):
         cosine.step()
         rates.append(optimizer.lr)
-    assert rates == pytest.approx([(1 + math.cos(math.pi * k / 4)) / 2 for k in (1, 2, 3, 4, 4)])
+    closed = [0.1 + 0.9 * (1 + math.cos(math.pi * k / 4)) / 2 for k in range(1, 9)]
+    assert rates == pytest.approx(closed)  # down to eta_min at T_max, back up at 2·T_max
     with pytest.raises(ValueError, match="step_size must be at least 1"):
         StepLR(optimizer, step_size=0)
+
+
+def _torch_rates(kind: str, settings: dict[str, float], hand_set: dict[int, float]) -> list[float]:
+    import torch  # the dev extra installs it: PyTorch is the oracle here
+
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=0.5)
+    schedule = getattr(torch.optim.lr_scheduler, kind)(optimizer, **settings)
+    rates = []
+    for epoch in range(1, 3 * 2 * 5 + 1):
+        if epoch in hand_set:
+            optimizer.param_groups[0]["lr"] = hand_set[epoch]
+        optimizer.step()
+        schedule.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    return rates
+
+
+def _our_rates(kind: str, settings: dict[str, float], hand_set: dict[int, float]) -> list[float]:
+    optimizer = SGD([_param()], lr=0.5)
+    schedule = {"StepLR": StepLR, "CosineAnnealingLR": CosineAnnealingLR}[kind](
+        optimizer, **settings
+    )
+    rates = []
+    for epoch in range(1, 3 * 2 * 5 + 1):
+        if epoch in hand_set:
+            optimizer.lr = hand_set[epoch]
+        schedule.step()
+        rates.append(optimizer.lr)
+    return rates
+
+
+@pytest.mark.parametrize(
+    ("kind", "settings"),
+    [
+        ("StepLR", {"step_size": 3, "gamma": 0.5}),
+        ("StepLR", {"step_size": 1, "gamma": 0.9}),
+        ("CosineAnnealingLR", {"T_max": 5, "eta_min": 0.01}),
+        ("CosineAnnealingLR", {"T_max": 5}),
+        ("CosineAnnealingLR", {"T_max": 1, "eta_min": 0.1}),
+    ],
+)
+@pytest.mark.parametrize("hand_set", [{}, {4: 0.3}, {7: 0.05, 12: 0.2}])
+def test_schedules_follow_pytorch_step_for_step_over_three_periods(
+    kind: str, settings: dict[str, float], hand_set: dict[int, float]
+) -> None:
+    expected = _torch_rates(kind, settings, hand_set)
+    assert _our_rates(kind, settings, hand_set) == pytest.approx(expected, rel=1e-12, abs=1e-15)
