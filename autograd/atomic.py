@@ -58,7 +58,7 @@ def _leftover_prefix(target: Path) -> str:
 
 def remove_leftovers(target: Path) -> list[Path]:
     """Remove the temporary files of earlier writes to ``target`` whose writer is gone."""
-    removed = []
+    removed: list[Path] = []
     prefix = _leftover_prefix(target)
     try:
         candidates = list(target.parent.glob(f"{glob_escape(prefix)}*.tmp"))
