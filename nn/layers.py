@@ -7,6 +7,7 @@ PyTorch model of the same shape, and back.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from autograd import Tensor, linear, where
 from autograd.rng import Seed, as_generator
 
 from .init import initialise
-from .module import Module, build
+from .module import Module, architecture_kind, build
 
 
 class Linear(Module):
@@ -61,6 +62,18 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        inputs, outputs = _count(config["in_features"]), _count(config["out_features"])
+        return inputs * outputs + (outputs if config.get("bias", True) else 0)
+
+
+def _count(value: Any) -> int:
+    """A size from a config: a positive int, or ValueError."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"a size must be a positive integer, got {value!r}")
+    return value
 
 
 class _Stateless(Module):
@@ -206,7 +219,22 @@ class Sequential(Module):
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Sequential:
-        return cls(*[build(spec) for spec in config["layers"]])
+        return cls(*[build(spec) for spec in _layer_specs(config)])
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        total = 0
+        for spec in _layer_specs(config):
+            kind, layer_config = architecture_kind(spec)
+            total += kind.parameter_count(layer_config)
+        return total
+
+
+def _layer_specs(config: Mapping[str, Any]) -> list[Any]:
+    layers = config["layers"]
+    if not isinstance(layers, list):
+        raise ValueError(f"layers must be a list, got {type(layers).__name__}")
+    return layers
 
 
 ACTIVATIONS: dict[str, type[Module]] = {
@@ -265,3 +293,11 @@ class MLP(Sequential):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MLP:
         return cls(**config)
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        sizes = config["sizes"]
+        if not isinstance(sizes, list):
+            raise ValueError(f"sizes must be a list, got {type(sizes).__name__}")
+        widths = [_count(config["nin"]), *[_count(size) for size in sizes]]
+        return sum(a * b + b for a, b in itertools.pairwise(widths))

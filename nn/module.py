@@ -12,27 +12,25 @@ model with no code from the user. Files are written atomically and read without 
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import zipfile
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from autograd import Node, Value
-from autograd.atomic import write_atomically
+
+from .modelfile import (
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_MODEL_BYTES,
+    ModelFile,
+    ModelFileError,
+    write_model_file,
+)
 
 #: The library's own module classes by name: the ones ``nn.load`` can rebuild.
 REGISTRY: dict[str, type[Module]] = {}
-FORMAT = "tracegrad-model"
-FORMAT_VERSION = 1
-_HEADER = "__tracegrad__"
-
-
-class ModelFileError(ValueError):
-    """A model file that cannot be read, or does not fit the model it is loaded into."""
 
 
 class Module:
@@ -155,27 +153,20 @@ class Module:
 
         Every entry is checked before any is copied, so a mismatch changes nothing. With
         ``strict`` (the default) a missing or unexpected name is an error; a shape that
-        differs is always one. The error names each entry at fault.
+        differs, or values that are not real numbers, always are. The error names each
+        entry at fault.
         """
         parameters = dict(self.named_parameters())
-        problems = []
-        if strict:
-            problems += [f"missing: {name}" for name in parameters if name not in state]
-            problems += [f"unexpected: {name}" for name in state if name not in parameters]
-        for name, p in parameters.items():
-            if name in state and np.shape(state[name]) != np.shape(p.data):
-                problems.append(
-                    f"shape of {name}: the file has {np.shape(state[name])}, "
-                    f"the model {np.shape(p.data)}"
-                )
+        problems = _mismatches(
+            parameters,
+            {name: (np.shape(value), np.asarray(value).dtype) for name, value in state.items()},
+            strict,
+        )
         if problems:
             raise ModelFileError("load_state_dict: " + "; ".join(problems))
         for name, p in parameters.items():
             if name in state:
-                if isinstance(p, Value):
-                    p.data = float(np.asarray(state[name]))
-                else:
-                    p.data = np.array(state[name], dtype=p.data.dtype)
+                _assign(p, state[name])
 
     def save(self, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None) -> None:
         """Write the weights (and the architecture, for the library's modules) to ``.npz``.
@@ -189,79 +180,155 @@ class Module:
             "architecture": self.architecture(),
             "metadata": dict(metadata or {}),
         }
-        arrays = self.state_dict()
-        arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
-        write_atomically(path, buffer.getvalue())
+        write_model_file(path, header, self.state_dict())
 
     def load(self, path: str | os.PathLike[str]) -> Module:
-        """Load weights saved by ``save`` into this model (strictly); returns the model."""
-        _, state = read_model_file(path)
-        self.load_state_dict(state)
+        """Load weights saved by ``save`` into this model (strictly); returns the model.
+
+        The file's arrays are checked against this model's parameters (names, shapes,
+        dtypes) before any is decompressed; on any problem the model is left unchanged.
+        """
+        with ModelFile(path) as file:
+            _load_into(self, file)
         return self
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        """How many numbers a module built from ``config`` holds, without building it.
+
+        ``nn.load`` asks before it builds a file's model, so that a file cannot make it
+        allocate more than it allows. Modules with parameters say; the default is none.
+        """
+        return 0
+
+    #: Memory one parameter takes (a float32 in an array; a Value object is far larger).
+    bytes_per_parameter: ClassVar[int] = 4
+
+
+def _mismatches(
+    parameters: Mapping[str, Node],
+    stored: Mapping[str, tuple[tuple[int, ...], np.dtype[Any]]],
+    strict: bool,
+) -> list[str]:
+    """What keeps ``stored`` (name → shape, dtype) from loading into ``parameters``."""
+    problems = []
+    if strict:
+        problems += [f"missing: {name}" for name in parameters if name not in stored]
+        problems += [f"unexpected: {name}" for name in stored if name not in parameters]
+    for name, p in parameters.items():
+        if name not in stored:
+            continue
+        shape, dtype = stored[name]
+        if shape != np.shape(p.data):
+            problems.append(f"shape of {name}: the file has {shape}, the model {np.shape(p.data)}")
+        elif dtype.kind not in "fiu" or dtype.hasobject:
+            problems.append(f"{name} holds {dtype} values, not real numbers")
+    return problems
+
+
+def _assign(p: Node, value: Any) -> None:
+    if isinstance(p, Value):
+        p.data = float(np.asarray(value))
+    else:
+        p.data = np.array(value, dtype=p.data.dtype)
+
+
+def _load_into(model: Module, file: ModelFile) -> None:
+    """Check ``file``'s arrays against ``model``'s parameters, then copy them in."""
+    parameters = dict(model.named_parameters())
+    stored = {name: (entry.shape, entry.dtype) for name, entry in file.entries.items()}
+    problems = _mismatches(parameters, stored, strict=True)
+    if problems:
+        raise file.error("it does not fit the model: " + "; ".join(problems))
+    arrays = {name: file.read(entry) for name, entry in file.entries.items()}
+    for name, p in parameters.items():
+        _assign(p, arrays[name])
 
 
 def _type_name(kind: type) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def read_model_file(
+    path: str | os.PathLike[str], max_bytes: int = MAX_MODEL_BYTES
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The header and the arrays of a model file, read without pickle and checked."""
+    with ModelFile(path) as file:
+        file.check_size(max_bytes)
+        return file.header, {name: file.read(entry) for name, entry in file.entries.items()}
+
+
+def architecture_kind(spec: Any) -> tuple[type[Module], dict[str, Any]]:
+    """The module class and config an architecture entry names, checked."""
+    if not isinstance(spec, Mapping) or "type" not in spec:
+        raise ModelFileError(f"an architecture entry is malformed: {_short(spec)}")
+    kind = REGISTRY.get(spec["type"]) if isinstance(spec["type"], str) else None
+    if kind is None:
+        raise ModelFileError(f"unknown module type {_short(spec['type'])}")
+    config = spec.get("config", {})
+    if not isinstance(config, Mapping) or not all(isinstance(key, str) for key in config):
+        raise ModelFileError(f"the config of {spec['type']} is not a JSON object: {_short(config)}")
+    return kind, dict(config)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def architecture_bytes(spec: Mapping[str, Any]) -> int:
+    """The memory the parameters of the module that ``spec`` describes would take."""
+    kind, config = architecture_kind(spec)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
+        return int(kind.parameter_count(config)) * kind.bytes_per_parameter
+    except ModelFileError:
         raise
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise ModelFileError(
-            f"load: {os.fspath(path)} is not a readable model file ({error})"
-        ) from None
-    if _HEADER not in arrays:
-        raise ModelFileError(f"load: {os.fspath(path)} has no tracegrad header")
-    try:
-        header = json.loads(arrays.pop(_HEADER).tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelFileError(
-            f"load: the header of {os.fspath(path)} is corrupt ({error})"
-        ) from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"load: {os.fspath(path)} is not a tracegrad model file")
-    if header.get("version") != FORMAT_VERSION:
-        raise ModelFileError(
-            f"load: {os.fspath(path)} has format version {header.get('version')}; "
-            f"this tracegrad reads version {FORMAT_VERSION}"
-        )
-    return header, arrays
+    except (TypeError, ValueError, KeyError, OverflowError, RecursionError) as error:
+        raise ModelFileError(f"the config of {spec['type']} is invalid ({error})") from None
 
 
 def build(spec: Mapping[str, Any]) -> Module:
     """The module that an ``architecture()`` describes, with fresh weights."""
-    if not isinstance(spec, Mapping) or "type" not in spec:
-        raise ModelFileError(f"load: an architecture entry is malformed: {spec!r}")
-    kind = REGISTRY.get(spec["type"])
-    if kind is None:
-        raise ModelFileError(f"load: unknown module type {spec['type']!r}")
-    return kind.from_config(spec.get("config", {}))
+    kind, config = architecture_kind(spec)
+    try:
+        return kind.from_config(config)
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, OverflowError, RecursionError) as error:
+        raise ModelFileError(f"the config of {spec['type']} is invalid ({error})") from None
 
 
-def load(path: str | os.PathLike[str]) -> Module:
-    """Rebuild a saved model of the library's own modules, weights and all, from ``path``."""
-    header, state = read_model_file(path)
-    if header.get("architecture") is None:
-        raise ModelFileError(
-            f"load: {os.fspath(path)} holds weights only (the model was not made of the "
-            "library's own modules); build the model in code and call model.load(path)"
-        )
-    model = build(header["architecture"])
-    model.load_state_dict(state)
+def load(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> Module:
+    """Rebuild a saved model of the library's own modules, weights and all, from ``path``.
+
+    The model the file describes is sized up before it is built: one that would take
+    more than ``max_bytes`` of memory is refused.
+    """
+    with ModelFile(path) as file:
+        architecture = file.header.get("architecture")
+        if architecture is None:
+            raise file.error(
+                "it holds weights only (the model was not made of the library's own modules); "
+                "build the model in code and call model.load(path)"
+            )
+        try:
+            needed = architecture_bytes(architecture)
+            if needed > max_bytes:
+                raise ModelFileError(
+                    f"its model would take {needed} bytes, more than the {max_bytes} allowed "
+                    "(pass max_bytes= to load a larger model)"
+                )
+            model = build(architecture)
+        except ModelFileError as error:
+            raise file.error(str(error)) from None
+        _load_into(model, file)
     return model
 
 
 def load_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The metadata that ``save`` stored with a model."""
-    header, _ = read_model_file(path)
-    return dict(header.get("metadata") or {})
+    with ModelFile(path) as file:
+        return dict(file.header.get("metadata") or {})
 
 
 def _join(prefix: str, name: str) -> str:

@@ -7,7 +7,8 @@ A neuron computes act(w·x + b) = act(Σ_i w_i x_i + b), its sum as one fused no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from autograd import Value
@@ -32,8 +33,23 @@ def _activation(name: str) -> Activation | None:
     return ACTIVATIONS[name]
 
 
-class Neuron(Module):
+def _count(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"a size must be a positive integer, got {value!r}")
+    return value
+
+
+class _ScalarModule(Module):
+    #: A Value, its float and its list slot: about 150 bytes, not 4.
+    bytes_per_parameter = 150
+
+
+class Neuron(_ScalarModule):
     """act(Σ_i w_i x_i + b) for ``nin`` inputs; ``activation`` is a name from ``ACTIVATIONS``."""
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        return _count(config["nin"]) + 1
 
     def __init__(self, nin: int, activation: str = "relu", *, rng: Seed = None) -> None:
         if nin < 1:
@@ -57,8 +73,12 @@ class Neuron(Module):
         return f"Neuron({len(self.w)}, activation={self.activation!r})"
 
 
-class Layer(Module):
+class Layer(_ScalarModule):
     """``nout`` neurons that see the same ``nin`` inputs; always returns a list of Values."""
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        return _count(config["nout"]) * (_count(config["nin"]) + 1)
 
     def __init__(
         self,
@@ -84,7 +104,7 @@ class Layer(Module):
         return f"Layer({len(first.w)}, {len(self.neurons)}, activation={first.activation!r})"
 
 
-class MLP(Module):
+class MLP(_ScalarModule):
     """Layers of sizes ``sizes`` on ``nin`` inputs: ``activation`` between, linear output.
 
     ``MLP(2, [16, 16, 1])`` maps 2 numbers to a list of 1 Value through two hidden layers
@@ -123,6 +143,14 @@ class MLP(Module):
 
     def config(self) -> dict[str, Any]:
         return {"nin": self.nin, "sizes": self.sizes, "activation": self.activation}
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        sizes = config["sizes"]
+        if not isinstance(sizes, list):
+            raise ValueError(f"sizes must be a list, got {type(sizes).__name__}")
+        widths = [_count(config["nin"]), *[_count(size) for size in sizes]]
+        return sum(a * b + b for a, b in itertools.pairwise(widths))
 
     def __repr__(self) -> str:
         return "MLP(\n" + "\n".join(f"  {layer!r}" for layer in self.layers) + "\n)"

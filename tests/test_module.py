@@ -199,7 +199,7 @@ def test_a_corrupt_file_is_refused_and_the_model_is_untouched(tmp_path: Path) ->
     broken = tmp_path / "broken.npz"
     broken.write_bytes(bytes(data))
     before = model.state_dict()
-    with pytest.raises(nn.ModelFileError, match="not a readable model file"):
+    with pytest.raises(nn.ModelFileError, match=r"broken.npz: entry .* (corrupt|not a readable)"):
         model.load(broken)
     for name, array in model.state_dict().items():
         np.testing.assert_array_equal(array, before[name])
@@ -219,7 +219,7 @@ def test_a_file_that_is_not_ours_or_holds_pickles_is_refused(tmp_path: Path) -> 
         nn.load(foreign)
     pickled = tmp_path / "pickled.npz"
     np.savez(pickled, __tracegrad__=np.array([{"evil": 1}], dtype=object))
-    with pytest.raises(nn.ModelFileError, match="not a readable model file"):
+    with pytest.raises(nn.ModelFileError, match="holds Python objects, which are never unpickled"):
         nn.load(pickled)
 
 
