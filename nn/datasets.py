@@ -19,6 +19,7 @@ import numpy as np
 from autograd.rng import Seed, as_generator
 
 from .download import download as fetch
+from .download import md5_of
 from .idx import DatasetError, read_idx
 
 
@@ -167,6 +168,9 @@ class ImageSet:
     name: str
     files: dict[str, tuple[str, str]]  # role -> (file name, MD5 of the .gz)
     mirrors: tuple[str, ...]
+    counts: tuple[int, int] = (60_000, 10_000)  # training and test images
+    image_shape: tuple[int, int] = (28, 28)
+    classes: int = 10
 
 
 MNIST = ImageSet(
@@ -249,28 +253,65 @@ def load_image_set(
                 )
             path = fetch(file_name, folder, mirrors or spec.mirrors, md5, progress=progress)
         paths[role] = path
-    # zlib releases the GIL, so the four files decompress side by side
+
+    def read(role: str) -> np.ndarray:
+        path = paths[role]
+        if path.suffix == ".gz":  # the published MD5s are of the .gz files
+            _check_md5(spec, path, spec.files[role][1])
+        return read_idx(path, expected_ndim=3 if "images" in role else 1)
+
+    # zlib and hashlib release the GIL, so the four files are checked and read side by side
     with ThreadPoolExecutor(max_workers=4) as pool:
-        arrays = dict(
-            zip(
-                paths,
-                pool.map(
-                    lambda role: read_idx(paths[role], expected_ndim=3 if "images" in role else 1),
-                    paths,
-                ),
-            )
-        )
+        arrays = dict(zip(paths, pool.map(read, paths)))
     parts = []
-    for split in ("train", "test"):
+    for split, count in zip(("train", "test"), spec.counts):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if len(images) != len(labels):
             raise DatasetError(
                 f"{spec.name}: {paths[f'{split}_images'].name} has {len(images)} images but "
                 f"{paths[f'{split}_labels'].name} has {len(labels)} labels"
             )
+        _check_contents(
+            spec, split, count, paths[f"{split}_images"], images, paths[f"{split}_labels"], labels
+        )
         X = images.reshape(len(images), -1) if flatten else images
         parts += [_PIXEL_VALUES[X], labels.astype(np.int64)]
     return parts[0], parts[1], parts[2], parts[3]
+
+
+_WHAT_TO_DO = "delete it to have it downloaded again, or put the original file in its place"
+
+
+def _check_md5(spec: ImageSet, path: Path, published: str) -> None:
+    """Refuse a file on disk whose MD5 is not the published one."""
+    found = md5_of(path)
+    if found != published:
+        raise DatasetError(
+            f"{path}: its MD5 is {found}, not the published {published} of {spec.name}'s "
+            f"{path.name}: the file is damaged or not {spec.name}'s; {_WHAT_TO_DO}"
+        )
+
+
+def _check_contents(
+    spec: ImageSet,
+    split: str,
+    count: int,
+    images_path: Path,
+    images: np.ndarray,
+    labels_path: Path,
+    labels: np.ndarray,
+) -> None:
+    """The counts, the image size and the label range that ``spec`` promises."""
+    if images.shape != (count, *spec.image_shape):
+        raise DatasetError(
+            f"{images_path}: holds images of shape {images.shape}, but {spec.name}'s {split} "
+            f"set is {(count, *spec.image_shape)}; {_WHAT_TO_DO}"
+        )
+    if labels.size and int(labels.max()) >= spec.classes:
+        raise DatasetError(
+            f"{labels_path}: holds labels up to {int(labels.max())}, but {spec.name} has "
+            f"{spec.classes} classes (0..{spec.classes - 1}); {_WHAT_TO_DO}"
+        )
 
 
 #: Pixel byte b as the float32 b / 255 (a table look-up is faster than converting).

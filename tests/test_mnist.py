@@ -188,15 +188,64 @@ def test_corrupt_and_truncated_files_are_reported_by_name(tmp_path: Path, data_r
         read_idx(empty, expected_ndim=1)
 
 
-def test_mismatched_counts_are_reported(tmp_path: Path, data_root: Path) -> None:
+def test_a_cached_file_with_the_wrong_checksum_is_refused(tmp_path: Path, data_root: Path) -> None:
     for file_name, _ in MNIST.files.values():
         shutil.copy(data_root / "mnist" / file_name, tmp_path / file_name)
     shutil.copy(
         data_root / "mnist" / "t10k-labels-idx1-ubyte.gz", tmp_path / "train-labels-idx1-ubyte.gz"
     )
     with pytest.raises(
-        DatasetError, match=r"60000 images but train-labels-idx1-ubyte\.gz has 10000 labels"
+        DatasetError,
+        match=r"train-labels-idx1-ubyte\.gz: its MD5 is ec29112dd5afa0611ce80d1b7f02629c, not "
+        r"the published d53e105ee54ea40749a09fcbcd1e9432 .* delete it",
     ):
+        nn.datasets.mnist(tmp_path, download=False)
+
+
+def _uncompressed_copy(data_root: Path, folder: Path) -> dict[str, bytes]:
+    raw = {}
+    for file_name, _ in MNIST.files.values():
+        raw[file_name] = gzip.decompress((data_root / "mnist" / file_name).read_bytes())
+        (folder / file_name.removesuffix(".gz")).write_bytes(raw[file_name])
+    return raw
+
+
+def test_a_cached_file_with_a_label_out_of_range_is_refused(
+    tmp_path: Path, data_root: Path
+) -> None:
+    raw = _uncompressed_copy(data_root, tmp_path)
+    labels = bytearray(raw["train-labels-idx1-ubyte.gz"])
+    labels[8 + 123] = 200  # one label of 200 would have made a 201-class model
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(bytes(labels))
+    with pytest.raises(
+        DatasetError,
+        match=r"train-labels-idx1-ubyte: holds labels up to 200, but mnist has 10 classes",
+    ):
+        nn.datasets.mnist(tmp_path, download=False)
+
+
+def test_cached_files_with_other_counts_or_sizes_are_refused(
+    tmp_path: Path, data_root: Path
+) -> None:
+    raw = _uncompressed_copy(data_root, tmp_path)
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(raw["t10k-labels-idx1-ubyte.gz"])
+    with pytest.raises(
+        DatasetError, match=r"60000 images but train-labels-idx1-ubyte has 10000 labels"
+    ):
+        nn.datasets.mnist(tmp_path, download=False)
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(raw["train-labels-idx1-ubyte.gz"])
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (tmp_path / name).write_bytes(raw[f"{name.replace('train', 't10k')}.gz"])
+    with pytest.raises(
+        DatasetError, match=r"train-images-idx3-ubyte: holds images of shape \(10000, 28, 28\)"
+    ):
+        nn.datasets.mnist(tmp_path, download=False)
+    images = raw["train-images-idx3-ubyte.gz"]
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(raw["train-labels-idx1-ubyte.gz"])
+    header = bytearray(images[:16])
+    header[8:16] = (14).to_bytes(4, "big") + (56).to_bytes(4, "big")  # 14 × 56: same bytes
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes(header) + images[16:])
+    with pytest.raises(DatasetError, match=r"shape \(60000, 14, 56\)"):
         nn.datasets.mnist(tmp_path, download=False)
 
 
