@@ -125,15 +125,26 @@ def _check_model(model: Module, what: str) -> None:
 
 def _predict_batches(model: Module, X: np.ndarray, batch_size: int) -> np.ndarray:
     outputs = []
-    for start in range(0, len(X), batch_size):
-        outputs.append(model(Tensor.from_numpy(X[start : start + batch_size])).data)
+    for start in range(0, max(len(X), 1), batch_size):  # no samples: one empty batch
+        outputs.append(np.asarray(model(Tensor.from_numpy(X[start : start + batch_size])).data))
     return np.concatenate(outputs)
 
 
+def _check_samples(X: np.ndarray, what: str, name: str = "X") -> None:
+    """Refuse data with no samples, naming it: a mean over nothing is no score."""
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"{what}: {name} holds no samples (shape {X.shape})")
+
+
 def predict(model: Module, X: Any, batch_size: int = 1024) -> np.ndarray:
-    """The model's outputs for X, in evaluation mode, with no graph recorded."""
+    """The model's outputs for X, in evaluation mode, with no graph recorded.
+
+    No samples give no outputs: an array of zero rows.
+    """
     _check_model(model, "predict")
     X = np.asarray(X, dtype=model_dtype(model))
+    if X.ndim == 0:
+        raise ValueError(f"predict: X must hold samples along its first axis, got a scalar {X}")
     was_training = model.training
     model.eval()
     try:
@@ -154,6 +165,8 @@ def evaluate(
 ) -> dict[str, float]:
     """The loss (when given) and the metrics of the model on (X, y), in evaluation mode."""
     y = np.asarray(y)
+    _check_samples(np.asarray(X), "evaluate")
+    _check_samples(y, "evaluate", "y")
     names = _metric_functions(_default_metrics(y) if metrics is None else metrics)
     return _evaluate(model, X, y, loss, names, batch_size)
 
@@ -253,11 +266,15 @@ def fit(
         raise ValueError(f"fit: epochs and batch_size must be positive, got {epochs}, {batch_size}")
     X = np.asarray(X, dtype=model_dtype(model))
     y = np.asarray(y)
+    _check_samples(X, "fit")
+    _check_samples(y, "fit", "y")
     if len(X) != len(y):
         raise ValueError(f"fit: X has {len(X)} samples but y has {len(y)}")
     names = _metric_functions(_default_metrics(y) if metrics is None else metrics)
     if validation is not None:
         X_val, y_val = np.asarray(validation[0], dtype=X.dtype), np.asarray(validation[1])
+        _check_samples(X_val, "fit", "the validation X")
+        _check_samples(y_val, "fit", "the validation y")
     generator = as_generator(rng)
     history = History()
     steps_per_epoch = math.ceil(len(X) / batch_size)
