@@ -126,7 +126,8 @@ class Tensor(Node):
         """A tensor that shares ``array``'s memory (no copy, no dtype conversion).
 
         For data batches and other arrays that are read, not changed: writing to the
-        array changes the tensor too.
+        array changes the tensor too, and such a write is not seen by the engine's check
+        for changed data, unless the array is another tensor's ``.data``.
         """
         if not isinstance(array, np.ndarray):
             raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
@@ -134,7 +135,11 @@ class Tensor(Node):
             raise TypeError(
                 f"from_numpy: only floating-point tensors can require grad, not {array.dtype}"
             )
-        return leaf(Tensor, array, requires_grad)
+        storage = getattr(array, "_storage", None)  # another tensor's data: share its record
+        plain = array if type(array) is np.ndarray else array.view(np.ndarray)
+        out = leaf(Tensor, plain, requires_grad)
+        out._storage = storage
+        return out
 
     # -- what the engine asks of the kind ----------------------------------------------
 

@@ -309,3 +309,13 @@ def test_every_write_is_caught_by_every_op_that_reads_its_input(way: str, op: st
     WRITES[way](x)
     with pytest.raises(DataChangedError, match=op):
         y.backward()
+
+
+def test_a_tensor_made_from_another_tensors_data_shares_its_write_record() -> None:
+    x = _x()
+    y = _cube_sum(x)
+    shared = Tensor.from_numpy(x.data)
+    assert type(shared._data) is np.ndarray  # the engine works on plain arrays
+    shared.data[0, 0] = 0.0
+    with pytest.raises(DataChangedError):
+        y.backward()
