@@ -96,7 +96,7 @@ class Tensor(Node):
     tensors drop their gradient once it has been passed on, unless ``retain_grad()``.
     """
 
-    __slots__ = ()
+    __slots__ = ("_data_view",)
 
     _broadcasts = True
     __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
@@ -176,16 +176,18 @@ class Tensor(Node):
         or assigning a new array is recorded, so a backward through a graph that used
         the old data raises ``DataChangedError`` instead of a wrong gradient.
         """
-        return tracked_view(self._data, self._shared_storage())
+        view = getattr(self, "_data_view", None)  # made once, while the array stays the same
+        if view is None or view._source is not self._data or view.shape != self._data.shape:
+            view = self._data_view = tracked_view(self._data, self._shared_storage())
+        return view
 
     @data.setter
     def data(self, value: Any) -> None:
         if isinstance(value, Node):
             raise TypeError(f"Tensor.data: got a {type(value).__name__}; assign its .data instead")
+        if getattr(value, "_source", None) is self._data and value.shape == self._data.shape:
+            return  # `t.data *= 2`: the array Tensor.data gave, written in place and recorded
         storage = getattr(value, "_storage", None)
-        if storage is not None and storage is self._storage and _same_memory(value, self._data):
-            self._mark_written()  # `t.data *= 2`: written in place, already recorded
-            return
         array = np.asarray(value)
         self._data = array
         # An array of another tensor is shared with it: writes to either reach both.
@@ -678,16 +680,6 @@ class Tensor(Node):
         """zeros(shape) with this tensor added at ``index``: getitem's gradient, as an op."""
         data = rules.add_at(shape, index, self._data)
         return _make(data, (self,), rules.scatter_add, (index, shape))
-
-
-def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
-    """True when ``a`` and ``b`` are the same elements of memory, laid out the same way."""
-    return (
-        a.shape == b.shape
-        and a.dtype == b.dtype
-        and a.strides == b.strides
-        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-    )
 
 
 def _view(out: Tensor, of: Tensor) -> Tensor:

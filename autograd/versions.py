@@ -73,6 +73,8 @@ class TrackedArray(np.ndarray):
     """
 
     _storage: Storage | None = None
+    #: The tensor's own array, on the view that ``Tensor.data`` returned (not on views of it).
+    _source: np.ndarray | None = None
 
     def __array_finalize__(self, obj: Any) -> None:
         storage = getattr(obj, "_storage", None)
@@ -93,22 +95,24 @@ class TrackedArray(np.ndarray):
         finally:
             self._written()
 
-    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        plain = tuple(_plain(x) for x in inputs)
-        outputs = kwargs.get("out")
-        written = [x for x in outputs or () if isinstance(x, TrackedArray)]
-        if method == "at" and isinstance(inputs[0], TrackedArray):
-            written.append(inputs[0])
-        if outputs:
-            kwargs["out"] = tuple(_plain(x) for x in outputs)
+    def __array_ufunc__(
+        self, ufunc: np.ufunc, method: str, *inputs: Any, out: Any = None, **kwargs: Any
+    ) -> Any:
+        plain = [_plain(x) for x in inputs]
+        if out is None:
+            if method == "at" and isinstance(inputs[0], TrackedArray):  # np.add.at(t.data, ...)
+                try:
+                    return ufunc.at(*plain, **kwargs)
+                finally:
+                    inputs[0]._written()
+            return getattr(ufunc, method)(*plain, **kwargs)  # a new array: a plain one
         try:
-            result = getattr(ufunc, method)(*plain, **kwargs)
+            getattr(ufunc, method)(*plain, out=tuple([_plain(x) for x in out]), **kwargs)
         finally:
-            for array in written:
-                array._written()
-        if outputs:  # in place: hand back the arrays written, as numpy does
-            return outputs[0] if len(outputs) == 1 else outputs
-        return result
+            for x in out:
+                if type(x) is TrackedArray and x._storage is not None:
+                    x._storage.mark_written()
+        return out[0] if len(out) == 1 else out  # in place: hand back what was written
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         try:
@@ -168,11 +172,18 @@ _WRITERS = frozenset(
 
 
 def _plain(x: Any) -> Any:
-    return x.view(np.ndarray) if isinstance(x, TrackedArray) else x
+    """A TrackedArray as a plain ndarray of the same memory (anything else as it is)."""
+    if type(x) is not TrackedArray:
+        return x
+    source = x._source  # the tensor's own array, when x is the view Tensor.data gave
+    if source is not None and source.shape == x.shape and source.dtype == x.dtype:
+        return source
+    return x.view(np.ndarray)
 
 
 def tracked_view(array: np.ndarray, storage: Storage) -> TrackedArray:
     """``array``'s memory as a TrackedArray that stamps ``storage`` on every write."""
     view = array.view(TrackedArray)
     view._storage = storage
+    view._source = array
     return view
