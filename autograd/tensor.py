@@ -22,7 +22,7 @@ from . import rules
 from .node import Node, init_leaf, leaf, record
 from .rng import Seed, as_generator
 from .rules import Rule
-from .versions import Storage, tracked_view
+from .versions import Storage, TrackedArray, tracked_view
 
 DEFAULT_DTYPE = np.float32
 AxisError = np.exceptions.AxisError
@@ -185,7 +185,11 @@ class Tensor(Node):
     def data(self, value: Any) -> None:
         if isinstance(value, Node):
             raise TypeError(f"Tensor.data: got a {type(value).__name__}; assign its .data instead")
-        if getattr(value, "_source", None) is self._data and value.shape == self._data.shape:
+        if (
+            isinstance(value, TrackedArray)
+            and value._source is self._data
+            and value.shape == self._data.shape
+        ):
             return  # `t.data *= 2`: the array Tensor.data gave, written in place and recorded
         storage = getattr(value, "_storage", None)
         array = np.asarray(value)
