@@ -185,10 +185,11 @@ class Tensor(Node):
     def data(self, value: Any) -> None:
         if isinstance(value, Node):
             raise TypeError(f"Tensor.data: got a {type(value).__name__}; assign its .data instead")
+        current: np.ndarray = self._data
         if (
             isinstance(value, TrackedArray)
-            and value._source is self._data
-            and value.shape == self._data.shape
+            and value._source is current
+            and value.shape == current.shape
         ):
             return  # `t.data *= 2`: the array Tensor.data gave, written in place and recorded
         storage = getattr(value, "_storage", None)
