@@ -3,7 +3,8 @@
 Modules (``Linear``, activations, ``Dropout``, ``Sequential``, ``MLP``; ``nn.scalar`` for
 networks of Values), losses, metrics, optimisers (``nn.optim``), minibatches
 (``nn.data``), data sets (``nn.datasets``), training (``fit``, ``evaluate``), pictures
-(``nn.plot``) and model files (``Module.save``, ``nn.load``).
+(``nn.plot``), model files (``Module.save``, ``nn.load``), and the way out to PyTorch
+(``to_torch``, ``from_torch``) and ONNX (``to_onnx``).
 """
 
 from . import data, datasets, init, optim, plot, scalar
@@ -23,6 +24,8 @@ from .layers import (
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l1_loss, mse_loss
 from .metrics import accuracy, confusion_matrix, r2_score, zero_one_loss
 from .module import ModelFileError, Module, load, load_metadata
+from .onnx_export import to_onnx
+from .torch_interop import from_torch, to_torch
 from .train import History, TrainingDivergedError, evaluate, fit, predict
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "datasets",
     "evaluate",
     "fit",
+    "from_torch",
     "hinge_loss",
     "init",
     "l1_loss",
@@ -60,5 +64,7 @@ __all__ = [
     "predict",
     "r2_score",
     "scalar",
+    "to_onnx",
+    "to_torch",
     "zero_one_loss",
 ]

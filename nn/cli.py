@@ -174,6 +174,37 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .module import ModelFileError, load
+    from .onnx_export import to_onnx
+
+    try:
+        model = load(args.model)
+        to_onnx(model, args.out, input_shape=args.input_shape)
+    except FileNotFoundError:
+        return _fail(f"{args.model}: no such file")
+    except (ModelFileError, ModuleNotFoundError, TypeError, ValueError, OSError) as error:
+        return _fail(str(error))
+    print(f"wrote {args.out} (ONNX opset 17, dynamic batch) from {args.model}")
+    return 0
+
+
+def _fail(message: str) -> int:
+    """Report a failed run on one line, as command-line tools do; exit status 1."""
+    print(f"tracegrad: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 28,28, got {text!r}") from None
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return shape
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per job."""
     from .experiment import dataset_names
@@ -256,6 +287,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--samples", type=int, default=None)
     evaluate.add_argument("--data-root", default=None, help="folder of an image set's files")
     evaluate.set_defaults(run=_evaluate)
+
+    export = commands.add_parser("export", help="write a saved model as an ONNX file")
+    export.add_argument("model", help="a model.npz written by train or Module.save")
+    export.add_argument("out", help="the .onnx file to write")
+    export.add_argument(
+        "--input-shape",
+        type=_shape,
+        default=None,
+        help="one sample's shape, e.g. 28,28 (default: the first Linear layer's inputs)",
+    )
+    export.set_defaults(run=_export)
     return parser
 
 

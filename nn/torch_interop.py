@@ -1,0 +1,150 @@
+"""To PyTorch and back: the same model as a ``torch.nn.Module``, weights and all.
+
+    torch_model = nn.to_torch(model)      # torch.nn.Sequential of the same layers
+    model = nn.from_torch(torch_model)    # and back to tracegrad
+
+Supported: ``Sequential`` and ``MLP`` of ``Linear``, every activation (``ReLU``,
+``Tanh``, ``Sigmoid``, ``LeakyReLU``, ``Softmax``, ``LogSoftmax``), ``Dropout`` and
+``Flatten``, a single such layer, and ``nn.scalar.MLP`` (its neurons become Linear layers).
+Parameter names carry over (``0.weight``, ``2.bias``), so state dicts agree too. The
+converted module is in the same training or evaluation mode as the original; outputs
+agree to float32 rounding in evaluation mode.
+
+PyTorch is an optional extra (``pip install 'tracegrad[torch]'``), imported only here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import layers, scalar
+from .module import Module
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise ModuleNotFoundError(
+            "PyTorch is not installed: pip install 'tracegrad[torch]' (or pip install torch)"
+        ) from None
+    return torch
+
+
+def scalar_as_layers(model: scalar.MLP) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """A scalar MLP as (weight (out, in), bias (out,), activation) per layer, in float32."""
+    result = []
+    for layer in model.layers:
+        weight = np.array([[w.data for w in neuron.w] for neuron in layer.neurons], np.float32)
+        bias = np.array([neuron.b.data for neuron in layer.neurons], np.float32)
+        result.append((weight, bias, layer.neurons[0].activation))
+    return result
+
+
+_SCALAR_ACTIVATIONS = {"relu": layers.ReLU, "tanh": layers.Tanh, "sigmoid": layers.Sigmoid}
+
+
+def as_sequential(model: scalar.MLP) -> layers.Sequential:
+    """A Tensor ``Sequential`` that computes what the scalar MLP computes."""
+    modules: list[Module] = []
+    for weight, bias, activation in scalar_as_layers(model):
+        linear = layers.Linear(weight.shape[1], weight.shape[0], rng=0)
+        linear.weight.data = weight
+        linear.bias.data = bias  # type: ignore[union-attr]
+        modules.append(linear)
+        if activation != "linear":
+            modules.append(_SCALAR_ACTIVATIONS[activation]())
+    return layers.Sequential(*modules)
+
+
+def to_torch(model: Module) -> Any:
+    """An equivalent ``torch.nn.Module`` holding a float32 copy of the weights."""
+    torch = _torch()
+    if isinstance(model, scalar.MLP):
+        model = as_sequential(model)
+    converted = _to_torch(torch, model)
+    converted.train(model.training)
+    return converted
+
+
+def _to_torch(torch: Any, module: Module) -> Any:
+    tnn = torch.nn
+    if isinstance(module, layers.Sequential):  # MLP too
+        return tnn.Sequential(*[_to_torch(torch, layer) for layer in module.layers])
+    if isinstance(module, layers.Linear):
+        linear = tnn.Linear(module.in_features, module.out_features, bias=module.bias is not None)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(np.array(module.weight.data, np.float32)))
+            if module.bias is not None:
+                linear.bias.copy_(torch.from_numpy(np.array(module.bias.data, np.float32)))
+        return linear
+    if isinstance(module, layers.LeakyReLU):
+        return tnn.LeakyReLU(module.negative_slope)
+    if isinstance(module, layers.LogSoftmax):  # before Softmax: it is a subclass
+        return tnn.LogSoftmax(dim=module.axis)
+    if isinstance(module, layers.Softmax):
+        return tnn.Softmax(dim=module.axis)
+    if isinstance(module, layers.Flatten):
+        return tnn.Flatten(start_dim=module.start_axis)
+    if isinstance(module, layers.Dropout):
+        return tnn.Dropout(module.p)
+    simple: dict[type[Module], Any] = {
+        layers.ReLU: tnn.ReLU,
+        layers.Tanh: tnn.Tanh,
+        layers.Sigmoid: tnn.Sigmoid,
+    }
+    if type(module) in simple:
+        return simple[type(module)]()
+    raise TypeError(
+        f"to_torch: cannot convert {type(module).__name__}: only the library's own layers "
+        "(Sequential, MLP, Linear, the activations, Dropout, Flatten) are converted; a module "
+        "with a forward of its own must be written for PyTorch by hand"
+    )
+
+
+def from_torch(module: Any) -> Module:
+    """The tracegrad equivalent of a ``torch.nn`` module made of the supported layers."""
+    torch = _torch()
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}")
+    converted = _from_torch(torch, module)
+    converted.train(module.training)
+    return converted
+
+
+def _from_torch(torch: Any, module: Any) -> Module:
+    tnn = torch.nn
+    name = type(module).__name__
+    if isinstance(module, tnn.Sequential):
+        return layers.Sequential(*[_from_torch(torch, child) for child in module])
+    if isinstance(module, tnn.Linear):
+        linear = layers.Linear(
+            module.in_features, module.out_features, bias=module.bias is not None, rng=0
+        )
+        linear.weight.data = module.weight.detach().cpu().numpy().astype(np.float32)
+        if module.bias is not None:
+            linear.bias.data = module.bias.detach().cpu().numpy().astype(np.float32)  # type: ignore[union-attr]
+        return linear
+    if isinstance(module, tnn.LeakyReLU):
+        return layers.LeakyReLU(module.negative_slope)
+    if isinstance(module, (tnn.Softmax, tnn.LogSoftmax)):
+        if module.dim is None:
+            raise TypeError(f"from_torch: {name} needs an explicit dim")
+        return (layers.Softmax if isinstance(module, tnn.Softmax) else layers.LogSoftmax)(
+            module.dim
+        )
+    if isinstance(module, tnn.Flatten):
+        if module.end_dim != -1:
+            raise TypeError("from_torch: Flatten with end_dim other than -1 has no equivalent")
+        return layers.Flatten(module.start_dim)
+    if isinstance(module, tnn.Dropout):
+        return layers.Dropout(module.p)
+    simple = {tnn.ReLU: layers.ReLU, tnn.Tanh: layers.Tanh, tnn.Sigmoid: layers.Sigmoid}
+    if type(module) in simple:
+        return simple[type(module)]()
+    raise TypeError(
+        f"from_torch: cannot convert {name}: only Sequential, Linear, ReLU, Tanh, Sigmoid, "
+        "LeakyReLU, Softmax, LogSoftmax, Dropout and Flatten have tracegrad equivalents"
+    )

@@ -1,0 +1,166 @@
+"""To PyTorch, from PyTorch, and to ONNX, checked by the real clients: torch and onnxruntime."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+
+import nn
+from autograd import Tensor, Value
+
+rng = np.random.default_rng(0)
+
+#: One model per layer type (and the usual stacks), each on inputs of the shape given.
+MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
+    "linear": (lambda: nn.Linear(6, 3, rng=1), (6,)),
+    "linear without bias": (lambda: nn.Linear(6, 3, bias=False, rng=1), (6,)),
+    "relu": (lambda: nn.Sequential(nn.Linear(6, 4, rng=1), nn.ReLU()), (6,)),
+    "tanh": (lambda: nn.Sequential(nn.Linear(6, 4, rng=1), nn.Tanh()), (6,)),
+    "sigmoid": (lambda: nn.Sequential(nn.Linear(6, 4, rng=1), nn.Sigmoid()), (6,)),
+    "leaky relu": (lambda: nn.Sequential(nn.Linear(6, 4, rng=1), nn.LeakyReLU(0.2)), (6,)),
+    "softmax": (lambda: nn.Sequential(nn.Linear(6, 4, rng=1), nn.Softmax()), (6,)),
+    "log softmax": (lambda: nn.Sequential(nn.Linear(6, 4, rng=1), nn.LogSoftmax(-1)), (6,)),
+    "dropout": (lambda: nn.Sequential(nn.Linear(6, 4, rng=1), nn.Dropout(0.5)), (6,)),
+    "flatten": (lambda: nn.Sequential(nn.Flatten(), nn.Linear(12, 3, rng=1)), (3, 4)),
+    "mlp relu": (lambda: nn.MLP(6, [8, 8, 3], rng=1), (6,)),
+    "mlp tanh dropout": (lambda: nn.MLP(6, [8, 3], activation="tanh", dropout=0.3, rng=1), (6,)),
+    "mlp sigmoid": (lambda: nn.MLP(6, [5, 3], activation="sigmoid", rng=1), (6,)),
+    "mlp leaky relu": (lambda: nn.MLP(6, [5, 3], activation="leaky_relu", rng=1), (6,)),
+    "nested": (
+        lambda: nn.Sequential(nn.Sequential(nn.Linear(6, 5, rng=1), nn.ReLU()), nn.Linear(5, 2)),
+        (6,),
+    ),
+}
+
+
+def _inputs(shape: tuple[int, ...], batch: int) -> np.ndarray:
+    return rng.standard_normal((batch, *shape)).astype(np.float32)
+
+
+def _ours(model: nn.Module, x: np.ndarray) -> np.ndarray:
+    return np.asarray(model(Tensor(x)).data)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_to_torch_and_back_give_the_same_outputs(name: str) -> None:
+    make, shape = MODELS[name]
+    model = make().eval()
+    x = _inputs(shape, 7)
+    converted = nn.to_torch(model)
+    assert not converted.training
+    with torch.no_grad():
+        theirs = converted(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(theirs, _ours(model, x), atol=1e-5)
+    assert list(converted.state_dict()) == list(model.state_dict())
+    back = nn.from_torch(converted)
+    np.testing.assert_allclose(_ours(back.eval(), x), _ours(model, x), atol=1e-6)
+
+
+def test_a_torch_model_of_ones_own_is_checked_against_tracegrad() -> None:
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(12, 7), torch.nn.ReLU(), torch.nn.Linear(7, 3)
+    ).eval()
+    ours = nn.from_torch(theirs)
+    x = _inputs((3, 4), 5)
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(_ours(ours, x), expected, atol=1e-5)
+
+
+def test_the_training_mode_carries_over() -> None:
+    model = nn.MLP(4, [3, 2], dropout=0.2, rng=0)
+    assert nn.to_torch(model).training
+    assert not nn.from_torch(nn.to_torch(model.eval())).training
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("batch", [1, 7])
+def test_onnxruntime_runs_the_exported_model(name: str, batch: int, tmp_path: Path) -> None:
+    make, shape = MODELS[name]
+    model = make().eval()
+    path = tmp_path / "model.onnx"
+    nn.to_onnx(model, path, input_shape=shape)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = _inputs(shape, batch)
+    (result,) = session.run(None, {"input": x})
+    np.testing.assert_allclose(result, _ours(model, x), atol=1e-5)
+    assert session.get_inputs()[0].shape[0] == "batch"
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_a_scalar_mlp_exports_to_onnx_and_torch(batch: int, tmp_path: Path) -> None:
+    model = nn.scalar.MLP(3, [5, 4, 2], activation="tanh", rng=0)
+    x = _inputs((3,), batch)
+    expected = np.array([[v.data for v in model([Value(float(a)) for a in row])] for row in x])
+    path = tmp_path / "scalar.onnx"
+    nn.to_onnx(model, path)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], expected, atol=1e-5)
+    with torch.no_grad():
+        theirs = nn.to_torch(model)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(theirs, expected, atol=1e-5)
+
+
+class Custom(nn.Module):
+    def __init__(self) -> None:
+        self.layer = nn.Linear(2, 2, rng=0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.layer(x) * 2.0
+
+
+def test_a_module_with_a_forward_of_its_own_is_named(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="to_torch: cannot convert Custom"):
+        nn.to_torch(Custom())
+    with pytest.raises(TypeError, match="to_onnx: cannot export Custom"):
+        nn.to_onnx(nn.Sequential(nn.Linear(2, 2), Custom()), tmp_path / "x.onnx")
+    with pytest.raises(TypeError, match="from_torch: cannot convert Conv1d"):
+        nn.from_torch(torch.nn.Conv1d(1, 1, 3))
+    with pytest.raises(ValueError, match="pass input_shape="):
+        nn.to_onnx(nn.Sequential(nn.ReLU()), tmp_path / "y.onnx")
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_a_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'tracegrad\[torch\]'"):
+        nn.to_torch(nn.Linear(2, 2))
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'tracegrad\[onnx\]'"):
+        nn.to_onnx(nn.Linear(2, 2), tmp_path / "x.onnx")
+
+
+def test_tracegrad_export_writes_a_file_onnxruntime_runs(tmp_path: Path) -> None:
+    model = nn.MLP(4, [6, 3], rng=0)
+    model.save(tmp_path / "model.npz")
+    done = subprocess.run(
+        [sys.executable, "-m", "nn.cli", "export", str(tmp_path / "model.npz"),
+         str(tmp_path / "model.onnx")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and "wrote" in done.stdout
+    session = onnxruntime.InferenceSession(
+        str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    x = _inputs((4,), 7)
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], _ours(model, x), atol=1e-5)
+
+
+@pytest.mark.parametrize("target", ["missing.npz", "README.md"])
+def test_tracegrad_export_of_no_model_is_one_line(tmp_path: Path, target: str) -> None:
+    path = Path(target) if target == "README.md" else tmp_path / target
+    done = subprocess.run(
+        [sys.executable, "-m", "nn.cli", "export", str(path), str(tmp_path / "m.onnx")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("tracegrad: error: ") and done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
