@@ -94,7 +94,7 @@ def _propagate(
         if not parents:
             continue
 
-        rule = node._op
+        rule = node._rule
         assert rule is not None  # a node with parents was made by an op
         if node._epoch != now:
             _check_unchanged(node)
@@ -128,7 +128,7 @@ def _propagate(
 
 def _check_unchanged(node: Node) -> None:
     """Raise DataChangedError if data that ``node``'s rule reads was written after the forward."""
-    rule = node._op
+    rule = node._rule
     assert rule is not None
     suspects: list[tuple[str, Node]] = []
     if rule.reads_output:

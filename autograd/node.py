@@ -36,7 +36,7 @@ class Node:
         "requires_grad",
         "label",
         "_parents",
-        "_op",
+        "_rule",
         "_ctx",
         "_retains_grad",
         "_storage",
@@ -56,7 +56,7 @@ class Node:
     requires_grad: bool
     label: str
     _parents: tuple[Node, ...]
-    _op: Rule | None
+    _rule: Rule | None
     _ctx: Any
     _retains_grad: bool
     #: The memory behind ``_data`` and when it was last written (None: never written).
@@ -74,7 +74,24 @@ class Node:
     @property
     def op(self) -> str:
         """The name of the primitive op that made this node ("" for a leaf)."""
-        return self._op.name if self._op is not None else ""
+        return self._rule.name if self._rule is not None else ""
+
+    # micrograd's names, read-only, for tools written against micrograd (its draw_dot):
+    @property
+    def _prev(self) -> set[Node]:
+        """The parents as a set (micrograd's ``_prev``); the engine uses the ordered tuple."""
+        return set(self._parents)
+
+    @property
+    def _op(self) -> str:
+        """The op as a short string (micrograd's ``_op``): its symbol, "" for a leaf."""
+        rule = self._rule
+        if rule is None:
+            return ""
+        if "{}" in rule.symbol:
+            constant = self._ctx
+            return rule.symbol.format(constant if isinstance(constant, (int, float)) else "c")
+        return rule.symbol
 
     @property
     def is_leaf(self) -> bool:
@@ -182,11 +199,11 @@ def record(kind: type[N], data: Any, parents: tuple[Node, ...], op: Rule, ctx: A
             if parent.requires_grad:
                 out.requires_grad = True
                 out._parents = parents
-                out._op = op
+                out._rule = op
                 return out
     out.requires_grad = False
     out._parents = ()
-    out._op = None
+    out._rule = None
     return out
 
 
@@ -204,7 +221,7 @@ def init_leaf(node: Node, data: Any, requires_grad: bool, label: str) -> None:
     node.requires_grad = requires_grad
     node.label = label
     node._parents = ()
-    node._op = None
+    node._rule = None
     node._ctx = None
     node._retains_grad = type(node)._retains_by_default
     node._storage = None

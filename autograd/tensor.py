@@ -237,8 +237,8 @@ class Tensor(Node):
             parts.append(f"dtype={self._data.dtype}")
         if self.requires_grad:
             parts.append("requires_grad=True")
-        if self._op is not None:
-            parts.append(f"op={self._op.name!r}")
+        if self._rule is not None:
+            parts.append(f"op={self._rule.name!r}")
         if self.label:
             parts.append(f"label={self.label!r}")
         return "Tensor(" + ", ".join(parts) + ")"

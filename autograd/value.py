@@ -23,7 +23,8 @@ from .rules import Rule
 
 
 def _to_float(x: Any, op: str) -> float:
-    if isinstance(x, float):
+    """``x`` as a Python float (numpy's float64 too: its arithmetic is many times slower)."""
+    if type(x) is float:
         return x
     if isinstance(x, Node):
         raise TypeError(f"{op}: cannot mix Value and {type(x).__name__}; use one kind of node")
@@ -90,7 +91,7 @@ class Value(Node):
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self._data:.6g}, grad={_format(self.grad)}{label})"
+        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"  # as micrograd shows it
 
     @property
     def data(self) -> float:
@@ -308,7 +309,3 @@ class Value(Node):
 
     def __ge__(self, other: Any) -> bool:
         return self._data >= _to_float(other._data if isinstance(other, Value) else other, ">=")
-
-
-def _format(grad: Any) -> str:
-    return f"{grad:.6g}" if isinstance(grad, float) else repr(grad)

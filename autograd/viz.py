@@ -78,7 +78,7 @@ def _format_array(array: np.ndarray) -> str:
 
 
 def _op_label(node: Node) -> str:
-    symbol = node._op.symbol if node._op is not None else ""
+    symbol = node._rule.symbol if node._rule is not None else ""
     return symbol.format(_format_number(node._ctx)) if "{}" in symbol else symbol
 
 
@@ -117,11 +117,11 @@ def graph_source(
         shape = "record" if not node.requires_grad else "Mrecord"
         color = "lightgrey" if not node.requires_grad else "white"
         dot.node(name, label=_record(node, show_grad), shape=shape, style="filled", fillcolor=color)
-        if node._op is not None:
-            dot.node(name + "_op", label=_escape(_op_label(node)), shape="ellipse")
-            dot.edge(name + "_op", name)
+        if node._rule is not None:
+            dot.node(name + "_rule", label=_escape(_op_label(node)), shape="ellipse")
+            dot.edge(name + "_rule", name)
             for parent in node._parents:
-                dot.edge(names[id(parent)], name + "_op")
+                dot.edge(names[id(parent)], name + "_rule")
     return dot
 
 

@@ -1,4 +1,4 @@
-"""micrograd's demo, done right: a scalar MLP learns two moons with a max-margin loss.
+"""micrograd's demo, built from nn's pieces: a scalar MLP learns two moons with a max-margin loss.
 
 The workload: 100 points of two moons (noise 0.1), ``scalar.MLP(2, [16, 16, 1])``, the
 loss mean_i max(0, 1 − y_i·s_i) + α·Σ_p p² with labels y_i in {−1, +1}, scores s_i and
@@ -15,8 +15,12 @@ import numpy as np
 
 from autograd import Value, draw_graph, no_grad
 
+from .losses import hinge_loss
+from .metrics import accuracy
 from .module import Module
+from .optim import SGD
 from .scalar import MLP
+from .train import forward, outputs_array
 
 
 @dataclass
@@ -31,26 +35,28 @@ def margin_loss(
     model: Module, X: np.ndarray, signs: Sequence[float], alpha: float = 1e-4
 ) -> tuple[Value, float]:
     """The max-margin loss with L2 regularisation, and the accuracy of the scores' signs."""
-    inputs = X.tolist()
-    scores = [model(x)[0] for x in inputs]
-    margins = [(1.0 - yi * si).relu() for yi, si in zip(signs, scores)]
-    data_loss = Value.sum(margins) * (1.0 / len(margins))
+    scores = forward(model, X)
     weights = [p for p in model.parameters() if isinstance(p, Value)]
-    reg_loss = alpha * Value.sum([p * p for p in weights])
-    correct = sum((yi > 0) == (si.data > 0) for yi, si in zip(signs, scores))
-    return data_loss + reg_loss, correct / len(scores)
+    regularisation = alpha * Value.sum([p * p for p in weights])
+    loss = hinge_loss(scores, signs) + regularisation
+    return loss, accuracy(outputs_array(scores), signs)
 
 
 def training_step(
-    model: Module, X: np.ndarray, signs: Sequence[float], step: int, steps: int = 100
+    model: Module,
+    X: np.ndarray,
+    signs: Sequence[float],
+    step: int,
+    steps: int = 100,
+    optimizer: SGD | None = None,
 ) -> StepResult:
     """One full-batch SGD step with the learning rate 1 − 0.9·step/steps."""
+    optimizer = optimizer or SGD(model.parameters())
     loss, accuracy = margin_loss(model, X, signs)
-    model.zero_grad()
+    optimizer.zero_grad()
     loss.backward()
-    learning_rate = 1.0 - 0.9 * step / steps
-    for p in model.parameters():
-        p.data -= learning_rate * p.grad
+    optimizer.lr = 1.0 - 0.9 * step / steps
+    optimizer.step()
     return StepResult(loss.data, accuracy)
 
 
@@ -72,12 +78,6 @@ class DemoResult:
     accuracy: float
     decision_boundary: Path
     neuron_graph: Path
-
-
-def predict_classes(model: Module, points: np.ndarray) -> np.ndarray:
-    """Class 1 where the model's score is positive, else class 0 (no graph is recorded)."""
-    with no_grad():
-        return np.array([model(x)[0].data > 0.0 for x in points.tolist()], dtype=np.int64)
 
 
 def draw_neuron(model: MLP, X: np.ndarray, path: Path) -> None:
@@ -117,14 +117,15 @@ def run_demo(
     model, X, signs = make_workload(seed)
     bar = tqdm(range(steps), desc="demo", unit="step", disable=not progress)
     result = StepResult(float("nan"), 0.0)
+    optimizer = SGD(model.parameters())
     for step in bar:
-        result = training_step(model, X, signs, step, steps)
+        result = training_step(model, X, signs, step, steps, optimizer)
         bar.set_postfix(loss=f"{result.loss:.4f}", accuracy=f"{result.accuracy:.0%}", refresh=False)
     loss, accuracy = margin_loss(model, X, signs)
 
     labels = (np.array(signs) > 0).astype(np.int64)
     figure = decision_boundary(
-        lambda points: predict_classes(model, points),
+        model,
         X,
         labels,
         title=f"scalar MLP 2-16-16-1: {accuracy:.0%} training accuracy",

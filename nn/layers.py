@@ -13,14 +13,41 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, linear, where
+from autograd import Node, Tensor, linear, where
 from autograd.rng import Seed, as_generator
 
 from .init import initialise
 from .module import Module, architecture_kind, build
 
 
-class Linear(Module):
+class TensorModule(Module):
+    """A module over Tensors. Called with a numpy array (``model(X)``, as the lesson's code
+    does), it takes the array as a Tensor; a Value or a list of Values is refused at the
+    entrance, naming ``nn.scalar`` for networks of Values."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args and not isinstance(args[0], Tensor):
+            args = (_as_tensor(args[0], type(self).__name__), *args[1:])
+        return self.forward(*args, **kwargs)
+
+
+def _as_tensor(x: Any, who: str) -> Tensor:
+    if isinstance(x, np.ndarray):
+        return Tensor.from_numpy(x) if x.dtype.kind == "f" else Tensor(x)
+    if isinstance(x, Node) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], Node)):
+        raise TypeError(
+            f"{who}: expected a Tensor (or a numpy array), got {type(x).__name__} of Values; "
+            "networks of Values are built with nn.scalar"
+        )
+    try:
+        return Tensor(x)
+    except TypeError:
+        raise TypeError(
+            f"{who}: expected a Tensor (or a numpy array), got {type(x).__name__}"
+        ) from None
+
+
+class Linear(TensorModule):
     """y = x·Wᵀ + b, for x of shape (..., in_features)."""
 
     def __init__(
@@ -76,7 +103,7 @@ def _count(value: Any) -> int:
     return value
 
 
-class _Stateless(Module):
+class _Stateless(TensorModule):
     """A layer with no parameters and no constructor arguments."""
 
     def config(self) -> dict[str, Any]:
@@ -104,7 +131,7 @@ class Sigmoid(_Stateless):
         return x.sigmoid()
 
 
-class LeakyReLU(Module):
+class LeakyReLU(TensorModule):
     """x where x > 0, else negative_slope·x."""
 
     def __init__(self, negative_slope: float = 0.01) -> None:
@@ -120,7 +147,7 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
-class Softmax(Module):
+class Softmax(TensorModule):
     """e^x / Σ e^x along ``axis``."""
 
     def __init__(self, axis: int = -1) -> None:
@@ -140,7 +167,7 @@ class LogSoftmax(Softmax):
         return x.log_softmax(axis=self.axis)
 
 
-class Flatten(Module):
+class Flatten(TensorModule):
     """Merge the axes from ``start_axis`` on (the batch axis 0 is kept by default)."""
 
     def __init__(self, start_axis: int = 1) -> None:
@@ -153,7 +180,7 @@ class Flatten(Module):
         return {"start_axis": self.start_axis}
 
 
-class Dropout(Module):
+class Dropout(TensorModule):
     """In training mode, zero each element with probability p and scale the rest by 1/(1−p).
 
     In evaluation mode (``model.eval()``) it passes its input through unchanged.
@@ -178,7 +205,7 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class Sequential(Module):
+class Sequential(TensorModule):
     """Modules applied one after the other.
 
     The modules are attributes named "0", "1", ..., as in PyTorch, so the parameters of

@@ -144,7 +144,9 @@ def hinge_loss(output: Output, target: Any, margin: float = 1.0, reduction: str 
     )
 
 
-def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def cross_entropy(
+    logits: Tensor | Sequence[Sequence[Value]], target: Any, reduction: str = "mean"
+) -> Any:
     """−log softmax(z_i)[y_i] for logits z of shape (n, C) (logits, not probabilities).
 
     ``target`` is either n integer class indices (fused and stable: logsumexp(z_i) −
@@ -152,8 +154,12 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
     a probability Tensor that requires grad gets its gradient.
     """
     _check_reduction(reduction, "cross_entropy")
+    if _is_value_rows(logits):
+        return _value_cross_entropy(logits, target, reduction)  # type: ignore[arg-type]
     if not isinstance(logits, Tensor):
-        raise TypeError(f"cross_entropy: logits must be a Tensor, got {type(logits).__name__}")
+        raise TypeError(
+            f"cross_entropy: logits must be a Tensor or rows of Values, got {type(logits).__name__}"
+        )
     if isinstance(target, Tensor) and target.requires_grad:
         probabilities: Tensor | np.ndarray = target
     else:
@@ -177,3 +183,55 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
     if reduction == "none":
         return losses
     return losses.mean() if reduction == "mean" else losses.sum()
+
+
+def _is_value_rows(logits: Any) -> bool:
+    return (
+        isinstance(logits, (list, tuple))
+        and bool(logits)
+        and isinstance(logits[0], (list, tuple))
+        and bool(logits[0])
+        and isinstance(logits[0][0], Value)
+    )
+
+
+def _value_cross_entropy(rows: Sequence[Sequence[Value]], target: Any, reduction: str) -> Any:
+    """Cross-entropy for rows of Value logits (a scalar network's outputs, one row a sample).
+
+    loss_i = logsumexp(z_i) − z_i[y_i] = log Σ_c e^(z_ic − m_i) + m_i − z_i[y_i], with m_i the
+    row's largest logit (a constant), so that nothing overflows; or −Σ_c p_c·(z_ic − lse_i)
+    for class probabilities p.
+    """
+    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    classes = len(rows[0])
+    if any(len(row) != classes for row in rows):
+        raise ValueError("cross_entropy: every row of Value logits must have the same length")
+    if labels.shape[:1] != (len(rows),):
+        raise ValueError(
+            f"cross_entropy: {len(rows)} rows of logits and targets of shape {labels.shape}"
+        )
+    losses = []
+    for position, row in enumerate(rows):
+        shift = max(v.data for v in row)
+        log_sum = Value.sum([(v - shift).exp() for v in row]).log() + shift
+        losses.append(_value_row_loss(row, log_sum, labels, position, classes))
+    if reduction == "none":
+        return losses
+    total = Value.sum(losses)
+    return total * (1.0 / len(losses)) if reduction == "mean" else total
+
+
+def _value_row_loss(
+    row: Sequence[Value], log_sum: Value, labels: np.ndarray, position: int, classes: int
+) -> Value:
+    if labels.dtype.kind in "iu" and labels.ndim == 1:
+        label = int(labels[position])
+        if not 0 <= label < classes:
+            raise ValueError(f"cross_entropy: labels must lie in [0, {classes}), got {label}")
+        return log_sum - row[label]
+    if labels.ndim != 2 or labels.shape[1] != classes:
+        raise TypeError(
+            f"cross_entropy: labels must be integer class indices or (n, {classes}) "
+            f"probabilities, got {labels.dtype} of shape {labels.shape}"
+        )
+    return Value.sum([float(p) * (log_sum - z) for p, z in zip(labels[position], row)])

@@ -34,13 +34,23 @@ def predicted_classes(output: Any) -> np.ndarray:
 
 
 def accuracy(output: Any, labels: Any) -> float:
-    """The fraction of samples whose predicted class is the label."""
+    """The fraction of samples whose predicted class is the label.
+
+    For one score per sample, labels may be {0, 1} or micrograd's {−1, +1}.
+    """
     predicted, truth = predicted_classes(output), as_array(labels).ravel()
+    if _one_score_each(output) and truth.size and np.all(np.isin(truth, (-1, 1))):
+        predicted = 2 * predicted - 1  # the sign of the score against ±1 labels
     if len(predicted) != len(truth):
         raise ValueError(f"accuracy: {len(predicted)} predictions and {len(truth)} labels")
     if len(truth) == 0:
         raise ValueError("accuracy: no samples")
     return float(np.mean(predicted == truth))
+
+
+def _one_score_each(output: Any) -> bool:
+    scores = as_array(output)
+    return scores.dtype.kind == "f" and (scores.ndim == 1 or scores.shape[1:] == (1,))
 
 
 def zero_one_loss(output: Any, labels: Any) -> float:

@@ -16,11 +16,15 @@ from matplotlib.figure import Figure
 
 from autograd.atomic import write_atomically
 
+from .metrics import predicted_classes
+from .module import Module
+from .train import predict as predict_outputs
+
 Predict = Callable[[np.ndarray], np.ndarray]
 
 
 def decision_boundary(
-    predict: Predict,
+    predict: Predict | Module,
     X: np.ndarray,
     y: np.ndarray,
     *,
@@ -30,8 +34,16 @@ def decision_boundary(
 ) -> Figure:
     """The regions a 2-D classifier assigns to each class, with the data on top.
 
-    ``predict`` maps an (m, 2) array of points to m integer class labels.
+    ``predict`` is a model (a Tensor model or an ``nn.scalar`` one: its outputs are turned
+    into classes as the metrics do), or a function from an (m, 2) array of points to m
+    integer class labels.
     """
+    if isinstance(predict, Module):
+        model = predict
+
+        def predict(points: np.ndarray) -> np.ndarray:
+            return predicted_classes(predict_outputs(model, points))
+
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"decision_boundary: X must have shape (n, 2), got {X.shape}")

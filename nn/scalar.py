@@ -1,17 +1,29 @@
-"""Neurons, layers and multi-layer perceptrons over scalar ``Value`` nodes (micrograd-sized).
+"""Neurons, layers and multi-layer perceptrons over scalar ``Value`` nodes: micrograd's nn.
 
 A neuron computes act(w·x + b) = act(Σ_i w_i x_i + b), its sum as one fused node
-(``Value.linear``). Weights are drawn uniformly from
-[−1, 1] and biases start at 0, as in micrograd, from an explicit numpy Generator.
+(``Value.linear``). Weights are drawn uniformly from [−1, 1] and biases start at 0, as in
+micrograd. The names and behaviour are micrograd's, so code written for micrograd 0.1.0
+runs with only its imports changed (``from nn.scalar import Neuron, Layer, MLP``):
+
+- ``Neuron(nin, nonlin=True)`` is ReLU(w·x + b), or w·x + b with ``nonlin=False``;
+  ``activation=`` names any of ``ACTIVATIONS`` instead;
+- a ``Layer`` or ``MLP`` with one output returns a ``Value``, with several a list;
+- without ``rng`` the weights come from Python's ``random`` module, in micrograd's order,
+  so ``random.seed(1337)`` gives micrograd's weights; with ``rng`` (a numpy Generator or
+  a seed) they come from numpy, reproducibly, whatever ``random`` is doing;
+- the reprs are micrograd's (``ReLUNeuron(2)``, ``Layer of [...]``, ``MLP of [...]``).
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from autograd import Value
+import numpy as np
+
+from autograd import Tensor, Value
 from autograd.rng import Seed, as_generator
 
 from .module import Module
@@ -26,11 +38,28 @@ ACTIVATIONS: dict[str, Activation | None] = {
     "linear": None,
 }
 
+#: How a neuron of each activation is shown (micrograd's ReLUNeuron and LinearNeuron).
+_SHOWN = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
+
 
 def _activation(name: str) -> Activation | None:
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]
+
+
+def _chosen(nonlin: bool | str, activation: str | None) -> str:
+    """The activation's name: ``activation`` if given, else micrograd's ReLU or linear.
+
+    A name where ``nonlin`` stands (``Neuron(3, "tanh")``) is taken as the activation.
+    """
+    if isinstance(nonlin, str):
+        if activation is not None and activation != nonlin:
+            raise ValueError(f"two activations given: {nonlin!r} and {activation!r}")
+        return nonlin
+    if activation is not None:
+        return activation
+    return "relu" if nonlin else "linear"
 
 
 def _count(value: Any) -> int:
@@ -39,76 +68,117 @@ def _count(value: Any) -> int:
     return value
 
 
+def _uniform_weights(nin: int, rng: Seed | np.random.Generator) -> list[float]:
+    """nin weights uniform on [−1, 1]: from Python's ``random`` (micrograd's) when rng is
+    None, else from the numpy Generator or seed."""
+    if rng is None:
+        return [random.uniform(-1, 1) for _ in range(nin)]
+    return as_generator(rng).uniform(-1.0, 1.0, nin).tolist()
+
+
+def _as_inputs(x: Any, what: str) -> list[Value | float]:
+    """One sample's inputs as a list of Values and numbers (a Tensor or array is unpacked)."""
+    if isinstance(x, Tensor):
+        x = x.data
+    if isinstance(x, np.ndarray):
+        if x.ndim != 1:
+            raise ValueError(
+                f"{what}: takes one sample, a sequence of numbers; got an array of shape "
+                f"{x.shape} (for a batch, call it on each row, or use nn.predict)"
+            )
+        return x.tolist()
+    if isinstance(x, (int, float, Value)):
+        return [x]
+    return list(x)
+
+
 class _ScalarModule(Module):
     #: A Value, its float and its list slot: about 150 bytes, not 4.
     bytes_per_parameter = 150
 
 
 class Neuron(_ScalarModule):
-    """act(Σ_i w_i x_i + b) for ``nin`` inputs; ``activation`` is a name from ``ACTIVATIONS``."""
+    """act(Σ_i w_i x_i + b) for ``nin`` inputs: ReLU when ``nonlin`` (micrograd's default),
+    linear without; ``activation`` picks any name from ``ACTIVATIONS`` instead."""
 
-    @classmethod
-    def parameter_count(cls, config: Mapping[str, Any]) -> int:
-        return _count(config["nin"]) + 1
-
-    def __init__(self, nin: int, activation: str = "relu", *, rng: Seed = None) -> None:
+    def __init__(
+        self,
+        nin: int,
+        nonlin: bool | str = True,
+        *,
+        activation: str | None = None,
+        rng: Seed | np.random.Generator = None,
+    ) -> None:
         if nin < 1:
             raise ValueError(f"Neuron: nin must be at least 1, got {nin}")
-        generator = as_generator(rng)
-        self.w = [Value(float(x)) for x in generator.uniform(-1.0, 1.0, nin)]
+        self.activation = _chosen(nonlin, activation)
+        self._act = _activation(self.activation)
+        self.w = [Value(x) for x in _uniform_weights(nin, rng)]
         self.b = Value(0.0)
-        self.activation = activation
-        self._act = _activation(activation)
 
-    def forward(self, x: Sequence[Value | float]) -> Value:
-        if len(x) != len(self.w):
-            raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
-        z = Value.linear(self.w, x, self.b)
+    @property
+    def nonlin(self) -> bool:
+        """Whether an activation follows the sum (micrograd's name)."""
+        return self.activation != "linear"
+
+    def forward(self, x: Any) -> Value:
+        inputs = _as_inputs(x, "Neuron")
+        if len(inputs) != len(self.w):
+            raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(inputs)}")
+        z = Value.linear(self.w, inputs, self.b)
         return self._act(z) if self._act is not None else z
 
     def config(self) -> dict[str, Any]:
         return {"nin": len(self.w), "activation": self.activation}
 
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        return _count(config["nin"]) + 1
+
     def __repr__(self) -> str:
-        return f"Neuron({len(self.w)}, activation={self.activation!r})"
+        return f"{_SHOWN[self.activation]}Neuron({len(self.w)})"
 
 
 class Layer(_ScalarModule):
-    """``nout`` neurons that see the same ``nin`` inputs; always returns a list of Values."""
-
-    @classmethod
-    def parameter_count(cls, config: Mapping[str, Any]) -> int:
-        return _count(config["nout"]) * (_count(config["nin"]) + 1)
+    """``nout`` neurons that see the same ``nin`` inputs: a Value for one output, else a list."""
 
     def __init__(
         self,
         nin: int,
         nout: int,
-        activation: str = "relu",
+        nonlin: bool | str = True,
         *,
-        rng: Seed = None,
+        activation: str | None = None,
+        rng: Seed | np.random.Generator = None,
     ) -> None:
-        generator = as_generator(rng)
-        self.neurons = [Neuron(nin, activation, rng=generator) for _ in range(nout)]
+        name = _chosen(nonlin, activation)
+        generator = None if rng is None else as_generator(rng)
+        self.neurons = [Neuron(nin, activation=name, rng=generator) for _ in range(nout)]
 
-    def forward(self, x: Sequence[Value | float]) -> list[Value]:
-        inputs = [xi if isinstance(xi, Value) else Value(xi, requires_grad=False) for xi in x]
-        return [neuron(inputs) for neuron in self.neurons]
+    def forward(self, x: Any) -> Value | list[Value]:
+        inputs = [
+            xi if isinstance(xi, Value) else Value(xi, False) for xi in _as_inputs(x, "Layer")
+        ]
+        out = [neuron(inputs) for neuron in self.neurons]
+        return out[0] if len(out) == 1 else out
 
     def config(self) -> dict[str, Any]:
         first = self.neurons[0]
         return {"nin": len(first.w), "nout": len(self.neurons), "activation": first.activation}
 
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        return _count(config["nout"]) * (_count(config["nin"]) + 1)
+
     def __repr__(self) -> str:
-        first = self.neurons[0]
-        return f"Layer({len(first.w)}, {len(self.neurons)}, activation={first.activation!r})"
+        return f"Layer of [{', '.join(str(neuron) for neuron in self.neurons)}]"
 
 
 class MLP(_ScalarModule):
     """Layers of sizes ``sizes`` on ``nin`` inputs: ``activation`` between, linear output.
 
-    ``MLP(2, [16, 16, 1])`` maps 2 numbers to a list of 1 Value through two hidden layers
-    of 16 neurons.
+    ``MLP(2, [16, 16, 1])`` maps 2 numbers to one Value through two hidden layers of 16
+    ReLU neurons, as micrograd's ``MLP(nin, nouts)``.
     """
 
     def __init__(
@@ -117,29 +187,29 @@ class MLP(_ScalarModule):
         sizes: Sequence[int],
         activation: str = "relu",
         *,
-        rng: Seed = None,
+        rng: Seed | np.random.Generator = None,
     ) -> None:
         if not sizes:
             raise ValueError("MLP: sizes must name at least one layer")
         _activation(activation)
-        generator = as_generator(rng)
+        generator = None if rng is None else as_generator(rng)
         self.nin, self.sizes, self.activation = nin, list(sizes), activation
         widths = [nin, *sizes]
         self.layers = [
             Layer(
                 widths[i],
                 widths[i + 1],
-                activation if i < len(sizes) - 1 else "linear",
+                activation=activation if i < len(sizes) - 1 else "linear",
                 rng=generator,
             )
             for i in range(len(sizes))
         ]
 
-    def forward(self, x: Sequence[Value | float]) -> list[Value]:
-        out: Sequence[Value | float] = x
+    def forward(self, x: Any) -> Value | list[Value]:
+        out: Any = x
         for layer in self.layers:
             out = layer(out)
-        return list(out)  # type: ignore[arg-type]
+        return out
 
     def config(self) -> dict[str, Any]:
         return {"nin": self.nin, "sizes": self.sizes, "activation": self.activation}
@@ -153,4 +223,4 @@ class MLP(_ScalarModule):
         return sum(a * b + b for a, b in itertools.pairwise(widths))
 
     def __repr__(self) -> str:
-        return "MLP(\n" + "\n".join(f"  {layer!r}" for layer in self.layers) + "\n)"
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

@@ -5,10 +5,13 @@
     history["val_accuracy"]     # one number per epoch
 
 Each epoch shuffles the data (seeded by ``rng``), and for every minibatch computes the
-loss, back-propagates, and lets the optimiser step. Training metrics are averaged over
-the epoch's batches (weighted by their size); validation runs in evaluation mode with
-no graph recorded. A loss that becomes NaN or infinite stops training with
+loss, back-propagates, and lets the optimiser step. Validation runs in evaluation mode
+with no graph recorded. A loss that becomes NaN or infinite stops training with
 ``TrainingDivergedError`` instead of running on.
+
+The same functions train both kinds of model: Tensor models (``nn.MLP``,
+``nn.Sequential``) on batches as Tensors, and scalar models (``nn.scalar.MLP``) one sample
+at a time, as Values; losses, metrics, optimisers and schedulers take either.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, no_grad
+from autograd import Tensor, Value, no_grad
 from autograd.atomic import write_atomically
 from autograd.rng import Seed, as_generator
 
@@ -53,7 +57,17 @@ class TrainingDivergedError(FloatingPointError):
 
 @dataclass
 class History:
-    """Per-epoch records: loss, metrics, their val_ versions, and the epoch's seconds."""
+    """Per-epoch records, one dict per epoch. What each number is:
+
+    - ``loss`` and the metrics (``accuracy``, ...): averages over the epoch's minibatches,
+      each computed *before* its step, while the weights were still moving; cheap, and a
+      little behind the model as it ends the epoch;
+    - ``train_loss``, ``train_accuracy``, ...: with ``fit(evaluate_training=True)``, the
+      same measured on the whole training set at the end of the epoch, in evaluation
+      mode, as ``evaluate`` computes them;
+    - ``val_loss``, ``val_accuracy``, ...: on the validation data, at the end of the epoch;
+    - ``epoch`` and ``seconds``.
+    """
 
     records: list[dict[str, float]] = field(default_factory=list)
 
@@ -97,6 +111,47 @@ def model_dtype(model: Module) -> np.dtype[Any]:
     return np.dtype(np.float32)
 
 
+def is_scalar(model: Module) -> bool:
+    """True for a model of Values (``nn.scalar``), which takes one sample at a time."""
+    return any(isinstance(p, Value) for p in model.parameters())
+
+
+def forward(model: Module, X: np.ndarray) -> Any:
+    """The model's outputs for a batch, as the losses take them: a Tensor for a Tensor
+    model; for a scalar model, one output per sample (a Value, or a list of Values)."""
+    if is_scalar(model):
+        return [model(row) for row in X.tolist()]
+    return model(Tensor.from_numpy(X))
+
+
+def outputs_array(outputs: Any) -> np.ndarray:
+    """A batch of outputs (see ``forward``) as a plain array, for the metrics."""
+    if isinstance(outputs, Tensor):
+        return np.asarray(outputs.data)
+    return np.array([[v.data for v in o] if isinstance(o, list) else o.data for o in outputs])
+
+
+def _warn_on_double_squashing(model: Module, loss: Any) -> None:
+    """Warn when the model ends with Softmax (Sigmoid) and the loss takes logits: the
+    loss applies the squashing again, and training goes on, badly."""
+    from .layers import Sequential, Sigmoid, Softmax
+    from .losses import binary_cross_entropy, cross_entropy
+
+    last: Module = model
+    while isinstance(last, Sequential) and last.layers:
+        last = last.layers[-1]
+    pairs = {cross_entropy: Softmax, binary_cross_entropy: Sigmoid}
+    squashing = pairs.get(loss)
+    if squashing is not None and type(last) is squashing:
+        warnings.warn(
+            f"fit: the model ends with {squashing.__name__} but {loss.__name__} takes logits "
+            f"(it applies {squashing.__name__.lower()} itself): remove the last layer, or "
+            "training goes on with squashed outputs and learns badly",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _metric_functions(metrics: Sequence[str | Metric]) -> dict[str, Metric]:
     named: dict[str, Metric] = {}
     for metric in metrics:
@@ -116,17 +171,15 @@ def _default_metrics(y: np.ndarray) -> tuple[str, ...]:
 def _check_model(model: Module, what: str) -> None:
     if not isinstance(model, Module):
         raise TypeError(f"{what}: model must be an nn.Module, got {type(model).__name__}")
-    if any(not isinstance(p, Tensor) for p in model.parameters()):
-        raise TypeError(
-            f"{what}: the model has Value parameters; fit and evaluate train Tensor models "
-            "(train an nn.scalar model with its own loop, as nn.demo does)"
-        )
+    kinds = {type(p) for p in model.parameters()}
+    if len(kinds) > 1:
+        raise TypeError(f"{what}: the model mixes {sorted(k.__name__ for k in kinds)} parameters")
 
 
 def _predict_batches(model: Module, X: np.ndarray, batch_size: int) -> np.ndarray:
     outputs = []
     for start in range(0, max(len(X), 1), batch_size):  # no samples: one empty batch
-        outputs.append(np.asarray(model(Tensor.from_numpy(X[start : start + batch_size])).data))
+        outputs.append(outputs_array(forward(model, X[start : start + batch_size])))
     return np.concatenate(outputs)
 
 
@@ -179,13 +232,35 @@ def _evaluate(
     names: dict[str, Metric],
     batch_size: int,
 ) -> dict[str, float]:
-    outputs = predict(model, X, batch_size)
+    _check_model(model, "evaluate")
+    X = np.asarray(X, dtype=model_dtype(model))
+    was_training = model.training
+    model.eval()
+    losses, outputs = [], []
+    try:
+        with no_grad():
+            for start in range(0, len(X), batch_size):
+                batch = forward(model, X[start : start + batch_size])
+                if loss is not None:
+                    losses.append(_summed_loss(loss, batch, y[start : start + batch_size]))
+                outputs.append(outputs_array(batch))
+    finally:
+        model.train(was_training)
     results: dict[str, float] = {}
     if loss is not None:
-        with no_grad():
-            results["loss"] = float(loss(Tensor.from_numpy(outputs), y).item())
-    results.update(_scores(names, outputs, y))
+        results["loss"] = sum(losses) / len(X)
+    results.update(_scores(names, np.concatenate(outputs), y))
     return results
+
+
+def _summed_loss(loss: Any, outputs: Any, y: np.ndarray) -> float:
+    """The loss summed over a batch (so that batches of any size average right)."""
+    try:
+        return float(loss(outputs, y, reduction="sum").item())
+    except TypeError as error:
+        if "reduction" not in str(error):
+            raise
+        return float(loss(outputs, y).item()) * len(y)  # a loss of one's own, a mean
 
 
 def _scores(names: dict[str, Metric], outputs: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -212,7 +287,7 @@ def _train_epoch(
     for step, (X_batch, y_batch) in enumerate(
         batches(X, y, batch_size, shuffle=shuffle, rng=generator), start=1
     ):
-        output = model(Tensor.from_numpy(X_batch))
+        output = forward(model, X_batch)
         batch_loss = loss(output, y_batch)
         value = float(batch_loss.item())
         if not math.isfinite(value):
@@ -227,7 +302,7 @@ def _train_epoch(
         total_loss += value * len(X_batch)
         seen += len(X_batch)
         if names:
-            outputs.append(output.data)
+            outputs.append(outputs_array(output))
             labels.append(y_batch)
         bar.update()
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
@@ -253,10 +328,17 @@ def fit(
     progress: bool = True,
     shuffle: bool = True,
     rng: Seed = 0,
+    evaluate_training: bool = False,
 ) -> History:
     """Train ``model`` on (X, y) by minibatch gradient descent; returns the History.
 
+    ``model`` is a Tensor model or a scalar one (``nn.scalar``); ``loss`` is one of
+    ``nn``'s losses or any function (outputs, targets, reduction=...) -> node. The losses
+    that take logits (cross_entropy, binary_cross_entropy) want the model without a final
+    Softmax or Sigmoid: ``fit`` warns when it sees that pair.
     ``metrics`` defaults to accuracy for integer labels and to none for real targets.
+    ``evaluate_training`` adds end-of-epoch figures on the whole training set
+    (``train_loss``, ``train_accuracy``; see ``History``).
     ``scheduler`` (if any) steps once per epoch. ``on_epoch_end(record)`` is called with
     each epoch's record before it is stored, and may add entries to it (a weight norm,
     say). ``rng`` seeds the shuffling (``shuffle=False`` keeps the data's order).
@@ -275,6 +357,7 @@ def fit(
         X_val, y_val = np.asarray(validation[0], dtype=X.dtype), np.asarray(validation[1])
         _check_samples(X_val, "fit", "the validation X")
         _check_samples(y_val, "fit", "the validation y")
+    _warn_on_double_squashing(model, loss)
     generator = as_generator(rng)
     history = History()
     steps_per_epoch = math.ceil(len(X) / batch_size)
@@ -306,6 +389,9 @@ def fit(
                 history,
                 names,
             )
+            if evaluate_training:
+                trained = _evaluate(model, X, y, loss, names, max(batch_size, 1024))
+                record.update({f"train_{key}": number for key, number in trained.items()})
             if validation is not None:
                 validated = _evaluate(model, X_val, y_val, loss, names, max(batch_size, 1024))
                 record.update({f"val_{key}": number for key, number in validated.items()})

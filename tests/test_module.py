@@ -175,7 +175,7 @@ def test_load_into_an_existing_model_and_scalar_models(tmp_path: Path) -> None:
     assert [p.data for p in target.parameters()] == [p.data for p in source.parameters()]
     rebuilt = nn.load(path)
     assert isinstance(rebuilt, nn.scalar.MLP)
-    assert rebuilt([0.5, -0.5])[0].data == pytest.approx(source([0.5, -0.5])[0].data)
+    assert rebuilt([0.5, -0.5]).data == pytest.approx(source([0.5, -0.5]).data)
 
 
 def test_a_users_own_module_saves_weights_only(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import nn
+from autograd import Tensor, Value
 from nn.data import train_val_split
 
 
@@ -138,18 +139,8 @@ def test_the_progress_bar_shows_the_epoch_and_the_loss(capsys: pytest.CaptureFix
     assert "epoch 2/2" in shown and "loss=" in shown and "accuracy=" in shown
 
 
-def test_fit_refuses_scalar_models_and_bad_arguments() -> None:
+def test_fit_refuses_bad_arguments() -> None:
     X, y = nn.datasets.moons(20, rng=0)
-    scalar = nn.scalar.MLP(2, [4, 1], rng=0)
-    with pytest.raises(TypeError, match="Value parameters"):
-        nn.fit(
-            scalar,
-            X,
-            y,
-            loss=nn.cross_entropy,
-            epochs=1,
-            optimizer=nn.optim.SGD(scalar.parameters(), lr=0.1),
-        )
     model = nn.MLP(2, [4, 2], rng=0)
     with pytest.raises(ValueError, match="X has 20 samples but y has 19"):
         nn.fit(
@@ -199,3 +190,78 @@ def test_on_epoch_end_can_add_to_the_record() -> None:
         on_epoch_end=largest_weight,
     )
     assert len(history["max_weight"]) == 2 and history["max_weight"][0] > 0
+
+
+def test_a_scalar_mlp_trains_through_fit_like_a_tensor_model() -> None:
+    X, y = nn.datasets.moons(200, noise=0.1, rng=0)
+    X_train, y_train, X_val, y_val = train_val_split(X, y, 0.25, rng=0)
+    model = nn.scalar.MLP(2, [16, 16, 1], rng=0)
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    history = nn.fit(
+        model,
+        X_train,
+        2.0 * y_train - 1.0,
+        loss=nn.hinge_loss,
+        optimizer=optimizer,
+        scheduler=nn.optim.StepLR(optimizer, step_size=10, gamma=0.5),
+        epochs=30,
+        batch_size=32,
+        metrics=["accuracy"],
+        validation=(X_val, 2 * y_val - 1),
+        evaluate_training=True,
+        progress=False,
+    )
+    assert history.last["val_accuracy"] >= 0.95 and history.last["train_accuracy"] >= 0.95
+    outputs = nn.predict(model, X_val)
+    assert outputs.shape == (len(X_val),) and nn.accuracy(outputs, y_val) >= 0.95
+    figure = nn.plot.decision_boundary(model, X_val, y_val)
+    assert figure.axes
+
+
+def test_a_scalar_classifier_with_cross_entropy_matches_the_tensor_one() -> None:
+    X, y = nn.datasets.blobs(60, rng=0)
+    scalar = nn.scalar.MLP(2, [3], rng=0)
+    tensor = nn.Sequential(nn.Linear(2, 3, rng=0))
+    tensor[0].weight.data = np.array(
+        [[w.data for w in n.w] for n in scalar.layers[0].neurons], np.float64
+    )
+    tensor[0].bias.data = np.array([n.b.data for n in scalar.layers[0].neurons], np.float64)
+    got = nn.evaluate(scalar, X, y, loss=nn.cross_entropy)
+    expected = nn.evaluate(tensor, X.astype(np.float64), y, loss=nn.cross_entropy)
+    assert (
+        got["loss"] == pytest.approx(expected["loss"]) and got["accuracy"] == expected["accuracy"]
+    )
+
+
+def test_end_of_epoch_training_figures_match_evaluate() -> None:
+    X, y = nn.datasets.moons(100, rng=0)
+    model = nn.MLP(2, [8, 2], rng=0)
+    optimizer = nn.optim.Adam(model.parameters(), lr=0.01)
+    history = nn.fit(model, X, y, loss=nn.cross_entropy, epochs=2, evaluate_training=True,
+                     optimizer=optimizer, progress=False)  # fmt: skip
+    figures = nn.evaluate(model, X, y, loss=nn.cross_entropy)
+    assert history.last["train_loss"] == pytest.approx(figures["loss"], rel=1e-6)
+    assert history.last["train_accuracy"] == figures["accuracy"]
+
+
+@pytest.mark.parametrize(
+    ("last", "loss"), [(nn.Softmax(), nn.cross_entropy), (nn.Sigmoid(), nn.binary_cross_entropy)]
+)
+def test_fit_warns_when_the_model_squashes_what_the_loss_squashes(
+    last: nn.Module, loss: object
+) -> None:
+    X, y = nn.datasets.moons(40, rng=0)
+    outputs = 2 if loss is nn.cross_entropy else 1
+    model = nn.Sequential(nn.Linear(2, outputs, rng=0), last)
+    target = y if loss is nn.cross_entropy else y[:, None].astype(np.float64)
+    with pytest.warns(UserWarning, match="takes logits"):
+        nn.fit(model, X, target, loss=loss, epochs=1, progress=False,  # type: ignore[arg-type]
+               optimizer=nn.optim.SGD(model.parameters(), lr=0.1))  # fmt: skip
+
+
+def test_a_tensor_model_takes_numpy_arrays_and_refuses_values() -> None:
+    model = nn.MLP(2, [3, 2], rng=0)
+    X = np.ones((4, 2))
+    np.testing.assert_allclose(model(X).data, model(Tensor(X)).data)
+    with pytest.raises(TypeError, match=r"expected a Tensor .* nn.scalar"):
+        model([Value(1.0), Value(2.0)])
