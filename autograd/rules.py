@@ -95,8 +95,12 @@ def _data(x: Any) -> Any:
     return x._data if isinstance(x, Node) else x
 
 
-def _sigmoid(x: Any) -> Any:
-    """σ(x) = 1/(1 + e^−x) on raw data, from e^−|x| so that nothing overflows."""
+def stable_sigmoid(x: Any) -> Any:
+    """σ(x) = 1/(1 + e^−x) on a float or an array, from e^−|x| so that nothing overflows.
+
+    The one place this numerics lives: Value.sigmoid, Tensor.sigmoid and the logistic
+    loss's rule all call it.
+    """
     if isinstance(x, float):
         z = math.exp(-abs(x))
         return 1.0 / (1.0 + z) if x >= 0 else z / (1.0 + z)
@@ -517,5 +521,5 @@ def cross_entropy(
 @rule("binary_cross_entropy", "BCE", reads="inputs")
 def binary_cross_entropy(target: Any, g: Any, out: Any, z: Any) -> tuple[Any]:
     """loss = log(1 + e^z) − y·z for a logit z and a target y in [0, 1]: d/dz = σ(z) − y."""
-    probability = z.sigmoid() if isinstance(z, Node) else _sigmoid(z)  # type: ignore[attr-defined]
+    probability = z.sigmoid() if isinstance(z, Node) else stable_sigmoid(z)  # type: ignore[attr-defined]
     return (g * (probability - target),)

@@ -501,13 +501,7 @@ class Tensor(Node):
 
     def sigmoid(self) -> Tensor:
         """σ(x) = 1/(1 + e^−x), computed from e^−|x| so that nothing overflows."""
-        x = self._data
-        z = np.exp(-np.abs(x))
-        return _make(
-            np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False),
-            (self,),
-            rules.sigmoid,
-        )
+        return _make(rules.stable_sigmoid(self._data), (self,), rules.sigmoid)
 
     def relu(self) -> Tensor:
         """max(x, 0)."""

@@ -224,13 +224,7 @@ class Value(Node):
 
     def sigmoid(self) -> Value:
         """σ(x) = 1 / (1 + e^−x), computed without overflow for large |x|."""
-        x = self._data
-        if x >= 0.0:
-            data = 1.0 / (1.0 + math.exp(-x))
-        else:
-            z = math.exp(x)
-            data = z / (1.0 + z)
-        return _make(data, (self,), rules.sigmoid)
+        return _make(rules.stable_sigmoid(self._data), (self,), rules.sigmoid)
 
     def relu(self) -> Value:
         """max(x, 0)."""

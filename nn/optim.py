@@ -137,11 +137,7 @@ class Adam(Optimizer):
         t = state["step"] = state.get("step", 0) + 1
         step_size = self.lr / (1.0 - self.beta1**t)
         correction = math.sqrt(1.0 - self.beta2**t)
-        if not isinstance(data, np.ndarray):  # a Value's float
-            m = state["m"] = self.beta1 * state.get("m", 0.0) + (1.0 - self.beta1) * grad
-            v = state["v"] = self.beta2 * state.get("v", 0.0) + (1.0 - self.beta2) * grad * grad
-            return step_size * m / (math.sqrt(v) / correction + self.eps)
-        if "m" not in state:
+        if "m" not in state:  # a Value's moments are 0-d arrays: one update for both kinds
             state["m"], state["v"] = np.zeros_like(data), np.zeros_like(data)
         m, v = state["m"], state["v"]  # the moments are updated in place
         m *= self.beta1
