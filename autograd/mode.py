@@ -1,6 +1,7 @@
 """Thread-local switches that change what the engine records: no_grad, enable_grad, detect_anomaly.
 
-Each switch is a context manager (and a decorator, as in PyTorch). The state lives in one
+Each switch is a context manager and a decorator, with or without parentheses
+(``@no_grad()`` and ``@no_grad``), as in PyTorch. The state lives in one
 ``threading.local`` object so that a thread that disables gradient recording does not
 change what another thread records.
 """
@@ -41,7 +42,15 @@ class _Switch:
     _flag: str = ""
     _value: bool = True
 
-    def __init__(self) -> None:
+    def __new__(cls, function: Any = None) -> Any:
+        """``no_grad()`` is a switch; ``@no_grad`` without parentheses decorates at once."""
+        if function is None:
+            return super().__new__(cls)
+        if not callable(function):
+            raise TypeError(f"{cls.__name__}: takes no arguments (or decorates a function)")
+        return cls()(function)
+
+    def __init__(self, function: Any = None) -> None:
         self._saved: list[bool] = []
 
     def __enter__(self) -> _Switch:

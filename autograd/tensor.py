@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import rules
+from .habits import TensorHabits, pytorch_names
 from .node import Node, init_leaf, leaf, record
 from .rng import Seed, as_generator
 from .rules import Rule
@@ -87,7 +88,7 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
     return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
 
 
-class Tensor(Node):
+class Tensor(TensorHabits, Node):
     """An n-dimensional array node of the compute graph.
 
     ``data`` is a numpy array (float32 unless ``dtype`` says otherwise; the data is
@@ -529,12 +530,14 @@ class Tensor(Node):
 
     # -- reductions --------------------------------------------------------------------
 
+    @pytorch_names
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Σ over ``axis`` (an int, a tuple, or None for every axis)."""
         axes = _axes(axis, self.ndim, "sum")
         data = self._data.sum(axis=axes, keepdims=keepdims)
         return _make(data, (self,), rules.sum_, (_kept_shape(self.shape, axes), self.shape))
 
+    @pytorch_names
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The mean over ``axis``: the sum divided by the number of elements summed."""
         axes = _axes(axis, self.ndim, "mean")
@@ -543,6 +546,7 @@ class Tensor(Node):
             raise ValueError(f"mean: no elements along axis {axis} of shape {self.shape}")
         return self.sum(axes, keepdims) * (1.0 / count)
 
+    @pytorch_names
     def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Σ (x − mean)² / (n − ddof): numpy's variance (ddof=1 for PyTorch's unbiased)."""
         axes = _axes(axis, self.ndim, "var")
@@ -552,10 +556,12 @@ class Tensor(Node):
         centred = self - self.mean(axes, keepdims=True)
         return (centred * centred).sum(axes, keepdims) * (1.0 / (count - ddof))
 
+    @pytorch_names
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The maximum over ``axis``; ties share the gradient equally."""
         return self._extremum(axis, keepdims, rules.max_, np.max)
 
+    @pytorch_names
     def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The minimum over ``axis``; ties share the gradient equally."""
         return self._extremum(axis, keepdims, rules.min_, np.min)
@@ -571,6 +577,7 @@ class Tensor(Node):
         data = reduce(self._data, axis=axes, keepdims=keepdims)
         return _make(data, (self,), op, (_kept_shape(self.shape, axes), self.shape))
 
+    @pytorch_names
     def logsumexp(self, axis: int = -1, keepdims: bool = False) -> Tensor:
         """log Σ e^x along ``axis``, computed as m + log Σ e^(x − m) with m the maximum."""
         a = _axis(axis, self.ndim, "logsumexp")
@@ -583,6 +590,7 @@ class Tensor(Node):
             (a, kept),
         )
 
+    @pytorch_names
     def log_softmax(self, axis: int = -1) -> Tensor:
         """x − logsumexp(x) along ``axis``: finite even for logits of 1e4."""
         a = _axis(axis, self.ndim, "log_softmax")
@@ -591,6 +599,7 @@ class Tensor(Node):
             data = shifted - np.log(np.exp(shifted).sum(axis=a, keepdims=True))
         return _make(data, (self,), rules.log_softmax, a)
 
+    @pytorch_names
     def softmax(self, axis: int = -1) -> Tensor:
         """e^x / Σ e^x along ``axis``, computed from x − max so that nothing overflows."""
         a = _axis(axis, self.ndim, "softmax")

@@ -59,7 +59,7 @@ def _save_pictures(model: Any, split: Any, history: Any, out: Path) -> None:
         return
     outputs = predict(model, split.X_test)
     predicted = outputs.argmax(axis=1)
-    counts = confusion_matrix(split.y_test, outputs, outputs.shape[1])
+    counts = confusion_matrix(outputs, split.y_test, outputs.shape[1])
     plot.save_figure(plot.confusion_matrix(counts), out / "confusion_matrix.png")
     if split.features == 2:
         figure = plot.decision_boundary(

@@ -1,5 +1,8 @@
 """Metrics, computed on plain arrays (no graph): accuracy, 0-1 loss, confusion, R².
 
+Every metric takes its arguments in the losses' order: the model's output, then the
+target (labels).
+
 Predictions may be class labels, or a model's outputs: (n, C) scores give the class of
 the largest score; (n,) or (n, 1) scores of a binary classifier give class 1 where the
 score is positive.
@@ -58,8 +61,18 @@ def zero_one_loss(output: Any, labels: Any) -> float:
     return 1.0 - accuracy(output, labels)
 
 
-def confusion_matrix(labels: Any, output: Any, num_classes: int | None = None) -> np.ndarray:
-    """counts[i, j] = how many samples of class i were predicted as class j."""
+def confusion_matrix(output: Any, labels: Any, num_classes: int | None = None) -> np.ndarray:
+    """counts[i, j] = how many samples of class i (the labels) were predicted as class j.
+
+    Arguments in the losses' order: the model's output (scores or predicted classes), then
+    the labels. The old order (labels first, scores second) is refused where it shows.
+    """
+    first = as_array(output)
+    if first.dtype.kind in "iu" and first.ndim == 1 and as_array(labels).dtype.kind == "f":
+        raise TypeError(
+            "confusion_matrix: takes (output, labels), the losses' order; got integer labels "
+            "first and scores second: swap them"
+        )
     truth, predicted = as_array(labels).ravel().astype(np.int64), predicted_classes(output)
     if len(predicted) != len(truth):
         raise ValueError(f"confusion_matrix: {len(predicted)} predictions, {len(truth)} labels")
@@ -69,8 +82,11 @@ def confusion_matrix(labels: Any, output: Any, num_classes: int | None = None) -
     return counts
 
 
-def r2_score(target: Any, output: Any) -> float:
-    """R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²: 1 for a perfect fit, 0 for predicting the mean."""
+def r2_score(output: Any, target: Any) -> float:
+    """R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²: 1 for a perfect fit, 0 for predicting the mean.
+
+    Arguments in the losses' order: the model's output ŷ, then the target y.
+    """
     y, y_hat = as_array(target).ravel().astype(np.float64), as_array(output).ravel()
     if y.shape != y_hat.shape:
         raise ValueError(f"r2_score: {y_hat.size} predictions and {y.size} targets")

@@ -40,6 +40,14 @@ class Optimizer:
         self.lr = float(lr)
         self.state: list[dict[str, Any]] = [{} for _ in self.parameters]
 
+    def __repr__(self) -> str:
+        settings = ", ".join(
+            f"{key}={value!r}"
+            for key, value in vars(self).items()
+            if key not in ("parameters", "state") and not key.startswith("_")
+        )
+        return f"{type(self).__name__}({settings}, parameters={len(self.parameters)})"
+
     def zero_grad(self) -> None:
         """Forget every parameter's gradient."""
         for p in self.parameters:

@@ -19,15 +19,27 @@ def test_accuracy_from_labels_scores_and_binary_logits() -> None:
 
 
 def test_confusion_matrix_rows_are_true_classes() -> None:
-    counts = nn.confusion_matrix([0, 0, 1, 2, 2, 2], np.array([0, 1, 1, 2, 0, 2]))
+    predicted, labels = np.array([0, 1, 1, 2, 0, 2]), [0, 0, 1, 2, 2, 2]
+    counts = nn.confusion_matrix(predicted, labels)
     assert counts.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
-    assert nn.confusion_matrix([0], np.array([0]), num_classes=3).shape == (3, 3)
+    assert nn.confusion_matrix(np.array([0]), [0], num_classes=3).shape == (3, 3)
+    scores = np.eye(3)[[0, 1, 1, 2, 0, 2]]
+    assert nn.confusion_matrix(scores, labels).tolist() == counts.tolist()
 
 
-def test_r2_score() -> None:
+def test_the_old_argument_order_is_refused_where_it_shows() -> None:
+    with pytest.raises(TypeError, match=r"takes \(output, labels\).*swap them"):
+        nn.confusion_matrix(np.array([0, 1, 2]), np.eye(3))
+
+
+def test_r2_score_takes_output_then_target() -> None:
     y = np.array([1.0, 2.0, 3.0, 4.0])
     assert nn.r2_score(y, y) == 1.0
-    assert nn.r2_score(y, np.full(4, y.mean())) == 0.0
+    assert nn.r2_score(np.full(4, y.mean()), y) == 0.0
+    # scikit-learn's documented example, with the arguments in our order
+    target = np.array([3.0, -0.5, 2.0, 7.0])
+    output = np.array([2.5, 0.0, 2.0, 8.0])
+    assert nn.r2_score(output, target) == pytest.approx(0.9486081370449679)
     with pytest.raises(ValueError, match="constant"):
         nn.r2_score(np.ones(3), np.ones(3))
 

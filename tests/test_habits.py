@@ -1,0 +1,117 @@
+"""numpy's array protocol and PyTorch's names on a Tensor, and habits of the shell's users."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from autograd import Tensor, is_grad_enabled, no_grad
+
+matplotlib.use("Agg")
+
+
+def test_numpy_sees_a_tensor_as_its_array_read_only() -> None:
+    t = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    array = np.asarray(t)
+    assert type(array) is np.ndarray and array.shape == (2, 3) and array.dtype == np.float32
+    with pytest.raises(ValueError, match="read-only"):
+        array[0, 0] = 1.0
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    copy = np.array(t, copy=True)
+    copy[0, 0] = 9.0
+    assert t.data[0, 0] == 0.0
+
+
+def test_a_large_tensor_is_one_array_not_an_object_array() -> None:
+    t = Tensor(np.zeros((300, 784)))
+    array = np.asarray(t)
+    assert array.dtype == np.float32 and array.shape == (300, 784)
+
+
+def test_numpy_functions_and_matplotlib_take_tensors() -> None:
+    t = Tensor([[1.0, 5.0], [3.0, 2.0]])
+    assert np.mean(t) == pytest.approx(2.75) and np.max(t) == 5.0
+    assert np.concatenate([t, t]).shape == (4, 2)
+    import matplotlib.pyplot as plt
+
+    lines = plt.plot(Tensor([1.0, 2.0, 3.0]))
+    assert lines[0].get_ydata().tolist() == [1.0, 2.0, 3.0]
+    plt.close("all")
+
+
+def test_ufuncs_refuse_a_tensor_and_name_its_method_but_operators_keep_the_graph() -> None:
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"np.exp on a Tensor: use the Tensor's own method"):
+        np.exp(t)
+    out = np.array([1.0, 1.0]) * t + np.array([0.5, 0.5])
+    assert isinstance(out, Tensor) and out.requires_grad
+    out.sum().backward()
+    np.testing.assert_array_equal(t.grad, [1.0, 1.0])
+    assert isinstance(np.array([1.0, 3.0]) > t, Tensor)
+
+
+def test_float_int_bool_of_one_element() -> None:
+    assert float(Tensor(3.0)) == 3.0 and float(Tensor([[2.5]])) == 2.5
+    assert int(Tensor([7.9])) == 7 and bool(Tensor([1.0]))
+    with pytest.raises(TypeError, match="only a one-element tensor converts"):
+        float(Tensor([1.0, 2.0]))
+    assert [10, 20, 30][Tensor(1, dtype=np.int64)] == 20
+
+
+def test_pytorch_names_match_pytorch() -> None:
+    data = np.array([[1.0, 5.0, 2.0], [3.0, 0.0, 4.0]], dtype=np.float32)
+    t, p = Tensor(data), torch.from_numpy(data)
+    assert t.argmax(dim=1).tolist() == p.argmax(dim=1).tolist()
+    assert t.argmin().item() == p.argmin().item()
+    assert t.unsqueeze(1).shape == tuple(p.unsqueeze(1).shape)
+    assert t.unsqueeze(-1).squeeze(-1).shape == (2, 3)
+    assert t.reshape(1, 2, 1, 3).squeeze().shape == tuple(p.reshape(1, 2, 1, 3).squeeze().shape)
+    assert t.view(3, 2).shape == (3, 2) and t.view(-1).shape == (6,)
+    np.testing.assert_allclose(t.sum(dim=0, keepdim=True).data, p.sum(dim=0, keepdim=True))
+    np.testing.assert_allclose(t.mean(dim=1).data, p.mean(dim=1), rtol=1e-6)
+    np.testing.assert_allclose(t.softmax(dim=0).data, p.softmax(dim=0), rtol=1e-6)
+    np.testing.assert_allclose(t.max(dim=1).data, p.max(dim=1).values)
+    with pytest.raises(
+        ValueError, match=r"axis 1 of the tensor of shape \(2, 3\) is not of size 1"
+    ):
+        t.squeeze(1)
+    with pytest.raises(TypeError, match="give axis or dim, not both"):
+        t.sum(0, dim=0)
+
+
+def test_clone_and_requires_grad_() -> None:
+    w = Tensor([1.0, 2.0]).requires_grad_()
+    assert w.requires_grad and w.is_leaf
+    c = w.clone()
+    (c * c).sum().backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+    assert not np.shares_memory(c.data, w.data)
+    with pytest.raises(ValueError, match="only a leaf"):
+        c.requires_grad_(False)
+    with pytest.raises(TypeError, match="only floating-point"):
+        Tensor([1, 2], dtype=np.int64).requires_grad_()
+
+
+def test_no_grad_decorates_with_or_without_parentheses() -> None:
+    @no_grad
+    def bare() -> bool:
+        return is_grad_enabled()
+
+    @no_grad()
+    def called() -> bool:
+        return is_grad_enabled()
+
+    assert bare() is False and called() is False and is_grad_enabled()
+    assert bare.__name__ == "bare"
+
+
+def test_optimisers_and_schedulers_have_readable_reprs() -> None:
+    import nn
+
+    opt = nn.optim.Adam(nn.MLP(2, [3, 1]).parameters(), lr=0.01)
+    assert repr(opt).startswith("Adam(lr=0.01, beta1=0.9, beta2=0.999") and "parameters=4" in repr(
+        opt
+    )
+    assert repr(nn.optim.CosineAnnealingLR(opt, T_max=5)) == "CosineAnnealingLR(epoch=0, lr=0.01)"
