@@ -1,8 +1,12 @@
-"""autograd: a small reverse-mode automatic differentiation engine.
+"""autograd (tracegrad's): a small reverse-mode automatic differentiation engine.
 
 ``Value`` (a scalar) and ``Tensor`` (a numpy array) record the operations applied to them
 as a compute graph; one engine back-propagates through either kind.
 """
+
+#: Marks this package as tracegrad's: HIPS autograd (``pip install autograd``) has the same
+#: import name, and ``nn`` checks for this mark to say so, instead of failing obscurely.
+__tracegrad__ = True
 
 from .engine import backward, grad, topological_order
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck

@@ -192,4 +192,10 @@ def gradgradcheck(
             type(x)._constant(np.zeros_like(x.data)) if g is None else g for x, g in zip(xs, grads)
         )
 
-    return gradcheck(first_derivatives, inputs, eps=eps, atol=atol, rtol=rtol)
+    try:
+        return gradcheck(first_derivatives, inputs, eps=eps, atol=atol, rtol=rtol)
+    except GradcheckError as error:  # the checked function is a first derivative: say so
+        message = str(error).replace(
+            "gradcheck: d(output", "gradgradcheck: the second derivative d(Σ v·dy/dx, output", 1
+        )
+        raise GradcheckError(message) from None

@@ -7,6 +7,16 @@ networks of Values), losses, metrics, optimisers (``nn.optim``), minibatches
 (``to_torch``, ``from_torch``) and ONNX (``to_onnx``).
 """
 
+import autograd as _autograd
+
+if not getattr(_autograd, "__tracegrad__", False):
+    raise ImportError(
+        f"nn: `import autograd` found another package named autograd, at "
+        f"{getattr(_autograd, '__file__', '?')} (HIPS autograd, from `pip install autograd`, "
+        "has tracegrad's import name). Install tracegrad in a virtual environment of its "
+        "own, or `pip uninstall autograd` and reinstall tracegrad."
+    )
+
 from . import data, datasets, init, optim, plot, scalar
 from .layers import (
     MLP,

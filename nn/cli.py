@@ -7,21 +7,23 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    start = time.perf_counter()
     result = run_demo(args.out, steps=args.steps, seed=args.seed, progress=not args.quiet)
-    seconds = time.perf_counter() - start
     print(
-        f"two moons, scalar MLP 2-16-16-1, {args.steps} SGD steps in {seconds:.1f} s: "
-        f"loss {result.loss:.4f}, training accuracy {result.accuracy:.0%}"
+        f"two moons, scalar MLP 2-16-16-1, {args.steps} SGD steps in "
+        f"{result.training_seconds:.1f} s: loss {result.loss:.4f}, "
+        f"training accuracy {result.accuracy:.0%}"
     )
+    print(f"pictures drawn in {result.drawing_seconds:.1f} s")
     print(f"decision boundary: {result.decision_boundary}")
     print(f"compute graph of one neuron: {result.neuron_graph}")
+    if result.graph_note:
+        print(f"note: {result.graph_note}")
     return 0
 
 
@@ -82,9 +84,12 @@ def _save_pictures(model: Any, split: Any, history: Any, out: Path) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    """Train on the training split less a validation split, which guides nothing but is
+    reported each epoch; the test set is evaluated once, at the end."""
     from . import optim
-    from .experiment import build_model, defaults_for, load_split, loss_for
-    from .train import evaluate, fit
+    from .data import train_val_split
+    from .experiment import VALIDATION_FRACTION, build_model, defaults_for, load_split, loss_for
+    from .train import TrainingInterrupted, evaluate, fit
 
     for key, value in defaults_for(args.dataset).items():
         if getattr(args, key) is None:
@@ -96,6 +101,9 @@ def _train(args: argparse.Namespace) -> int:
         samples=args.samples,
         root=args.data_root,
         progress=not args.quiet,
+    )
+    X_fit, y_fit, X_val, y_val = train_val_split(
+        split.X_train, split.y_train, VALIDATION_FRACTION, rng=args.seed
     )
     model = build_model(split, args.hidden, args.activation, args.dropout, args.seed)
     if args.optimizer == "adam":
@@ -109,48 +117,64 @@ def _train(args: argparse.Namespace) -> int:
     }
     loss = loss_for(split.task)
     metrics = ["accuracy"] if split.task == "classification" else ["r2"]
-    history = fit(
-        model,
-        split.X_train,
-        split.y_train,
-        loss=loss,
-        optimizer=optimizer,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation=(split.X_test, split.y_test),
-        metrics=metrics,
-        scheduler=schedules[args.schedule](),
-        progress=not args.quiet,
-        rng=args.seed,
-    )
+    out = Path(args.out)
+    metadata = {
+        "dataset": args.dataset,
+        "seed": args.seed,
+        "samples": args.samples,
+        "task": split.task,
+        "command": {key: value for key, value in vars(args).items() if key != "run"},
+    }
+    try:
+        history = fit(
+            model,
+            X_fit,
+            y_fit,
+            loss=loss,
+            optimizer=optimizer,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            validation=(X_val, y_val),
+            metrics=metrics,
+            scheduler=schedules[args.schedule](),
+            progress=not args.quiet,
+            rng=args.seed,
+        )
+    except TrainingInterrupted as interrupted:
+        out.mkdir(parents=True, exist_ok=True)
+        finished = len(interrupted.history)
+        model.save(out / "model.npz", metadata={**metadata, "interrupted_after": finished})
+        interrupted.history.save(out / "history.json")
+        print(
+            f"tracegrad: interrupted after {finished} of {args.epochs} epochs; saved the "
+            f"model as it stands and the history so far to {out}",
+            file=sys.stderr,
+        )
+        return 130
     seconds = time.perf_counter() - start
 
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    command = {key: value for key, value in vars(args).items() if key != "run"}
-    model.save(
-        out / "model.npz",
-        metadata={
-            "dataset": args.dataset,
-            "seed": args.seed,
-            "samples": args.samples,
-            "task": split.task,
-            "seconds": seconds,
-            "command": command,
-        },
-    )
+    model.save(out / "model.npz", metadata={**metadata, "seconds": seconds})
     history.save(out / "history.json")
     _save_pictures(model, split, history, out)
 
-    train_results = evaluate(model, split.X_train, split.y_train, loss=loss, metrics=metrics)
+    train_results = evaluate(model, X_fit, y_fit, loss=loss, metrics=metrics)
     test_results = evaluate(model, split.X_test, split.y_test, loss=loss, metrics=metrics)
     print(_report(split.task, train_results, "training"))
+    print(_report(split.task, _unprefixed(history.last), "validation"))
     print(_report(split.task, test_results, "test"))
     print(
-        f"trained {model.num_parameters():,} parameters for {args.epochs} epochs; "
-        f"wall time {seconds:.1f} s; wrote {out}"
+        f"trained {model.num_parameters():,} parameters for {args.epochs} epochs on "
+        f"{len(X_fit):,} samples ({len(X_val):,} held out for validation, the "
+        f"{len(split.X_test):,} test samples used once, at the end); wall time "
+        f"{seconds:.1f} s; wrote {out}"
     )
     return 0
+
+
+def _unprefixed(record: dict[str, float]) -> dict[str, float]:
+    """The validation figures of a History record, without their ``val_`` prefix."""
+    return {key[4:]: value for key, value in record.items() if key.startswith("val_")}
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -162,16 +186,31 @@ def _evaluate(args: argparse.Namespace) -> int:
     metadata = load_metadata(args.model)
     dataset = args.dataset or metadata.get("dataset")
     if dataset is None:
-        raise SystemExit("evaluate: name the data set with --dataset")
+        return _fail("evaluate: the model does not say its data set: name it with --dataset")
     seed = args.seed if args.seed is not None else int(metadata.get("seed", 0))
     samples = args.samples if args.samples is not None else metadata.get("samples")
     split = load_split(dataset, seed=seed, samples=samples, root=args.data_root)
+    inputs = _input_features(model)
+    if inputs is not None and inputs != split.features:
+        return _fail(
+            f"evaluate: the model takes {inputs} features but {dataset} has {split.features}; "
+            "evaluate it on the data set it was trained on"
+        )
     metrics = ["accuracy"] if split.task == "classification" else ["r2"]
     results = evaluate(
         model, split.X_test, split.y_test, loss=loss_for(split.task), metrics=metrics
     )
     print(_report(split.task, results, f"{dataset} test"))
     return 0
+
+
+def _input_features(model: Any) -> int | None:
+    from .layers import Linear, Sequential
+
+    first = model
+    while isinstance(first, Sequential) and first.layers:
+        first = first.layers[0]
+    return first.in_features if isinstance(first, Linear) else None
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -205,30 +244,91 @@ def _shape(text: str) -> tuple[int, ...]:
     return shape
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake reported on one line: ``tracegrad: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"tracegrad: error: {message} (see {self.prog} --help)\n")
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where the help says it (defaults that depend
+    on the data set) or there is none to show (flags)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1), got {text}")
+    return value
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"tracegrad {version('tracegrad')}"
+    except PackageNotFoundError:
+        return "tracegrad (not installed as a package)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: one sub-command per job."""
+    """The command line: one sub-command per job; every option's default is in --help."""
     from .experiment import dataset_names
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tracegrad", description="A small autograd engine and neural-network library."
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     demo = commands.add_parser(
-        "demo", help="train a scalar MLP on two moons; write a decision boundary and a graph"
+        "demo",
+        help="train a scalar MLP on two moons; write a decision boundary and a graph",
+        formatter_class=_Help,
     )
-    demo.add_argument(
-        "--out", default="tracegrad-demo", help="output folder (default: %(default)s)"
-    )
-    demo.add_argument("--steps", type=int, default=100, help="SGD steps (default: %(default)s)")
-    demo.add_argument(
-        "--seed", type=int, default=0, help="data and weights seed (default: %(default)s)"
-    )
+    demo.add_argument("--out", default="tracegrad-demo", help="output folder")
+    demo.add_argument("--steps", type=_positive_int, default=100, help="SGD steps")
+    demo.add_argument("--seed", type=int, default=0, help="data and weights seed")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=_demo)
 
-    train = commands.add_parser("train", help="train an MLP on a data set and save it")
-    train.add_argument("--dataset", required=True, choices=dataset_names())
+    train = commands.add_parser(
+        "train",
+        help="train an MLP on a data set and save it",
+        formatter_class=_Help,
+    )
+    train.add_argument("--dataset", required=True, choices=dataset_names(), help="the data set")
     train.add_argument(
         "--hidden",
         type=_hidden,
@@ -236,13 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="hidden layer sizes, comma-separated (default: 64,64; 512,256 for the image sets)",
     )
     train.add_argument(
-        "--activation", default="relu", choices=["relu", "tanh", "sigmoid", "leaky_relu"]
+        "--activation",
+        default="relu",
+        choices=["relu", "tanh", "sigmoid", "leaky_relu"],
+        help="activation between layers",
     )
-    train.add_argument("--dropout", type=float, default=0.0)
-    train.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
+    train.add_argument("--dropout", type=_probability, default=0.0, help="dropout probability")
+    train.add_argument("--optimizer", default="adam", choices=["adam", "sgd"], help="optimiser")
     train.add_argument(
         "--lr",
-        type=float,
+        type=_positive_float,
         default=None,
         help="learning rate (default: 0.01; 0.001 for the image sets)",
     )
@@ -253,16 +356,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="learning-rate schedule (default: none; cosine for the image sets)",
     )
     train.add_argument(
-        "--epochs", type=int, default=None, help="epochs (default: 50; 10 for the image sets)"
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        help="epochs (default: 50; 10 for the image sets)",
     )
     train.add_argument(
         "--batch-size",
-        type=int,
+        type=_positive_int,
         default=None,
         help="minibatch size (default: 32; 128 for the image sets)",
     )
     train.add_argument(
-        "--samples", type=int, default=None, help="size of a synthetic set (default: 1000)"
+        "--samples",
+        type=_positive_int,
+        default=None,
+        help="size of a synthetic set (default: 1000)",
     )
     train.add_argument(
         "--data-root",
@@ -270,12 +379,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of an image set's files "
         "(default: $TRACEGRAD_DATA/NAME, then ~/.cache/tracegrad/NAME)",
     )
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0, help="data split, weights and shuffling")
     train.add_argument("--out", default="runs/model", help="output folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 
-    evaluate = commands.add_parser("evaluate", help="evaluate a saved model on its test set")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="evaluate a saved model on its test set",
+        formatter_class=_Help,
+    )
     evaluate.add_argument("model", help="a model.npz written by train")
     evaluate.add_argument(
         "--dataset",
@@ -283,12 +396,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the data set (default: the one the model was trained on)",
     )
-    evaluate.add_argument("--seed", type=int, default=None)
-    evaluate.add_argument("--samples", type=int, default=None)
+    evaluate.add_argument(
+        "--seed", type=int, default=None, help="the split's seed (default: the model's)"
+    )
+    evaluate.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=None,
+        help="size of a synthetic set (default: the model's)",
+    )
     evaluate.add_argument("--data-root", default=None, help="folder of an image set's files")
     evaluate.set_defaults(run=_evaluate)
 
-    export = commands.add_parser("export", help="write a saved model as an ONNX file")
+    export = commands.add_parser(
+        "export",
+        help="write a saved model as an ONNX file",
+        formatter_class=_Help,
+    )
     export.add_argument("model", help="a model.npz written by train or Module.save")
     export.add_argument("out", help="the .onnx file to write")
     export.add_argument(
@@ -302,9 +426,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``tracegrad`` command with ``argv`` (the process's arguments by default)."""
+    """Run the ``tracegrad`` command with ``argv`` (the process's arguments by default).
+
+    Exit status: 0 done, 1 a failed run (a user's mistake reported on one line, no
+    traceback: a traceback is for our bugs), 2 a usage mistake, 130 interrupted (Ctrl-C).
+    """
+    from .idx import DatasetError
+    from .module import ModelFileError
+    from .train import TrainingDivergedError
+
     args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except FileNotFoundError as error:
+        return _fail(f"{error.filename or error}: no such file")
+    except (ModelFileError, DatasetError, TrainingDivergedError, PermissionError) as error:
+        return _fail(" ".join(str(error).split()))
+    except KeyboardInterrupt:
+        print("tracegrad: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -243,6 +243,8 @@ def load_image_set(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_train, y_train, X_test, y_test) of an IDX image set; see ``mnist``."""
     folder = data_folder(spec.name, root)
+    if root is not None and not folder.is_dir():  # a mistyped folder is not created
+        raise DatasetError(f"{spec.name}: the folder {folder} does not exist")
     paths = {}
     for role, (file_name, md5) in spec.files.items():
         path = _local_file(folder, file_name)
@@ -251,7 +253,15 @@ def load_image_set(
                 raise DatasetError(
                     f"{spec.name}: {file_name} is not in {folder} (and download=False)"
                 )
-            path = fetch(file_name, folder, mirrors or spec.mirrors, md5, progress=progress)
+            try:
+                path = fetch(file_name, folder, mirrors or spec.mirrors, md5, progress=progress)
+            except DatasetError as error:
+                raise DatasetError(
+                    f"{spec.name}: {file_name} is not in {folder}, and downloading it failed "
+                    f"({' '.join(str(error).split())}). Put the four files there, or point "
+                    f"TRACEGRAD_DATA at the folder that holds {spec.name}/ (the command line's "
+                    "--data-root at the folder with the files)"
+                ) from None
         paths[role] = path
 
     def read(role: str) -> np.ndarray:

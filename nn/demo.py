@@ -7,13 +7,15 @@ loss mean_i max(0, 1 − y_i·s_i) + α·Σ_p p² with labels y_i in {−1, +1},
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from autograd import Value, draw_graph, no_grad
+from autograd import GraphvizNotFoundError, Value, draw_graph, no_grad
+from autograd.atomic import write_atomically
 
 from .losses import hinge_loss
 from .metrics import accuracy
@@ -78,10 +80,17 @@ class DemoResult:
     accuracy: float
     decision_boundary: Path
     neuron_graph: Path
+    training_seconds: float
+    drawing_seconds: float
+    #: Why the graph is DOT source, not SVG ("" when Graphviz drew it).
+    graph_note: str = ""
 
 
-def draw_neuron(model: MLP, X: np.ndarray, path: Path) -> None:
+def draw_neuron(model: MLP, X: np.ndarray, path: Path) -> tuple[Path, str]:
     """The compute graph of the first neuron of the first layer, as SVG.
+
+    Without Graphviz's ``dot`` the graph's DOT source is written instead (``.dot`` beside
+    ``path``); returns the file written and, then, what to install to get the picture.
 
     It is drawn on the first data point that the neuron lets through (positive
     pre-activation), so that the gradients in the picture are not all zero.
@@ -100,8 +109,18 @@ def draw_neuron(model: MLP, X: np.ndarray, path: Path) -> None:
     out.label = "out"
     model.zero_grad()
     out.backward()
-    draw_graph(out, path)
+    try:
+        draw_graph(out, path)
+        written, note = path, ""
+    except GraphvizNotFoundError as error:
+        written = path.with_suffix(".dot")
+        write_atomically(written, error.source.encode())
+        note = (
+            "Graphviz's `dot` is not installed, so the graph is DOT source; install it "
+            "(apt-get install graphviz, or brew install graphviz) for the SVG"
+        )
     model.zero_grad()
+    return written, note
 
 
 def run_demo(
@@ -115,6 +134,7 @@ def run_demo(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model, X, signs = make_workload(seed)
+    start = time.perf_counter()
     bar = tqdm(range(steps), desc="demo", unit="step", disable=not progress)
     result = StepResult(float("nan"), 0.0)
     optimizer = SGD(model.parameters())
@@ -122,7 +142,9 @@ def run_demo(
         result = training_step(model, X, signs, step, steps, optimizer)
         bar.set_postfix(loss=f"{result.loss:.4f}", accuracy=f"{result.accuracy:.0%}", refresh=False)
     loss, accuracy = margin_loss(model, X, signs)
+    training_seconds = time.perf_counter() - start
 
+    start = time.perf_counter()
     labels = (np.array(signs) > 0).astype(np.int64)
     figure = decision_boundary(
         model,
@@ -132,6 +154,8 @@ def run_demo(
     )
     boundary_path = out / "decision_boundary.png"
     save_figure(figure, boundary_path)
-    graph_path = out / "neuron_graph.svg"
-    draw_neuron(model, X, graph_path)
-    return DemoResult(loss.data, accuracy, boundary_path, graph_path)
+    graph_path, note = draw_neuron(model, X, out / "neuron_graph.svg")
+    drawing_seconds = time.perf_counter() - start
+    return DemoResult(
+        loss.data, accuracy, boundary_path, graph_path, training_seconds, drawing_seconds, note
+    )

@@ -25,6 +25,9 @@ from .losses import cross_entropy, mse_loss
 DEFAULT_SAMPLES = 1000
 #: The share of a synthetic set held out for testing.
 TEST_FRACTION = 0.2
+#: The share of the training data ``tracegrad train`` holds out for validation (MNIST:
+#: 5,000 of the 60,000 training images); the test set is evaluated once, at the end.
+VALIDATION_FRACTION = 1 / 12
 
 
 @dataclass

@@ -47,6 +47,14 @@ METRICS: dict[str, Metric] = {
 }
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``fit``: ``history`` holds the epochs finished before it."""
+
+    def __init__(self, history: History) -> None:
+        super().__init__(f"training interrupted after {len(history)} finished epochs")
+        self.history = history
+
+
 class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite; ``history`` holds the epochs finished before."""
 
@@ -353,10 +361,12 @@ def fit(
     if len(X) != len(y):
         raise ValueError(f"fit: X has {len(X)} samples but y has {len(y)}")
     names = _metric_functions(_default_metrics(y) if metrics is None else metrics)
+    validation_data = None
     if validation is not None:
         X_val, y_val = np.asarray(validation[0], dtype=X.dtype), np.asarray(validation[1])
         _check_samples(X_val, "fit", "the validation X")
         _check_samples(y_val, "fit", "the validation y")
+        validation_data = (X_val, y_val)
     _warn_on_double_squashing(model, loss)
     generator = as_generator(rng)
     history = History()
@@ -372,39 +382,67 @@ def fit(
         dynamic_ncols=True,
     )
     try:
-        for epoch in range(1, epochs + 1):
-            bar.set_description(f"epoch {epoch}/{epochs}")
-            start = time.perf_counter()
-            record = _train_epoch(
-                model,
-                X,
-                y,
-                loss,
-                optimizer,
-                batch_size,
-                shuffle,
-                generator,
-                bar,
-                epoch,
-                history,
-                names,
-            )
-            if evaluate_training:
-                trained = _evaluate(model, X, y, loss, names, max(batch_size, 1024))
-                record.update({f"train_{key}": number for key, number in trained.items()})
-            if validation is not None:
-                validated = _evaluate(model, X_val, y_val, loss, names, max(batch_size, 1024))
-                record.update({f"val_{key}": number for key, number in validated.items()})
-            record["seconds"] = time.perf_counter() - start
-            if on_epoch_end is not None:
-                on_epoch_end(record)
-            history.records.append(record)
-            bar.set_postfix(
-                {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")},
-                refresh=True,
-            )
-            if scheduler is not None:
-                scheduler.step()
+        _run_epochs(
+            model, X, y, loss, optimizer, epochs, batch_size, shuffle, generator, bar,
+            history, names, scheduler, validation_data, evaluate_training, on_epoch_end,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(history) from None
     finally:
         bar.close()
     return history
+
+
+def _run_epochs(
+    model: Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    loss: Loss,
+    optimizer: Optimizer,
+    epochs: int,
+    batch_size: int,
+    shuffle: bool,
+    generator: np.random.Generator,
+    bar: Any,
+    history: History,
+    names: dict[str, Metric],
+    scheduler: LRScheduler | None,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    evaluate_training: bool,
+    on_epoch_end: Callable[[dict[str, float]], None] | None,
+) -> None:
+    """The epochs of ``fit``, each record appended to ``history`` as it is finished."""
+    for epoch in range(1, epochs + 1):
+        bar.set_description(f"epoch {epoch}/{epochs}")
+        start = time.perf_counter()
+        record = _train_epoch(
+            model,
+            X,
+            y,
+            loss,
+            optimizer,
+            batch_size,
+            shuffle,
+            generator,
+            bar,
+            epoch,
+            history,
+            names,
+        )
+        if evaluate_training:
+            trained = _evaluate(model, X, y, loss, names, max(batch_size, 1024))
+            record.update({f"train_{key}": number for key, number in trained.items()})
+        if validation is not None:
+            X_val, y_val = validation
+            validated = _evaluate(model, X_val, y_val, loss, names, max(batch_size, 1024))
+            record.update({f"val_{key}": number for key, number in validated.items()})
+        record["seconds"] = time.perf_counter() - start
+        if on_epoch_end is not None:
+            on_epoch_end(record)
+        history.records.append(record)
+        bar.set_postfix(
+            {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")},
+            refresh=True,
+        )
+        if scheduler is not None:
+            scheduler.step()

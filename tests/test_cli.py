@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import nn
 from nn.cli import main
 from nn.demo import make_workload, training_step
 
@@ -67,3 +70,96 @@ def test_train_on_each_synthetic_set_then_evaluate(
 def test_train_rejects_bad_hidden_sizes() -> None:
     with pytest.raises(SystemExit):
         main(["train", "--dataset", "moons", "--hidden", "64,x"])
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nn.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def _one_line_error(done: subprocess.CompletedProcess[str], status: int) -> str:
+    assert done.returncode == status, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tracegrad: error: "), done.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--dataset", "moons", "--epochs", "0"], "--epochs: must be at least 1"),
+        (["train", "--dataset", "moons", "--lr", "-0.1"], "--lr: must be a positive number"),
+        (["train", "--dataset", "moons", "--dropout", "1.5"], "--dropout: must lie in [0, 1)"),
+        (["train", "--dataset", "moonz"], "invalid choice: 'moonz'"),
+        (["train"], "the following arguments are required: --dataset"),
+        (["fly"], "invalid choice: 'fly'"),
+    ],
+)
+def test_a_usage_mistake_is_one_line_and_status_2(args: list[str], message: str) -> None:
+    assert message in _one_line_error(_run(*args), 2)
+
+
+def test_a_failed_run_is_one_line_and_status_1(tmp_path: Path) -> None:
+    assert "missing.npz: no such file" in _one_line_error(
+        _run("evaluate", str(tmp_path / "missing.npz")), 1
+    )
+    line = _one_line_error(_run("evaluate", "README.md"), 1)
+    assert "not a zip archive" in line and "allow_pickle" not in line
+    mistyped = tmp_path / "mnits"
+    line = _one_line_error(_run("train", "--dataset", "mnist", "--data-root", str(mistyped)), 1)
+    assert f"the folder {mistyped} does not exist" in line and not mistyped.exists()
+    assert _run("train", "--dataset", "moons", "--epochs", "2", "--quiet",
+                "--out", str(tmp_path / "moons")).returncode == 0  # fmt: skip
+    line = _one_line_error(
+        _run("evaluate", str(tmp_path / "moons" / "model.npz"), "--dataset", "regression"), 1
+    )
+    assert "takes 2 features but regression has 1" in line
+
+
+def test_help_shows_the_defaults_and_version() -> None:
+    done = _run("train", "--help")
+    assert (
+        "(default: relu)" in done.stdout and "(default: 50; 10 for the image sets)" in done.stdout
+    )
+    assert "(default: None)" not in done.stdout
+    assert _run("demo", "--help").stdout.count("(default:") == 3
+    assert _run("--version").stdout.startswith("tracegrad ")
+
+
+def test_ctrl_c_during_train_saves_the_model_and_the_history(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nn.cli", "train", "--dataset", "spiral", "--samples", "3000",
+         "--epochs", "100000", "--quiet", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(6)
+    sent = time.perf_counter()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert time.perf_counter() - sent < 3
+    assert process.returncode == 130 and "Traceback" not in stderr
+    assert "interrupted after" in stderr and "saved the model as it stands" in stderr
+    assert nn.load(out / "model.npz").num_parameters() > 0
+    assert json.loads((out / "history.json").read_text())
+
+
+def test_the_demo_without_graphviz_trains_writes_the_dot_source_and_succeeds(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "PATH": str(tmp_path / "empty")}
+    done = _run("demo", "--out", str(tmp_path / "demo"), "--quiet", "--steps", "20", env=env)
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    assert "install it (apt-get install graphviz" in done.stdout
+    assert (tmp_path / "demo" / "decision_boundary.png").exists()
+    assert (tmp_path / "demo" / "neuron_graph.dot").read_text().startswith("digraph")
+    assert "pictures drawn in" in done.stdout and "SGD steps in" in done.stdout

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import matplotlib
 import numpy as np
 import pytest
@@ -115,3 +119,19 @@ def test_optimisers_and_schedulers_have_readable_reprs() -> None:
         opt
     )
     assert repr(nn.optim.CosineAnnealingLR(opt, T_max=5)) == "CosineAnnealingLR(epoch=0, lr=0.01)"
+
+
+def test_another_package_named_autograd_is_named_at_import(tmp_path: Path) -> None:
+    """HIPS autograd (`pip install autograd`) has our import name: nn says so."""
+    import nn as ours
+
+    fake = tmp_path / "autograd"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("def grad(f):\n    return f\n")
+    project = str(Path(ours.__file__).parent.parent)
+    code = f"import sys; sys.path[:0] = [{str(tmp_path)!r}, {project!r}]; import nn"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: nn: `import autograd` found another package named")
+    assert "virtual environment" in last
