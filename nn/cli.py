@@ -94,6 +94,7 @@ def _train(args: argparse.Namespace) -> int:
     for key, value in defaults_for(args.dataset).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    _check_data_root(args)
     start = time.perf_counter()
     split = load_split(
         args.dataset,
@@ -172,6 +173,14 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_data_root(args: argparse.Namespace) -> None:
+    """A --data-root that does not exist is a mistake: say so; never create it."""
+    from .idx import DatasetError
+
+    if args.data_root is not None and not Path(args.data_root).is_dir():
+        raise DatasetError(f"--data-root {args.data_root}: the folder does not exist")
+
+
 def _unprefixed(record: dict[str, float]) -> dict[str, float]:
     """The validation figures of a History record, without their ``val_`` prefix."""
     return {key[4:]: value for key, value in record.items() if key.startswith("val_")}
@@ -189,6 +198,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         return _fail("evaluate: the model does not say its data set: name it with --dataset")
     seed = args.seed if args.seed is not None else int(metadata.get("seed", 0))
     samples = args.samples if args.samples is not None else metadata.get("samples")
+    _check_data_root(args)
     split = load_split(dataset, seed=seed, samples=samples, root=args.data_root)
     inputs = _input_features(model)
     if inputs is not None and inputs != split.features:

@@ -243,8 +243,6 @@ def load_image_set(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_train, y_train, X_test, y_test) of an IDX image set; see ``mnist``."""
     folder = data_folder(spec.name, root)
-    if root is not None and not folder.is_dir():  # a mistyped folder is not created
-        raise DatasetError(f"{spec.name}: the folder {folder} does not exist")
     paths = {}
     for role, (file_name, md5) in spec.files.items():
         path = _local_file(folder, file_name)
