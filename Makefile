@@ -10,7 +10,7 @@ ifneq ($(wildcard ../shared/data),)
 export TRACEGRAD_DATA ?= $(abspath ../shared/data)
 endif
 
-.PHONY: all venv demo test lint bench clean
+.PHONY: all venv demo test lint bench notebooks clean
 
 all: test
 
@@ -40,6 +40,17 @@ $(BENCH)/.installed: pyproject.toml
 	$(BENCH)/bin/python -m pip install --quiet torch==2.13.0 \
 		|| echo "PyTorch is not installed: the benchmarks leave its column empty"
 	touch $(BENCH)/.installed
+
+# Run both notebooks top to bottom in their full setting and store them with their outputs
+# (numbers and pictures), so that they read well on a code host. The tests run them too.
+notebooks: $(STAMP)
+	for notebook in notebooks/*.ipynb; do \
+		$(BIN)/python -c "import sys, nbformat; from nbclient import NotebookClient; \
+nb = nbformat.read(sys.argv[1], as_version=4); \
+NotebookClient(nb, timeout=3600, kernel_name='python3', \
+resources={'metadata': {'path': 'notebooks'}}).execute(); \
+nbformat.write(nb, sys.argv[1])" $$notebook || exit 1; \
+	done
 
 bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/scalar.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import nn
 from nn import plot
@@ -60,3 +61,24 @@ def test_every_picture_renders(tmp_path: Path) -> None:
         plot.save_figure(figure, path)
         assert _is_png(path) and path.stat().st_size > 5_000, name
     assert len(figures["curves"].axes) == 2
+
+
+@pytest.mark.slow
+def test_every_plot_shows_inline_in_a_fresh_kernel_without_magic() -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = [
+        "import numpy as np\nimport nn\nX, y = nn.datasets.moons(50, rng=0)",
+        "nn.plot.image_grid(np.zeros((4, 784)), [0, 1, 2, 3])",
+        "nn.plot.decision_boundary(lambda g: (g[:, 0] > 0).astype(int), X, y)",
+        "nn.plot.confusion_matrix(np.array([[5, 1], [2, 7]]))",
+        "nn.plot.regression_fit(lambda g: g[:, 0], X[:, :1], y)",
+        "h = nn.History([{'epoch': 1.0, 'loss': 1.0}, {'epoch': 2.0, 'loss': 0.5}])\n"
+        "nn.plot.training_curves(h)",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    for cell in notebook.cells[1:]:
+        pictures = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(pictures) == 1, (cell.source, cell.outputs)
