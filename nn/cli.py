@@ -140,6 +140,7 @@ def _train(args: argparse.Namespace) -> int:
             scheduler=schedules[args.schedule](),
             progress=not args.quiet,
             rng=args.seed,
+            threads=args.threads,
         )
     except TrainingInterrupted as interrupted:
         out.mkdir(parents=True, exist_ok=True)
@@ -388,6 +389,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder of an image set's files "
         "(default: $TRACEGRAD_DATA/NAME, then ~/.cache/tracegrad/NAME)",
+    )
+    train.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        help="BLAS threads (default: at each epoch, the count that is fastest then)",
     )
     train.add_argument("--seed", type=int, default=0, help="data split, weights and shuffling")
     train.add_argument("--out", default="runs/model", help="output folder")

@@ -35,6 +35,7 @@ from .data import batches
 from .metrics import accuracy, r2_score, zero_one_loss
 from .module import Module
 from .optim import LRScheduler, Optimizer
+from .threads import blas_threads, fastest_thread_count
 
 Loss = Callable[[Tensor, Any], Tensor]
 Metric = Callable[[np.ndarray, np.ndarray], float]
@@ -337,6 +338,7 @@ def fit(
     shuffle: bool = True,
     rng: Seed = 0,
     evaluate_training: bool = False,
+    threads: int | None = None,
 ) -> History:
     """Train ``model`` on (X, y) by minibatch gradient descent; returns the History.
 
@@ -346,12 +348,17 @@ def fit(
     Softmax or Sigmoid: ``fit`` warns when it sees that pair.
     ``metrics`` defaults to accuracy for integer labels and to none for real targets.
     ``evaluate_training`` adds end-of-epoch figures on the whole training set
-    (``train_loss``, ``train_accuracy``; see ``History``).
+    (``train_loss``, ``train_accuracy``; see ``History``). ``threads`` fixes how many
+    threads numpy's BLAS uses; by default each epoch uses the count that is fastest at
+    its start (see ``nn.threads``), which keeps a busy machine from slowing training
+    down many times.
     ``scheduler`` (if any) steps once per epoch. ``on_epoch_end(record)`` is called with
     each epoch's record before it is stored, and may add entries to it (a weight norm,
     say). ``rng`` seeds the shuffling (``shuffle=False`` keeps the data's order).
     """
     _check_model(model, "fit")
+    if threads is not None and threads < 1:
+        raise ValueError(f"fit: threads must be at least 1, got {threads}")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"fit: epochs and batch_size must be positive, got {epochs}, {batch_size}")
     X = np.asarray(X, dtype=model_dtype(model))
@@ -385,6 +392,7 @@ def fit(
         _run_epochs(
             model, X, y, loss, optimizer, epochs, batch_size, shuffle, generator, bar,
             history, names, scheduler, validation_data, evaluate_training, on_epoch_end,
+            threads,
         )  # fmt: skip
     except KeyboardInterrupt:
         raise TrainingInterrupted(history) from None
@@ -410,32 +418,17 @@ def _run_epochs(
     validation: tuple[np.ndarray, np.ndarray] | None,
     evaluate_training: bool,
     on_epoch_end: Callable[[dict[str, float]], None] | None,
+    threads: int | None,
 ) -> None:
     """The epochs of ``fit``, each record appended to ``history`` as it is finished."""
     for epoch in range(1, epochs + 1):
         bar.set_description(f"epoch {epoch}/{epochs}")
         start = time.perf_counter()
-        record = _train_epoch(
-            model,
-            X,
-            y,
-            loss,
-            optimizer,
-            batch_size,
-            shuffle,
-            generator,
-            bar,
-            epoch,
-            history,
-            names,
-        )
-        if evaluate_training:
-            trained = _evaluate(model, X, y, loss, names, max(batch_size, 1024))
-            record.update({f"train_{key}": number for key, number in trained.items()})
-        if validation is not None:
-            X_val, y_val = validation
-            validated = _evaluate(model, X_val, y_val, loss, names, max(batch_size, 1024))
-            record.update({f"val_{key}": number for key, number in validated.items()})
+        with blas_threads(_thread_count(model, batch_size, threads)):
+            record = _epoch_with_figures(
+                model, X, y, loss, optimizer, batch_size, shuffle, generator, bar, epoch,
+                history, names, validation, evaluate_training,
+            )  # fmt: skip
         record["seconds"] = time.perf_counter() - start
         if on_epoch_end is not None:
             on_epoch_end(record)
@@ -446,3 +439,57 @@ def _run_epochs(
         )
         if scheduler is not None:
             scheduler.step()
+
+
+def _thread_count(model: Module, batch_size: int, threads: int | None) -> int | None:
+    """The BLAS threads for the next epoch: as asked, else the fastest now (see threads.py)."""
+    if threads is not None:
+        return threads
+    from .layers import Linear
+
+    linears = [m for _, m in model.named_modules() if isinstance(m, Linear)]
+    if not linears:
+        return 1  # a scalar model: no matrix products to share out
+    widest = max(linears, key=lambda m: m.in_features * m.out_features)
+    return fastest_thread_count(batch_size, widest.in_features, widest.out_features)
+
+
+def _epoch_with_figures(
+    model: Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    loss: Loss,
+    optimizer: Optimizer,
+    batch_size: int,
+    shuffle: bool,
+    generator: np.random.Generator,
+    bar: Any,
+    epoch: int,
+    history: History,
+    names: dict[str, Metric],
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    evaluate_training: bool,
+) -> dict[str, float]:
+    """One epoch of training, then the end-of-epoch figures it asks for."""
+    record = _train_epoch(
+        model,
+        X,
+        y,
+        loss,
+        optimizer,
+        batch_size,
+        shuffle,
+        generator,
+        bar,
+        epoch,
+        history,
+        names,
+    )
+    if evaluate_training:
+        trained = _evaluate(model, X, y, loss, names, max(batch_size, 1024))
+        record.update({f"train_{key}": number for key, number in trained.items()})
+    if validation is not None:
+        X_val, y_val = validation
+        validated = _evaluate(model, X_val, y_val, loss, names, max(batch_size, 1024))
+        record.update({f"val_{key}": number for key, number in validated.items()})
+    return record

@@ -265,3 +265,25 @@ def test_a_tensor_model_takes_numpy_arrays_and_refuses_values() -> None:
     np.testing.assert_allclose(model(X).data, model(Tensor(X)).data)
     with pytest.raises(TypeError, match=r"expected a Tensor .* nn.scalar"):
         model([Value(1.0), Value(2.0)])
+
+
+def test_blas_threads_are_measured_or_fixed() -> None:
+    from threadpoolctl import threadpool_info
+
+    from nn.threads import blas_threads, candidates, fastest_thread_count
+
+    assert fastest_thread_count(128, 784, 512) in candidates()
+    with blas_threads(1):
+        assert all(
+            pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas"
+        )
+    X, y = nn.datasets.moons(64, rng=0)
+    for threads in (None, 1):
+        model = nn.MLP(2, [8, 2], rng=0)
+        sgd = nn.optim.SGD(model.parameters(), lr=0.1)
+        history = nn.fit(model, X, y, loss=nn.cross_entropy, epochs=1, threads=threads,
+                         optimizer=sgd, progress=False)  # fmt: skip
+        assert len(history) == 1
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        nn.fit(model, X, y, loss=nn.cross_entropy, epochs=1, threads=0,
+               optimizer=nn.optim.SGD(model.parameters(), lr=0.1), progress=False)  # fmt: skip
