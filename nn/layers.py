@@ -7,7 +7,6 @@ PyTorch model of the same shape, and back.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +16,13 @@ from autograd import Node, Tensor, linear, where
 from autograd.rng import Seed, as_generator
 
 from .init import initialise
-from .module import Module, architecture_kind, build
+from .module import (
+    Module,
+    architecture_kind,
+    build,
+    perceptron_parameter_count,
+    positive_size,
+)
 
 
 class TensorModule(Module):
@@ -92,15 +97,11 @@ class Linear(TensorModule):
 
     @classmethod
     def parameter_count(cls, config: Mapping[str, Any]) -> int:
-        inputs, outputs = _count(config["in_features"]), _count(config["out_features"])
+        inputs, outputs = (
+            positive_size(config["in_features"]),
+            positive_size(config["out_features"]),
+        )
         return inputs * outputs + (outputs if config.get("bias", True) else 0)
-
-
-def _count(value: Any) -> int:
-    """A size from a config: a positive int, or ValueError."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"a size must be a positive integer, got {value!r}")
-    return value
 
 
 class _Stateless(TensorModule):
@@ -323,8 +324,4 @@ class MLP(Sequential):
 
     @classmethod
     def parameter_count(cls, config: Mapping[str, Any]) -> int:
-        sizes = config["sizes"]
-        if not isinstance(sizes, list):
-            raise ValueError(f"sizes must be a list, got {type(sizes).__name__}")
-        widths = [_count(config["nin"]), *[_count(size) for size in sizes]]
-        return sum(a * b + b for a, b in itertools.pairwise(widths))
+        return perceptron_parameter_count(config)

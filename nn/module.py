@@ -12,6 +12,7 @@ model with no code from the user. Files are written atomically and read without 
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
@@ -243,6 +244,22 @@ def _load_into(model: Module, file: ModelFile) -> None:
     arrays = {name: file.read(entry) for name, entry in file.entries.items()}
     for name, p in parameters.items():
         _assign(p, arrays[name])
+
+
+def positive_size(value: Any) -> int:
+    """A size read from a config: a positive int, or ValueError (a file may say anything)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"a size must be a positive integer, got {value!r}")
+    return value
+
+
+def perceptron_parameter_count(config: Mapping[str, Any]) -> int:
+    """The weights and biases of an MLP config's layers: Σ (n_in·n_out + n_out)."""
+    sizes = config["sizes"]
+    if not isinstance(sizes, list):
+        raise ValueError(f"sizes must be a list, got {type(sizes).__name__}")
+    widths = [positive_size(config["nin"]), *[positive_size(size) for size in sizes]]
+    return sum(a * b + b for a, b in itertools.pairwise(widths))
 
 
 def _type_name(kind: type) -> str:

@@ -16,7 +16,6 @@ runs with only its imports changed (``from nn.scalar import Neuron, Layer, MLP``
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -26,7 +25,7 @@ import numpy as np
 from autograd import Tensor, Value
 from autograd.rng import Seed, as_generator
 
-from .module import Module
+from .module import Module, perceptron_parameter_count, positive_size
 
 Activation = Callable[[Value], Value]
 
@@ -60,12 +59,6 @@ def _chosen(nonlin: bool | str, activation: str | None) -> str:
     if activation is not None:
         return activation
     return "relu" if nonlin else "linear"
-
-
-def _count(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"a size must be a positive integer, got {value!r}")
-    return value
 
 
 def _uniform_weights(nin: int, rng: Seed | np.random.Generator) -> list[float]:
@@ -133,7 +126,7 @@ class Neuron(_ScalarModule):
 
     @classmethod
     def parameter_count(cls, config: Mapping[str, Any]) -> int:
-        return _count(config["nin"]) + 1
+        return positive_size(config["nin"]) + 1
 
     def __repr__(self) -> str:
         return f"{_SHOWN[self.activation]}Neuron({len(self.w)})"
@@ -168,7 +161,7 @@ class Layer(_ScalarModule):
 
     @classmethod
     def parameter_count(cls, config: Mapping[str, Any]) -> int:
-        return _count(config["nout"]) * (_count(config["nin"]) + 1)
+        return positive_size(config["nout"]) * (positive_size(config["nin"]) + 1)
 
     def __repr__(self) -> str:
         return f"Layer of [{', '.join(str(neuron) for neuron in self.neurons)}]"
@@ -216,11 +209,7 @@ class MLP(_ScalarModule):
 
     @classmethod
     def parameter_count(cls, config: Mapping[str, Any]) -> int:
-        sizes = config["sizes"]
-        if not isinstance(sizes, list):
-            raise ValueError(f"sizes must be a list, got {type(sizes).__name__}")
-        widths = [_count(config["nin"]), *[_count(size) for size in sizes]]
-        return sum(a * b + b for a, b in itertools.pairwise(widths))
+        return perceptron_parameter_count(config)
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

@@ -276,38 +276,49 @@ def _scores(names: dict[str, Metric], outputs: np.ndarray, y: np.ndarray) -> dic
     return {name: float(metric(outputs, y)) for name, metric in names.items()}
 
 
-def _train_epoch(
-    model: Module,
-    X: np.ndarray,
-    y: np.ndarray,
-    loss: Loss,
-    optimizer: Optimizer,
-    batch_size: int,
-    shuffle: bool,
-    generator: np.random.Generator,
-    bar: Any,
-    epoch: int,
-    history: History,
-    names: dict[str, Metric],
-) -> dict[str, float]:
+@dataclass
+class _Run:
+    """Everything one call of ``fit`` trains with, checked, in one place."""
+
+    model: Module
+    X: np.ndarray
+    y: np.ndarray
+    loss: Loss
+    optimizer: Optimizer
+    epochs: int
+    batch_size: int
+    shuffle: bool
+    generator: np.random.Generator
+    names: dict[str, Metric]
+    validation: tuple[np.ndarray, np.ndarray] | None
+    scheduler: LRScheduler | None
+    on_epoch_end: Callable[[dict[str, float]], None] | None
+    evaluate_training: bool
+    threads: int | None
+    bar: Any
+    history: History = field(default_factory=History)
+
+
+def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
     """One pass over the data, a gradient step per minibatch; the epoch's loss and metrics."""
+    model, names, bar = run.model, run.names, run.bar
     model.train()
     total_loss, seen, outputs, labels = 0.0, 0, [], []
     for step, (X_batch, y_batch) in enumerate(
-        batches(X, y, batch_size, shuffle=shuffle, rng=generator), start=1
+        batches(run.X, run.y, run.batch_size, shuffle=run.shuffle, rng=run.generator), start=1
     ):
         output = forward(model, X_batch)
-        batch_loss = loss(output, y_batch)
+        batch_loss = run.loss(output, y_batch)
         value = float(batch_loss.item())
         if not math.isfinite(value):
             raise TrainingDivergedError(
                 f"fit: the loss became {value} at epoch {epoch}, batch {step}; "
                 "lower the learning rate or check the data for NaN",
-                history,
+                run.history,
             )
-        optimizer.zero_grad()
+        run.optimizer.zero_grad()
         batch_loss.backward()
-        optimizer.step()
+        run.optimizer.step()
         total_loss += value * len(X_batch)
         seen += len(X_batch)
         if names:
@@ -375,70 +386,59 @@ def fit(
         _check_samples(y_val, "fit", "the validation y")
         validation_data = (X_val, y_val)
     _warn_on_double_squashing(model, loss)
-    generator = as_generator(rng)
-    history = History()
-    steps_per_epoch = math.ceil(len(X) / batch_size)
 
     from tqdm import tqdm
 
     bar = tqdm(
-        total=epochs * steps_per_epoch,
+        total=epochs * math.ceil(len(X) / batch_size),
         disable=not progress,
         unit="batch",
         mininterval=0.25,
         dynamic_ncols=True,
     )
+    run = _Run(
+        model, X, y, loss, optimizer, epochs, batch_size, shuffle, as_generator(rng), names,
+        validation_data, scheduler, on_epoch_end, evaluate_training, threads, bar,
+    )  # fmt: skip
     try:
-        _run_epochs(
-            model, X, y, loss, optimizer, epochs, batch_size, shuffle, generator, bar,
-            history, names, scheduler, validation_data, evaluate_training, on_epoch_end,
-            threads,
-        )  # fmt: skip
+        for epoch in range(1, epochs + 1):
+            _run_epoch(run, epoch)
     except KeyboardInterrupt:
-        raise TrainingInterrupted(history) from None
+        raise TrainingInterrupted(run.history) from None
     finally:
         bar.close()
-    return history
+    return run.history
 
 
-def _run_epochs(
-    model: Module,
-    X: np.ndarray,
-    y: np.ndarray,
-    loss: Loss,
-    optimizer: Optimizer,
-    epochs: int,
-    batch_size: int,
-    shuffle: bool,
-    generator: np.random.Generator,
-    bar: Any,
-    history: History,
-    names: dict[str, Metric],
-    scheduler: LRScheduler | None,
-    validation: tuple[np.ndarray, np.ndarray] | None,
-    evaluate_training: bool,
-    on_epoch_end: Callable[[dict[str, float]], None] | None,
-    threads: int | None,
-) -> None:
-    """The epochs of ``fit``, each record appended to ``history`` as it is finished."""
-    for epoch in range(1, epochs + 1):
-        bar.set_description(f"epoch {epoch}/{epochs}")
-        start = time.perf_counter()
-        with blas_threads(_thread_count(model, batch_size, threads)):
-            record = _epoch_with_figures(
-                model, X, y, loss, optimizer, batch_size, shuffle, generator, bar, epoch,
-                history, names, validation, evaluate_training,
-            )  # fmt: skip
-        record["seconds"] = time.perf_counter() - start
-        if on_epoch_end is not None:
-            on_epoch_end(record)
-        history.records.append(record)
-        bar.set_postfix(
-            {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")},
-            refresh=True,
-        )
-        if scheduler is not None:
-            scheduler.step()
+def _run_epoch(run: _Run, epoch: int) -> None:
+    """One epoch of ``fit``: train, measure, record, and step the schedule."""
+    run.bar.set_description(f"epoch {epoch}/{run.epochs}")
+    start = time.perf_counter()
+    with blas_threads(_thread_count(run.model, run.batch_size, run.threads)):
+        record = _train_epoch(run, epoch)
+        _add_end_of_epoch_figures(run, record)
+    record["seconds"] = time.perf_counter() - start
+    if run.on_epoch_end is not None:
+        run.on_epoch_end(record)
+    run.history.records.append(record)
+    run.bar.set_postfix(
+        {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")},
+        refresh=True,
+    )
+    if run.scheduler is not None:
+        run.scheduler.step()
+
+
+def _add_end_of_epoch_figures(run: _Run, record: dict[str, float]) -> None:
+    """The figures measured after the epoch: on the training data if asked, validation."""
+    batch = max(run.batch_size, 1024)
+    if run.evaluate_training:
+        trained = _evaluate(run.model, run.X, run.y, run.loss, run.names, batch)
+        record.update({f"train_{key}": number for key, number in trained.items()})
+    if run.validation is not None:
+        X_val, y_val = run.validation
+        validated = _evaluate(run.model, X_val, y_val, run.loss, run.names, batch)
+        record.update({f"val_{key}": number for key, number in validated.items()})
 
 
 def _thread_count(model: Module, batch_size: int, threads: int | None) -> int | None:
@@ -452,44 +452,3 @@ def _thread_count(model: Module, batch_size: int, threads: int | None) -> int | 
         return 1  # a scalar model: no matrix products to share out
     widest = max(linears, key=lambda m: m.in_features * m.out_features)
     return fastest_thread_count(batch_size, widest.in_features, widest.out_features)
-
-
-def _epoch_with_figures(
-    model: Module,
-    X: np.ndarray,
-    y: np.ndarray,
-    loss: Loss,
-    optimizer: Optimizer,
-    batch_size: int,
-    shuffle: bool,
-    generator: np.random.Generator,
-    bar: Any,
-    epoch: int,
-    history: History,
-    names: dict[str, Metric],
-    validation: tuple[np.ndarray, np.ndarray] | None,
-    evaluate_training: bool,
-) -> dict[str, float]:
-    """One epoch of training, then the end-of-epoch figures it asks for."""
-    record = _train_epoch(
-        model,
-        X,
-        y,
-        loss,
-        optimizer,
-        batch_size,
-        shuffle,
-        generator,
-        bar,
-        epoch,
-        history,
-        names,
-    )
-    if evaluate_training:
-        trained = _evaluate(model, X, y, loss, names, max(batch_size, 1024))
-        record.update({f"train_{key}": number for key, number in trained.items()})
-    if validation is not None:
-        X_val, y_val = validation
-        validated = _evaluate(model, X_val, y_val, loss, names, max(batch_size, 1024))
-        record.update({f"val_{key}": number for key, number in validated.items()})
-    return record
