@@ -87,7 +87,6 @@ class TensorHabits:
     _data: np.ndarray
 
     if TYPE_CHECKING:  # what the mixin uses of Tensor and Node
-
         requires_grad: bool
 
         @property

@@ -2,9 +2,10 @@
 
 The workload is ``tracegrad train --dataset mnist``'s model and setting (784-512-256-10,
 Adam 1e-3, batch 128) on MNIST-shaped synthetic data (no download), 12,800 samples per
-timed epoch. Each thread setting (1, every core, and the default, which measures at
-each epoch which is fastest) is timed on a quiet machine and with one competing busy
-process (a Python loop that never sleeps), interleaved, median of the repeats. The
+timed epoch. Each thread setting (1, every core, and the default, which gives BLAS the
+cores other processes leave idle, see ``nn.threads``) is timed on a quiet machine and
+with one competing busy process (a Python loop that never sleeps), interleaved, median
+of the repeats. The
 table gives each setting's time as a ratio of the best setting's in the same condition;
 the target is the default within 1.3× of the best in both.
 """
@@ -42,7 +43,7 @@ def main() -> None:
     X = rng.random((SAMPLES, 784), dtype=np.float32)
     y = rng.integers(0, 10, SAMPLES)
     settings: dict[str, int | None] = {f"{n} thread{'s' * (n > 1)}": n for n in candidates()}
-    settings["default (measured per epoch)"] = None
+    settings["default (idle cores, per epoch)"] = None
     conditions = ["quiet", "one busy process"]
     times: dict[tuple[str, str], list[float]] = {}
     _epoch(1, X[:1280], y[:1280])  # warm up
@@ -74,7 +75,7 @@ def main() -> None:
             seconds = median[(condition, name)]
             cells += [f"{seconds:.2f}", f"{seconds / best[condition]:.2f}×"]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    worst = max(median[(c, "default (measured per epoch)")] / best[c] for c in conditions)
+    worst = max(median[(c, "default (idle cores, per epoch)")] / best[c] for c in conditions)
     print(f"\nthe default's worst ratio to the best setting: {worst:.2f}× (target ≤ 1.3×)")
 
 

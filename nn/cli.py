@@ -394,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         type=_positive_int,
         default=None,
-        help="BLAS threads (default: at each epoch, the count that is fastest then)",
+        help="BLAS threads (default: at each epoch, the cores other processes leave idle)",
     )
     train.add_argument("--seed", type=int, default=0, help="data split, weights and shuffling")
     train.add_argument("--out", default="runs/model", help="output folder")

@@ -1,12 +1,13 @@
-"""How many threads numpy's BLAS uses while training: measured, not assumed.
+"""How many threads numpy's BLAS uses while training: as many as there are idle cores.
 
 With BLAS's default (one thread per core) a matrix product on a busy machine waits for
-cores that other programs hold: on two cores with one other busy process, training was
-ten times slower than with one thread. On a quiet machine more threads help a little.
-So ``fit`` asks, at the start of every epoch, which thread count multiplies the model's
-own shapes fastest right now (a few products per candidate, a few milliseconds), and
-trains that epoch with it. ``threads=`` fixes the count instead. The setting is made with
-threadpoolctl and undone when training ends.
+cores that other programs hold: on two cores with one other busy process, an epoch took
+twice as long with two threads as with one, and ``tracegrad train`` ten times as long.
+On a quiet machine every core helps (1.4× on two cores). So ``fit`` looks, before every
+epoch, at how much of the machine *other* processes used (the kernel's count of busy
+time, less this process's own CPU time) and gives BLAS the cores left over, at least
+one. ``threads=`` fixes the count instead. The setting is made with threadpoolctl and
+undone when training ends.
 """
 
 from __future__ import annotations
@@ -15,44 +16,65 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
-#: Products timed per candidate; the fastest of them counts (the least disturbed).
-TRIALS = 5
+#: How long the first look waits, when there is no epoch to look back on yet.
+FIRST_LOOK_SECONDS = 0.05
+
+
+def cores() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def candidates() -> list[int]:
-    """1 and the number of cores this process may use (just 1 on a one-core machine)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return sorted({1, max(1, cores)})
+    """The thread counts worth comparing: 1 and every core."""
+    return sorted({1, cores()})
 
 
-def fastest_thread_count(rows: int, inner: int, columns: int) -> int:
-    """The BLAS thread count that multiplies (rows × inner) by (inner × columns) fastest
-    now, among ``candidates()``; a tie goes to fewer threads."""
-    options = candidates()
-    if len(options) == 1:
-        return options[0]
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((max(rows, 1), max(inner, 1)), dtype=np.float32)
-    b = rng.standard_normal((max(inner, 1), max(columns, 1)), dtype=np.float32)
-    best, best_time = options[0], float("inf")
-    for count in options:
-        with threadpool_limits(limits=count, user_api="blas"):
-            a @ b  # warm the threads up
-            elapsed = float("inf")
-            for _ in range(TRIALS):
-                start = time.perf_counter()
-                a @ b
-                elapsed = min(elapsed, time.perf_counter() - start)
-        if elapsed < best_time * 0.9:  # more threads must win clearly
-            best, best_time = count, elapsed
-    return best
+class IdleCores:
+    """Counts the cores that other processes leave idle, from one look to the next.
+
+    Reads the machine's busy time from ``/proc/stat`` and subtracts this process's own
+    CPU time (``os.times``), so that our own threads, spinning or working, do not count.
+    Where ``/proc/stat`` is missing it reports every core as idle.
+    """
+
+    def __init__(self) -> None:
+        self._ticks_per_second = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._last = self._sample()
+
+    def _sample(self) -> tuple[float, float, float] | None:
+        try:
+            fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        except OSError:
+            return None
+        if fields[0] != "cpu":
+            return None
+        ticks = [int(value) for value in fields[1:]]
+        busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)  # less idle, iowait
+        own = os.times()
+        return time.monotonic(), busy / self._ticks_per_second, own.user + own.system
+
+    def count(self) -> int:
+        """The cores idle since the last look (a first look waits a moment to see)."""
+        if self._last is None:
+            return cores()
+        now = self._sample()
+        if now is None:
+            return cores()
+        if now[0] - self._last[0] < FIRST_LOOK_SECONDS:
+            time.sleep(FIRST_LOOK_SECONDS)
+            now = self._sample() or now
+        wall = now[0] - self._last[0]
+        others = max(0.0, (now[1] - self._last[1]) - (now[2] - self._last[2])) / max(wall, 1e-9)
+        self._last = now
+        return max(1, min(cores(), round(cores() - others)))
 
 
 @contextlib.contextmanager

@@ -35,7 +35,7 @@ from .data import batches
 from .metrics import accuracy, r2_score, zero_one_loss
 from .module import Module
 from .optim import LRScheduler, Optimizer
-from .threads import blas_threads, fastest_thread_count
+from .threads import IdleCores, blas_threads
 
 Loss = Callable[[Tensor, Any], Tensor]
 Metric = Callable[[np.ndarray, np.ndarray], float]
@@ -297,6 +297,7 @@ class _Run:
     threads: int | None
     bar: Any
     history: History = field(default_factory=History)
+    idle_cores: IdleCores = field(default_factory=IdleCores)
 
 
 def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
@@ -360,9 +361,9 @@ def fit(
     ``metrics`` defaults to accuracy for integer labels and to none for real targets.
     ``evaluate_training`` adds end-of-epoch figures on the whole training set
     (``train_loss``, ``train_accuracy``; see ``History``). ``threads`` fixes how many
-    threads numpy's BLAS uses; by default each epoch uses the count that is fastest at
-    its start (see ``nn.threads``), which keeps a busy machine from slowing training
-    down many times.
+    threads numpy's BLAS uses; by default each epoch uses the cores that other
+    processes left idle during the last (see ``nn.threads``), which keeps a busy machine
+    from slowing training down many times.
     ``scheduler`` (if any) steps once per epoch. ``on_epoch_end(record)`` is called with
     each epoch's record before it is stored, and may add entries to it (a weight norm,
     say). ``rng`` seeds the shuffling (``shuffle=False`` keeps the data's order).
@@ -414,7 +415,7 @@ def _run_epoch(run: _Run, epoch: int) -> None:
     """One epoch of ``fit``: train, measure, record, and step the schedule."""
     run.bar.set_description(f"epoch {epoch}/{run.epochs}")
     start = time.perf_counter()
-    with blas_threads(_thread_count(run.model, run.batch_size, run.threads)):
+    with blas_threads(_thread_count(run)):
         record = _train_epoch(run, epoch)
         _add_end_of_epoch_figures(run, record)
     record["seconds"] = time.perf_counter() - start
@@ -441,14 +442,10 @@ def _add_end_of_epoch_figures(run: _Run, record: dict[str, float]) -> None:
         record.update({f"val_{key}": number for key, number in validated.items()})
 
 
-def _thread_count(model: Module, batch_size: int, threads: int | None) -> int | None:
-    """The BLAS threads for the next epoch: as asked, else the fastest now (see threads.py)."""
-    if threads is not None:
-        return threads
-    from .layers import Linear
-
-    linears = [m for _, m in model.named_modules() if isinstance(m, Linear)]
-    if not linears:
-        return 1  # a scalar model: no matrix products to share out
-    widest = max(linears, key=lambda m: m.in_features * m.out_features)
-    return fastest_thread_count(batch_size, widest.in_features, widest.out_features)
+def _thread_count(run: _Run) -> int | None:
+    """The BLAS threads for the next epoch: as asked, else the cores others leave idle."""
+    if run.threads is not None:
+        return run.threads
+    if is_scalar(run.model):
+        return 1  # no matrix products to share out
+    return run.idle_cores.count()
