@@ -150,6 +150,7 @@ def test_failed_downloads_leave_nothing_half_written(
     assert "is not the published" in message  # the wrong checksum
     assert "/truncated/" in message and "127.0.0.1:9" in message
     assert list(root.iterdir()) == []  # no partial file, no temporary
+    assert f"is not in {root}" in message and "point TRACEGRAD_DATA at the folder" in message
 
 
 def test_missing_files_without_download(tmp_path: Path) -> None:
