@@ -17,9 +17,10 @@ assignment too), through the array that ``Tensor.data`` and ``Tensor.numpy()`` r
 (item and slice assignment, in-place operators and ufuncs, ``fill``, ``np.copyto`` ...,
 also through views of it), and through the optimisers and ``load_state_dict``. Writes
 that bypass numpy's Python interface are not seen: a plain ndarray view taken with
-``np.asarray(t.data)`` or ``t.data.view(np.ndarray)``, an array handed to ``Tensor.from_numpy`` or assigned to
-``.data`` and written afterwards, a numpy array used as an op's constant (``x * mask``)
-and changed before the backward, the buffer protocol.
+``np.asarray(t.data)`` or ``t.data.view(np.ndarray)``, an array handed to
+``Tensor.from_numpy`` or assigned to ``.data`` and written afterwards, a numpy array
+used as an op's constant (``x * mask``) and changed before the backward, the buffer
+protocol.
 """
 
 from __future__ import annotations
