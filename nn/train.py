@@ -122,13 +122,18 @@ def model_dtype(model: Module) -> np.dtype[Any]:
 
 def is_scalar(model: Module) -> bool:
     """True for a model of Values (``nn.scalar``), which takes one sample at a time."""
+    from .scalar import MLP, Layer, Neuron
+
+    if isinstance(model, (MLP, Layer, Neuron)):
+        return True
     return any(isinstance(p, Value) for p in model.parameters())
 
 
-def forward(model: Module, X: np.ndarray) -> Any:
+def forward(model: Module, X: np.ndarray, scalar: bool | None = None) -> Any:
     """The model's outputs for a batch, as the losses take them: a Tensor for a Tensor
-    model; for a scalar model, one output per sample (a Value, or a list of Values)."""
-    if is_scalar(model):
+    model; for a scalar model, one output per sample (a Value, or a list of Values).
+    ``scalar`` says which the model is, when the caller knows already."""
+    if is_scalar(model) if scalar is None else scalar:
         return [model(row) for row in X.tolist()]
     return model(Tensor.from_numpy(X))
 
@@ -186,9 +191,9 @@ def _check_model(model: Module, what: str) -> None:
 
 
 def _predict_batches(model: Module, X: np.ndarray, batch_size: int) -> np.ndarray:
-    outputs = []
+    outputs, scalar = [], is_scalar(model)
     for start in range(0, max(len(X), 1), batch_size):  # no samples: one empty batch
-        outputs.append(outputs_array(forward(model, X[start : start + batch_size])))
+        outputs.append(outputs_array(forward(model, X[start : start + batch_size], scalar)))
     return np.concatenate(outputs)
 
 
@@ -245,11 +250,11 @@ def _evaluate(
     X = np.asarray(X, dtype=model_dtype(model))
     was_training = model.training
     model.eval()
-    losses, outputs = [], []
+    losses, outputs, scalar = [], [], is_scalar(model)
     try:
         with no_grad():
             for start in range(0, len(X), batch_size):
-                batch = forward(model, X[start : start + batch_size])
+                batch = forward(model, X[start : start + batch_size], scalar)
                 if loss is not None:
                     losses.append(_summed_loss(loss, batch, y[start : start + batch_size]))
                 outputs.append(outputs_array(batch))
@@ -299,6 +304,15 @@ class _Run:
     history: History = field(default_factory=History)
     idle_cores: IdleCores = field(default_factory=IdleCores)
 
+    @property
+    def scalar(self) -> bool:
+        """Whether the model is one of Values (asked once: it walks the parameters)."""
+        if self._scalar is None:
+            self._scalar = is_scalar(self.model)
+        return self._scalar
+
+    _scalar: bool | None = None
+
 
 def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
     """One pass over the data, a gradient step per minibatch; the epoch's loss and metrics."""
@@ -308,7 +322,7 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
     for step, (X_batch, y_batch) in enumerate(
         batches(run.X, run.y, run.batch_size, shuffle=run.shuffle, rng=run.generator), start=1
     ):
-        output = forward(model, X_batch)
+        output = forward(model, X_batch, run.scalar)
         batch_loss = run.loss(output, y_batch)
         value = float(batch_loss.item())
         if not math.isfinite(value):
@@ -446,6 +460,6 @@ def _thread_count(run: _Run) -> int | None:
     """The BLAS threads for the next epoch: as asked, else the cores others leave idle."""
     if run.threads is not None:
         return run.threads
-    if is_scalar(run.model):
+    if run.scalar:
         return 1  # no matrix products to share out
     return run.idle_cores.count()
