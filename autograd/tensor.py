@@ -108,7 +108,7 @@ class Tensor(TensorHabits, Node):
     ) -> None:
         if isinstance(data, Node):
             raise TypeError(
-                f"Tensor: got a {type(data).__name__}; use its ._data, or .detach() for a copy"
+                f"Tensor: got a {type(data).__name__}; use its .data, or .detach() for a copy"
             )
         try:
             array = np.array(data, dtype=DEFAULT_DTYPE if dtype is None else dtype)

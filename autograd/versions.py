@@ -10,7 +10,9 @@ backward, the gradient is silently wrong. So every write to a node's data is rec
   its memory) with a new count;
 - before a rule runs, the engine compares: memory the rule reads that was stamped after
   the node was made raises ``DataChangedError``, naming the op. When no write happened
-  since the node was made (the usual training loop) the check is one comparison.
+  since the node was made (the usual training loop) the check is one comparison. As in
+  PyTorch, the error comes during the backward: leaves it reached first may hold part of
+  a gradient, so ``zero_grad()`` before running the forward again.
 
 Writes are seen through ``Value.data = ...`` and ``Tensor.data = ...`` (augmented
 assignment too), through the array that ``Tensor.data`` and ``Tensor.numpy()`` return
