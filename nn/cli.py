@@ -282,6 +282,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: The smallest synthetic set that splits into training, validation and test data.
+MIN_SAMPLES = 20
+
+
+def _samples(text: str) -> int:
+    value = _positive_int(text)
+    if value < MIN_SAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"a synthetic set needs at least {MIN_SAMPLES} samples to split into training, "
+            f"validation and test data, got {value}"
+        )
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -380,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--samples",
-        type=_positive_int,
+        type=_samples,
         default=None,
         help="size of a synthetic set (default: 1000)",
     )
@@ -418,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--samples",
-        type=_positive_int,
+        type=_samples,
         default=None,
         help="size of a synthetic set (default: the model's)",
     )
@@ -457,8 +471,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except FileNotFoundError as error:
         return _fail(f"{error.filename or error}: no such file")
-    except (ModelFileError, DatasetError, TrainingDivergedError, PermissionError) as error:
+    except (ModelFileError, DatasetError, TrainingDivergedError) as error:
         return _fail(" ".join(str(error).split()))
+    except OSError as error:  # the machine said no: a folder that is a file, a full disk
+        where = f"{error.filename}: " if error.filename else ""
+        return _fail(f"{where}{error.strerror or error}")
     except KeyboardInterrupt:
         print("tracegrad: interrupted", file=sys.stderr)
         return 130

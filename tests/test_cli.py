@@ -96,6 +96,7 @@ def _one_line_error(done: subprocess.CompletedProcess[str], status: int) -> str:
         (["train", "--dataset", "moons", "--epochs", "0"], "--epochs: must be at least 1"),
         (["train", "--dataset", "moons", "--lr", "-0.1"], "--lr: must be a positive number"),
         (["train", "--dataset", "moons", "--dropout", "1.5"], "--dropout: must lie in [0, 1)"),
+        (["train", "--dataset", "moons", "--samples", "2"], "needs at least 20 samples"),
         (["train", "--dataset", "moonz"], "invalid choice: 'moonz'"),
         (["train"], "the following arguments are required: --dataset"),
         (["fly"], "invalid choice: 'fly'"),
@@ -121,6 +122,11 @@ def test_a_failed_run_is_one_line_and_status_1(tmp_path: Path) -> None:
         _run("evaluate", str(tmp_path / "moons" / "model.npz"), "--dataset", "regression"), 1
     )
     assert "takes 2 features but regression has 1" in line
+    (tmp_path / "a-file").write_text("")
+    line = _one_line_error(
+        _run("train", "--dataset", "moons", "--quiet", "--out", str(tmp_path / "a-file")), 1
+    )
+    assert "a-file: File exists" in line
 
 
 def test_help_shows_the_defaults_and_version() -> None:
