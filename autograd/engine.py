@@ -78,6 +78,7 @@ def _propagate(
         grads[output] = seed if output not in grads else grads[output] + seed
     check_anomaly = mode.state.anomaly_enabled
     now = clock.now  # no data was written since a node made at `now`
+    broadcasts = outputs[0]._broadcasts  # one kind of node per graph
 
     for node in reversed(topological_order(outputs)):
         g = grads.pop(node, None)
@@ -89,8 +90,8 @@ def _propagate(
                 results[position] = g
         elif not parents:
             _accumulate(node, g, stored)
-        elif node._retains_grad:
-            node.grad = _owned(g, stored, node)
+        elif node._retains_grad:  # a Value's float needs no copy: the cheap case first
+            node.grad = g if type(g) is float else _owned(g, stored, node)
         if not parents:
             continue
 
@@ -116,7 +117,6 @@ def _propagate(
             for parent_grad in parent_grads:
                 if parent_grad is not None:
                     _check_finite(parent_grad, f"the backward of {rule.name!r}")
-        broadcasts = node._broadcasts  # a node's parents are of its own kind
         for parent, parent_grad in zip(parents, parent_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
