@@ -1,19 +1,19 @@
 """Pictures of models and data with matplotlib; every function returns a ``Figure``.
 
 Figures are made without pyplot, so nothing depends on a display (headless machines
-work); each is an ``InlineFigure``, which Jupyter shows as a picture by itself in a fresh
+work); each is an ``InlineFigure``, a Figure which Jupyter shows as a picture by itself in a fresh
 kernel, and ``save_figure`` writes one atomically.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from autograd.atomic import write_atomically
 
@@ -21,21 +21,39 @@ from .metrics import predicted_classes
 from .module import Module
 from .train import predict as predict_outputs
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 Predict = Callable[[np.ndarray], np.ndarray]
 
 
-class InlineFigure(Figure):
-    """A matplotlib Figure that Jupyter shows as a picture by itself.
+def _new_figure(**options: Any) -> Figure:
+    """An ``InlineFigure``: matplotlib is imported on the first picture, not with ``nn``.
 
-    The figures are made without pyplot (nothing depends on a display, and none piles up
-    in pyplot's list), so no backend registers them with IPython; ``_repr_png_`` renders
-    the PNG on demand instead, in a fresh kernel, with no ``%matplotlib`` magic.
+    (matplotlib brings some fifty thousand objects; kept out of ``import nn`` they cost
+    neither start-up time nor the garbage collector's time in a scalar graph's forward.)
     """
+    return _inline_figure_class()(**options)
 
-    def _repr_png_(self) -> bytes:
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=100)
-        return buffer.getvalue()
+
+@functools.cache
+def _inline_figure_class() -> type[Figure]:
+    from matplotlib.figure import Figure
+
+    class InlineFigure(Figure):
+        """A matplotlib Figure that Jupyter shows as a picture by itself.
+
+        The figures are made without pyplot (nothing depends on a display, and none piles
+        up in pyplot's list), so no backend registers them with IPython; ``_repr_png_``
+        renders the PNG on demand instead, in a fresh kernel, with no ``%matplotlib`` magic.
+        """
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=100)
+            return buffer.getvalue()
+
+    return InlineFigure
 
 
 def decision_boundary(
@@ -70,7 +88,7 @@ def decision_boundary(
     regions = np.asarray(predict(grid)).reshape(xx.shape)
     classes = np.unique(np.concatenate([np.asarray(y).ravel(), regions.ravel()]))
 
-    figure = InlineFigure(figsize=(5.5, 4.5), layout="constrained")
+    figure = _new_figure(figsize=(5.5, 4.5), layout="constrained")
     ax = figure.add_subplot()
     levels = np.append(classes, classes[-1] + 1) - 0.5
     ax.contourf(xx, yy, regions, levels=levels, cmap="coolwarm", alpha=0.35)
@@ -104,7 +122,7 @@ def training_curves(history: Any, keys: Sequence[str] | None = None, title: str 
     names = [k for k in records[0] if k not in ("epoch", "seconds") and not k.startswith("val_")]
     names = list(keys) if keys is not None else names
     epochs = [r.get("epoch", i + 1) for i, r in enumerate(records)]
-    figure = InlineFigure(figsize=(4.5 * len(names), 3.5), layout="constrained")
+    figure = _new_figure(figsize=(4.5 * len(names), 3.5), layout="constrained")
     for position, name in enumerate(names, start=1):
         ax = figure.add_subplot(1, len(names), position)
         if name in records[0]:
@@ -130,7 +148,7 @@ def regression_fit(
     if x.shape[1] != 1:
         raise ValueError(f"regression_fit: X must have one feature, got shape {np.shape(X)}")
     grid = np.linspace(x.min(), x.max(), 300)[:, None]
-    figure = InlineFigure(figsize=(5.5, 4), layout="constrained")
+    figure = _new_figure(figsize=(5.5, 4), layout="constrained")
     ax = figure.add_subplot()
     ax.scatter(x[:, 0], np.ravel(y), s=8, alpha=0.4, label="data")
     ax.plot(grid[:, 0], np.ravel(predict(grid)), color="C3", linewidth=2, label="model")
@@ -151,7 +169,7 @@ def confusion_matrix(
     counts = np.asarray(counts)
     classes = counts.shape[0]
     names = list(class_names) if class_names is not None else [str(i) for i in range(classes)]
-    figure = InlineFigure(figsize=(1.0 + 0.55 * classes, 0.8 + 0.5 * classes), layout="constrained")
+    figure = _new_figure(figsize=(1.0 + 0.55 * classes, 0.8 + 0.5 * classes), layout="constrained")
     ax = figure.add_subplot()
     image = ax.imshow(counts, cmap="Blues")
     figure.colorbar(image, ax=ax, shrink=0.8)
@@ -191,7 +209,7 @@ def image_grid(
     if count == 0:
         raise ValueError("image_grid: no images")
     rows = -(-count // columns)
-    figure = InlineFigure(figsize=(1.1 * min(columns, count), 1.3 * rows), layout="constrained")
+    figure = _new_figure(figsize=(1.1 * min(columns, count), 1.3 * rows), layout="constrained")
     for index in range(count):
         ax = figure.add_subplot(rows, min(columns, count), index + 1)
         ax.imshow(images[index].reshape(shape), cmap="gray_r")
