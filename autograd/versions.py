@@ -27,6 +27,7 @@ protocol.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -68,12 +69,26 @@ class Storage:
         self.written_at = clock.tick()
 
 
+def _reports_write(method: Any) -> Any:
+    """``method`` of ndarray, stamping the array's storage once it has run (or failed)."""
+
+    @functools.wraps(method)
+    def wrapper(self: TrackedArray, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._written()
+
+    return wrapper
+
+
 class TrackedArray(np.ndarray):
     """A numpy array that stamps its tensor's ``Storage`` whenever something writes into it.
 
     ``Tensor.data`` returns one, a view of the tensor's memory: it is an ndarray in every
-    respect, and results computed from it are plain ndarrays. Views of it (slices,
-    reshapes, transposes) report to the same storage; copies report to none.
+    respect, and the results of ufuncs computed from it are plain ndarrays. Views of it
+    (slices, reshapes, transposes) report to the same storage; copies (``np.sort``,
+    fancy indexing, ``copy()``) report to none.
     """
 
     _storage: Storage | None = None
@@ -126,35 +141,11 @@ class TrackedArray(np.ndarray):
                 args[0]._written()
 
     # the ndarray methods that write into the array
-    def fill(self, value: Any) -> None:
-        try:
-            super().fill(value)
-        finally:
-            self._written()
-
-    def put(self, *args: Any, **kwargs: Any) -> None:
-        try:
-            super().put(*args, **kwargs)
-        finally:
-            self._written()
-
-    def sort(self, *args: Any, **kwargs: Any) -> None:
-        try:
-            super().sort(*args, **kwargs)
-        finally:
-            self._written()
-
-    def partition(self, *args: Any, **kwargs: Any) -> None:
-        try:
-            super().partition(*args, **kwargs)
-        finally:
-            self._written()
-
-    def setfield(self, *args: Any, **kwargs: Any) -> None:
-        try:
-            super().setfield(*args, **kwargs)
-        finally:
-            self._written()
+    fill = _reports_write(np.ndarray.fill)
+    put = _reports_write(np.ndarray.put)
+    sort = _reports_write(np.ndarray.sort)
+    partition = _reports_write(np.ndarray.partition)
+    setfield = _reports_write(np.ndarray.setfield)
 
     def byteswap(self, inplace: bool = False) -> Any:
         try:

@@ -303,15 +303,11 @@ class _Run:
     bar: Any
     history: History = field(default_factory=History)
     idle_cores: IdleCores = field(default_factory=IdleCores)
+    #: Whether the model is one of Values (asked once: it walks the parameters).
+    scalar: bool = field(init=False)
 
-    @property
-    def scalar(self) -> bool:
-        """Whether the model is one of Values (asked once: it walks the parameters)."""
-        if self._scalar is None:
-            self._scalar = is_scalar(self.model)
-        return self._scalar
-
-    _scalar: bool | None = None
+    def __post_init__(self) -> None:
+        self.scalar = is_scalar(self.model)
 
 
 def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
