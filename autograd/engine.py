@@ -1,21 +1,22 @@
 """The one engine behind ``Value`` and ``Tensor``: topological order and back-propagation.
 
-``grad(outputs, inputs)`` is the core. It orders the graph so that every node comes after
-the nodes it was computed from (an iterative depth-first search: a chain of a million
-nodes needs no recursion), then walks that order backwards. Each node's gradient is
-complete when its turn comes, because every node that used it came later in the order;
-the node's derivative rule turns it into one gradient per parent, which the engine sums
-back to the parent's shape (un-broadcasting) and adds to what the parent has so far (a
-node used twice gets the sum). A gradient is dropped as soon as it has been passed on,
-unless it is wanted, so memory stays that of the forward activations.
+``gradients(outputs, seeds)`` is the core. It orders the graph so that every node comes
+after the nodes it was computed from (an iterative depth-first search: a chain of a
+million nodes needs no recursion), then walks that order backwards. Each node's gradient
+is complete when its turn comes, because every node that used it came later in the
+order: the walk yields it, and the node's derivative rule turns it into one gradient per
+parent, which the engine sums back to the parent's shape (un-broadcasting) and adds to
+what the parent has so far (a node used twice gets the sum). A gradient is dropped as
+soon as it has been passed on, so memory stays that of the forward activations.
 
-``backward()`` is a thin wrapper around the same walk that stores gradients on the nodes.
+Where the finished gradients go is decided by the two callers: ``grad()`` returns those
+of the inputs asked for, ``backward()`` stores them on the nodes.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -48,82 +49,99 @@ def topological_order(outputs: Sequence[Node]) -> list[Node]:
         if node in visited or not node.requires_grad:
             continue
         visited.add(node)
-        if not node._parents:
+        first = node._first
+        if first is None:  # a leaf
             order.append(node)
             continue
         entered.append(node)
         stack.append(None)
-        stack.extend(reversed(node._parents))
+        # The parents go on in reverse, so that they come off in argument order.
+        if node._others:
+            stack.extend(reversed(node._others))
+        if node._second is not None:
+            stack.append(node._second)
+        stack.append(first)
     return order
 
 
-def _propagate(
-    outputs: Sequence[Node],
-    seeds: Sequence[Any],
-    create_graph: bool,
-    wanted: dict[Node, list[int]] | None,
-    results: list[Any],
-) -> None:
-    """Walk the graph from ``outputs`` backwards, finishing each node's gradient in turn.
+def gradients(
+    outputs: Sequence[Node], seeds: Sequence[Any], create_graph: bool = False
+) -> Iterator[tuple[Node, Any]]:
+    """Walk the graph from ``outputs`` backwards, yielding each node with its finished gradient.
 
-    ``seeds`` are d(root)/d(output) for each output. With ``create_graph`` every gradient
-    is a node recorded in a new graph; otherwise gradients are raw floats or arrays.
-    A finished gradient goes to ``results[position]`` for each position ``wanted`` lists
-    for its node; with ``wanted=None`` it is stored on the node instead, as
-    ``backward()`` does: leaves accumulate, interior nodes that retain grad overwrite.
+    ``seeds`` are d(root)/d(output) for each output. A node's gradient is finished when
+    its turn comes, because every node computed from it came later in the topological
+    order; it is yielded, then the node's rule turns it into one gradient per parent,
+    which is summed back to the parent's shape (un-broadcasting) and added to what the
+    parent has so far. A gradient is dropped once passed on, so memory stays that of the
+    forward. With ``create_graph`` every gradient is a node recorded in a new graph;
+    otherwise gradients are raw floats or arrays. Where a gradient goes is the caller's
+    business: ``backward()`` stores them on the nodes, ``grad()`` returns some of them.
     """
     grads: dict[Node, Any] = {}
-    stored: set[int] = set()  # the arrays already handed to a node's .grad in this pass
-    for output, seed in zip(outputs, seeds):
+    for output, seed in zip(outputs, seeds, strict=True):
         grads[output] = seed if output not in grads else grads[output] + seed
     check_anomaly = mode.state.anomaly_enabled
     now = clock.now  # no data was written since a node made at `now`
     broadcasts = outputs[0]._broadcasts  # one kind of node per graph
 
+    def pass_on(parent: Node, parent_grad: Any) -> None:
+        """Add a parent's share, summed back to the parent's shape, to what it has so far."""
+        if parent_grad is None or not parent.requires_grad:
+            return
+        if broadcasts and parent_grad.shape != parent._data.shape:
+            parent_grad = sum_to_shape(parent_grad, parent._data.shape)
+        previous = grads.get(parent)
+        grads[parent] = parent_grad if previous is None else previous + parent_grad
+
     for node in reversed(topological_order(outputs)):
         g = grads.pop(node, None)
         if g is None:
             continue
-        parents = node._parents
-        if wanted is not None:
-            for position in wanted.get(node, ()):
-                results[position] = g
-        elif not parents:
-            _accumulate(node, g, stored)
-        elif node._retains_grad:  # a Value's float needs no copy: the cheap case first
-            node.grad = g if type(g) is float else _owned(g, stored, node)
-        if not parents:
+        yield node, g
+        first = node._first
+        if first is None:  # a leaf: nothing to pass on
             continue
-
-        rule = node._rule
-        assert rule is not None  # a node with parents was made by an op
         if node._epoch != now:
             _check_unchanged(node)
-        try:
+        rule = node._rule
+        second, others = node._second, node._others
+        try:  # the rule gets raw data, or the nodes themselves when it must record a graph
             if create_graph:
-                parent_grads = rule.backward(node._ctx, g, node, *parents)
-            elif len(parents) == 1:
-                parent_grads = rule.backward(node._ctx, g, node._data, parents[0]._data)
-            elif len(parents) == 2:
-                parent_grads = rule.backward(
-                    node._ctx, g, node._data, parents[0]._data, parents[1]._data
-                )
+                parent_grads = rule.backward(node._ctx, g, node, *node.parents)
+            elif second is None:
+                parent_grads = rule.backward(node._ctx, g, node._data, first._data)
+            elif not others:
+                parent_grads = rule.backward(node._ctx, g, node._data, first._data, second._data)
             else:
-                parent_grads = rule.backward(node._ctx, g, node._data, *[p._data for p in parents])
+                parent_grads = rule.backward(
+                    node._ctx, g, node._data, *[parent._data for parent in node.parents]
+                )
         except ArithmeticError as error:  # Python floats raise where numpy gives inf or nan
             raise type(error)(f"the backward of {rule.name!r} failed: {error}") from error
-
+        if len(parent_grads) != (1 if second is None else 2 + len(others)):
+            raise RuleError.miscounted(rule.name, parent_grads, node.parents)
         if check_anomaly:
             for parent_grad in parent_grads:
                 if parent_grad is not None:
                     _check_finite(parent_grad, f"the backward of {rule.name!r}")
-        for parent, parent_grad in zip(parents, parent_grads):
-            if parent_grad is None or not parent.requires_grad:
-                continue
-            if broadcasts and parent_grad.shape != parent._data.shape:
-                parent_grad = sum_to_shape(parent_grad, parent._data.shape)
-            previous = grads.get(parent)
-            grads[parent] = parent_grad if previous is None else previous + parent_grad
+        pass_on(first, parent_grads[0])
+        if second is not None:
+            pass_on(second, parent_grads[1])
+            if others:
+                for parent, parent_grad in zip(others, parent_grads[2:]):
+                    pass_on(parent, parent_grad)
+
+
+class RuleError(RuntimeError):
+    """A derivative rule broke its contract: a bug in the rule, never in the user's program."""
+
+    @classmethod
+    def miscounted(cls, name: str, grads: Sequence[Any], inputs: Sequence[Node]) -> RuleError:
+        return cls(
+            f"the backward of {name!r} returned {len(grads)} gradients for {len(inputs)} "
+            "inputs; a rule returns exactly one per input (None for an input it gives none)"
+        )
 
 
 def _check_unchanged(node: Node) -> None:
@@ -134,9 +152,9 @@ def _check_unchanged(node: Node) -> None:
     if rule.reads_output:
         suspects.append(("output", node))
     if rule.reads_inputs:
-        suspects += [(f"input {position}", p) for position, p in enumerate(node._parents)]
+        suspects += [(f"input {position}", p) for position, p in enumerate(node.parents)]
     for what, suspect in suspects:
-        storage = suspect._storage
+        storage = getattr(suspect, "_storage", None)
         if storage is not None and storage.written_at > node._epoch:
             label = f" {suspect.label!r}" if suspect.label else ""
             shape = getattr(suspect._data, "shape", None)
@@ -269,8 +287,19 @@ def grad(
     results: list[Any] = [None] * len(input_list)
 
     seeds = _seeds(output_list, grad_outputs, create_graph)
+    unfinished = len(positions)
     with _recording(create_graph):
-        _propagate(output_list, seeds, create_graph, positions, results)
+        walk = gradients(output_list, seeds, create_graph)
+        for node, g in walk:
+            wanted = positions.get(node)
+            if wanted is None:
+                continue
+            for position in wanted:
+                results[position] = g
+            unfinished -= 1
+            if not unfinished:  # the rest of the walk cannot change these gradients
+                walk.close()
+                break
 
     for position, result in enumerate(results):
         if result is None:
@@ -294,5 +323,32 @@ def backward(root: Node, grad_output: Any = None, *, create_graph: bool = False)
             "or it was computed under no_grad)"
         )
     seeds = _seeds([root], None if grad_output is None else [grad_output], create_graph)
+    stored: set[int] = set()  # the arrays already handed to a node's .grad in this pass
+    retain_all = root._retains_by_default  # every Value keeps its gradient
     with _recording(create_graph):
-        _propagate([root], seeds, create_graph, None, [])
+        for node, g in gradients([root], seeds, create_graph):
+            if node._first is None:  # leaves accumulate
+                _accumulate(node, g, stored)
+            elif retain_all or node.retains_grad:  # interior nodes that retain it overwrite
+                node.grad = g if type(g) is float else _owned(g, stored, node)
+
+
+class Differentiable(Node):
+    """A node the engine back-propagates from: Node plus ``backward()``.
+
+    Value and Tensor derive from it, so that node.py needs no engine and the engine
+    imports node.py alone.
+    """
+
+    __slots__ = ()
+
+    def backward(self, grad: Any = None, *, create_graph: bool = False) -> None:
+        """Back-propagate from this node: every leaf that requires grad accumulates d(self)/d(leaf).
+
+        Leaves *accumulate* into ``.grad`` across calls until ``zero_grad()``, as in
+        PyTorch. Interior nodes keep their gradient only when they retain it (every
+        ``Value`` does; a ``Tensor`` after ``retain_grad()``), and each call overwrites it.
+        With ``create_graph=True`` the gradients are themselves nodes in a new graph, so
+        they can be differentiated again.
+        """
+        backward(self, grad, create_graph=create_graph)

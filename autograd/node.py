@@ -1,10 +1,16 @@
 """The Node base shared by ``Value`` and ``Tensor``: one vertex of the compute graph.
 
 A node holds its forward result (``data``), its gradient (``grad``), the nodes it was
-computed from (``parents``, a tuple, in argument order), the primitive op that made it
-and whatever plain constants that op's derivative rule needs (``_ctx``). A node never
-refers to itself, directly or through a closure, so a graph is freed by reference
-counting alone as soon as its last outside reference goes.
+computed from (``parents``, in argument order), the primitive op that made it and
+whatever plain constants that op's derivative rule needs (``_ctx``). A node never refers
+to itself, directly or through a closure, so a graph is freed by reference counting
+alone as soon as its last outside reference goes.
+
+The parents live in the node itself: the first two in slots of their own, any further
+ones (an n-ary sum, a fused neuron) in a tuple. A tuple per node would be a second
+object per node, and Python's garbage collector works per object: on micrograd's graph,
+where every ``w*x`` and ``+`` is a node, that second object doubled the step's time with
+the collector on (``benchmarks/scalar.py``).
 
 The two node kinds differ only in what ``data`` is (a Python float or a numpy array);
 the engine (``engine.py``) and the derivative rules (``rules.py``) are shared.
@@ -16,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
-from .mode import state
+from .mode import state, switched
 from .versions import Storage, clock
 
 if TYPE_CHECKING:
@@ -34,13 +40,17 @@ class Node:
         "_data",
         "grad",
         "requires_grad",
-        "label",
-        "_parents",
+        "_first",
+        "_second",
+        "_others",
         "_rule",
         "_ctx",
-        "_retains_grad",
-        "_storage",
         "_epoch",
+        # These stay empty until used: most nodes never get a label, a write or a
+        # retain_grad(), and an empty slot costs neither a store nor the collector's time.
+        "_label",
+        "_storage",
+        "_retains_grad",
         "__weakref__",
     )
 
@@ -54,22 +64,41 @@ class Node:
     _data: Any
     grad: Any
     requires_grad: bool
-    label: str
-    _parents: tuple[Node, ...]
+    #: The first parent (None for a leaf), the second (None if fewer), and any others.
+    _first: Node | None
+    _second: Node | None
+    _others: tuple[Node, ...]
     _rule: Rule | None
     _ctx: Any
-    _retains_grad: bool
-    #: The memory behind ``_data`` and when it was last written (None: never written).
-    _storage: Storage | None
     #: ``versions.clock.now`` when the node was made: writes after it invalidate its rule.
     _epoch: int
+    _label: str
+    #: The memory behind ``_data`` and when it was last written (empty: never written).
+    _storage: Storage
+    _retains_grad: bool
 
     # -- the graph ---------------------------------------------------------------------
 
     @property
+    def label(self) -> str:
+        """A name for pictures and reprs ("" by default)."""
+        return getattr(self, "_label", "")
+
+    @label.setter
+    def label(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"label: expected a string, got {type(name).__name__}")
+        self._label = name
+
+    @property
     def parents(self) -> tuple[Node, ...]:
         """The nodes this one was computed from, in argument order (empty for a leaf)."""
-        return self._parents
+        first, second = self._first, self._second
+        if first is None:
+            return ()
+        if second is None:
+            return (first,)
+        return (first, second, *self._others)
 
     @property
     def op(self) -> str:
@@ -79,8 +108,8 @@ class Node:
     # micrograd's names, read-only, for tools written against micrograd (its draw_dot):
     @property
     def _prev(self) -> set[Node]:
-        """The parents as a set (micrograd's ``_prev``); the engine uses the ordered tuple."""
-        return set(self._parents)
+        """The parents as a set (micrograd's ``_prev``); the engine keeps their order."""
+        return set(self.parents)
 
     @property
     def _op(self) -> str:
@@ -96,20 +125,9 @@ class Node:
     @property
     def is_leaf(self) -> bool:
         """A leaf was made by the user (or under ``no_grad``), not recorded from an op."""
-        return not self._parents
+        return self._first is None
 
     # -- gradients ---------------------------------------------------------------------
-
-    def backward(self, grad: Any = None, *, create_graph: bool = False) -> None:
-        """Back-propagate from this node: every leaf that requires grad accumulates d(self)/d(leaf).
-
-        Leaves *accumulate* into ``.grad`` across calls until ``zero_grad()``, as in
-        PyTorch. Interior nodes keep their gradient only when they retain it (every
-        ``Value`` does; a ``Tensor`` after ``retain_grad()``), and each call overwrites it.
-        With ``create_graph=True`` the gradients are themselves nodes in a new graph, so
-        they can be differentiated again.
-        """
-        engine.backward(self, grad, create_graph=create_graph)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
@@ -118,6 +136,11 @@ class Node:
     def retain_grad(self) -> None:
         """Keep this interior node's gradient in ``.grad`` after ``backward()``."""
         self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        """True if an interior node keeps its gradient after ``backward()`` (as PyTorch's)."""
+        return self._retains_by_default or getattr(self, "_retains_grad", False)
 
     # -- the data ---------------------------------------------------------------------
 
@@ -137,7 +160,7 @@ class Node:
 
     def _shared_storage(self) -> Storage:
         """The ``Storage`` of this node's memory, made on first use."""
-        storage = self._storage
+        storage = getattr(self, "_storage", None)
         if storage is None:
             storage = self._storage = Storage()
         return storage
@@ -145,6 +168,38 @@ class Node:
     def _mark_written(self) -> None:
         """Record that this node's data was just changed (see ``versions.py``)."""
         self._shared_storage().mark_written()
+
+    # -- what the derivative rules call on nodes when the engine records a graph -------
+    #
+    # With ``create_graph=True`` a rule's arithmetic runs on nodes (see ``rules.py``);
+    # besides the operators it needs these. Each kind implements those it supports.
+
+    #: The shape of the data: () for a Value.
+    shape: tuple[int, ...]
+
+    def exp(self) -> Node:
+        """e^x, elementwise."""
+        raise NotImplementedError(f"{type(self).__name__} has no exp")
+
+    def log(self) -> Node:
+        """ln x, elementwise."""
+        raise NotImplementedError(f"{type(self).__name__} has no log")
+
+    def sigmoid(self) -> Node:
+        """σ(x) = 1/(1 + e^−x), elementwise."""
+        raise NotImplementedError(f"{type(self).__name__} has no sigmoid")
+
+    def softmax(self, axis: int = -1) -> Node:
+        """e^x / Σ_axis e^x."""
+        raise NotImplementedError(f"{type(self).__name__} has no softmax")
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Node:
+        """The data repeated to ``shape`` by numpy's broadcasting rules."""
+        raise NotImplementedError(f"{type(self).__name__} cannot broadcast")
+
+    def _scatter_add(self, index: Any, shape: tuple[int, ...]) -> Node:
+        """zeros(shape) with this node's data added at ``index`` (getitem's gradient)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot scatter")
 
     # -- what each kind tells the engine ----------------------------------------------
 
@@ -169,10 +224,6 @@ class Node:
                 )
 
 
-# The engine imports Node, so Node's backward() reaches the engine through the module,
-# imported here at the bottom, once, after Node exists.
-from . import engine  # noqa: E402
-
 _new = object.__new__
 
 
@@ -181,29 +232,34 @@ def record(kind: type[N], data: Any, parents: tuple[Node, ...], op: Rule, ctx: A
 
     It keeps its parents (and so joins the graph) only when gradients are being recorded
     and at least one parent requires grad; otherwise it is a leaf that needs no grad.
+    This runs once per node, so it does the least it can.
     """
-    if state.anomaly_enabled and not np.all(np.isfinite(data)):
-        raise FloatingPointError(
-            f"detect_anomaly: the forward of {op.name!r} produced a NaN or inf"
-        )
+    if switched.count:  # some thread is inside no_grad or detect_anomaly: is this one?
+        if state.anomaly_enabled and not np.all(np.isfinite(data)):
+            raise FloatingPointError(
+                f"detect_anomaly: the forward of {op.name!r} produced a NaN or inf"
+            )
+        if not state.grad_enabled:
+            return leaf(kind, data, False)
+    for parent in parents:
+        if parent.requires_grad:
+            break
+    else:  # computed from constants only: a constant
+        return leaf(kind, data, False)
     out = _new(kind)
     out._data = data
     out.grad = kind._initial_grad
-    out.label = ""
+    out.requires_grad = True
+    out._rule = op
     out._ctx = ctx
-    out._retains_grad = kind._retains_by_default
-    out._storage = None
     out._epoch = clock.now
-    if state.grad_enabled:
-        for parent in parents:
-            if parent.requires_grad:
-                out.requires_grad = True
-                out._parents = parents
-                out._rule = op
-                return out
-    out.requires_grad = False
-    out._parents = ()
-    out._rule = None
+    out._first = parents[0]
+    if len(parents) == 1:
+        out._second = None
+        out._others = ()
+    else:
+        out._second = parents[1]
+        out._others = parents[2:]
     return out
 
 
@@ -214,15 +270,15 @@ def leaf(kind: type[N], data: Any, requires_grad: bool, label: str = "") -> N:
     return out
 
 
-def init_leaf(node: Node, data: Any, requires_grad: bool, label: str) -> None:
+def init_leaf(node: Node, data: Any, requires_grad: bool, label: str = "") -> None:
     """Make ``node`` a leaf holding ``data``: no parents, no op, the kind's initial grad."""
     node._data = data
     node.grad = type(node)._initial_grad
     node.requires_grad = requires_grad
-    node.label = label
-    node._parents = ()
+    if label:
+        node._label = label
+    node._first = node._second = None
+    node._others = ()
     node._rule = None
     node._ctx = None
-    node._retains_grad = type(node)._retains_by_default
-    node._storage = None
     node._epoch = clock.now

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import rules
 from .habits import TensorHabits, pytorch_names
+from .engine import Differentiable
 from .node import Node, init_leaf, leaf, record
 from .rng import Seed, as_generator
 from .rules import Rule
@@ -88,7 +89,7 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
     return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
 
 
-class Tensor(TensorHabits, Node):
+class Tensor(TensorHabits, Differentiable):
     """An n-dimensional array node of the compute graph.
 
     ``data`` is a numpy array (float32 unless ``dtype`` says otherwise; the data is

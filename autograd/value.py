@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from . import rules
+from .engine import Differentiable
 from .node import Node, init_leaf, leaf, record
 from .rules import Rule
 
@@ -72,7 +73,7 @@ def _power(base: float, exponent: float) -> float:
         return -math.inf if base < 0 and odd else math.inf
 
 
-class Value(Node):
+class Value(Differentiable):
     """A scalar node of the compute graph.
 
     ``data`` is a Python float; ``grad`` is d(root)/d(self) after ``root.backward()`` (a

@@ -52,7 +52,7 @@ def _walk(root: Node, max_nodes: int) -> list[Node]:
                 f"draw_graph: the graph has more than max_nodes={max_nodes} nodes; draw a "
                 "smaller part of it (for example one neuron) or raise max_nodes"
             )
-        for parent in reversed(node._parents):
+        for parent in reversed(node.parents):
             if id(parent) not in seen:
                 seen.add(id(parent))
                 stack.append(parent)
@@ -120,7 +120,7 @@ def graph_source(
         if node._rule is not None:
             dot.node(name + "_rule", label=_escape(_op_label(node)), shape="ellipse")
             dot.edge(name + "_rule", name)
-            for parent in node._parents:
+            for parent in node.parents:
                 dot.edge(names[id(parent)], name + "_rule")
     return dot
 
