@@ -55,12 +55,16 @@ def topological_order(outputs: Sequence[Node]) -> list[Node]:
             continue
         entered.append(node)
         stack.append(None)
-        # The parents go on in reverse, so that they come off in argument order.
-        if node._others:
-            stack.extend(reversed(node._others))
-        if node._second is not None:
-            stack.append(node._second)
-        stack.append(first)
+        # The parents go on in reverse, so that they come off in argument order; the
+        # first two are pushed only if not yet seen (parameters are used many times).
+        if node._many:
+            stack.extend(reversed(node._many))
+            continue
+        second = node._second
+        if second is not None and second not in visited:
+            stack.append(second)
+        if first not in visited:
+            stack.append(first)
     return order
 
 
@@ -105,22 +109,24 @@ def gradients(
         if node._epoch != now:
             _check_unchanged(node)
         rule = node._rule
-        second, others = node._second, node._others
+        second, many = node._second, node._many
         try:  # the rule gets raw data, or the nodes themselves when it must record a graph
             if create_graph:
-                parent_grads = rule.backward(node._ctx, g, node, *node.parents)
+                parents = node.parents
+                parent_grads = rule.backward(node._ctx, g, node, *parents)
             elif second is None:
+                parents = (first,)
                 parent_grads = rule.backward(node._ctx, g, node._data, first._data)
-            elif not others:
+            elif not many:
+                parents = (first, second)
                 parent_grads = rule.backward(node._ctx, g, node._data, first._data, second._data)
             else:
-                parent_grads = rule.backward(
-                    node._ctx, g, node._data, *[parent._data for parent in node.parents]
-                )
+                parents = many
+                parent_grads = rule.backward(node._ctx, g, node._data, *[p._data for p in many])
         except ArithmeticError as error:  # Python floats raise where numpy gives inf or nan
             raise type(error)(f"the backward of {rule.name!r} failed: {error}") from error
-        if len(parent_grads) != (1 if second is None else 2 + len(others)):
-            raise RuleError.miscounted(rule.name, parent_grads, node.parents)
+        if len(parent_grads) != len(parents):
+            raise RuleError.miscounted(rule.name, parent_grads, parents)
         if check_anomaly:
             for parent_grad in parent_grads:
                 if parent_grad is not None:
@@ -128,8 +134,8 @@ def gradients(
         pass_on(first, parent_grads[0])
         if second is not None:
             pass_on(second, parent_grads[1])
-            if others:
-                for parent, parent_grad in zip(others, parent_grads[2:]):
+            if many:
+                for parent, parent_grad in zip(many[2:], parent_grads[2:]):
                     pass_on(parent, parent_grad)
 
 

@@ -6,11 +6,11 @@ whatever plain constants that op's derivative rule needs (``_ctx``). A node neve
 to itself, directly or through a closure, so a graph is freed by reference counting
 alone as soon as its last outside reference goes.
 
-The parents live in the node itself: the first two in slots of their own, any further
-ones (an n-ary sum, a fused neuron) in a tuple. A tuple per node would be a second
-object per node, and Python's garbage collector works per object: on micrograd's graph,
-where every ``w*x`` and ``+`` is a node, that second object doubled the step's time with
-the collector on (``benchmarks/scalar.py``).
+The parents of an op with one or two inputs live in two slots of the node itself; an
+op with more (an n-ary sum, a fused neuron) keeps the whole tuple as well. A tuple for
+every node would be a second object per node, and Python's garbage collector works per
+object: on micrograd's graph, where every ``w*x`` and ``+`` is a node, that second
+object made the step half again as slow with the collector on (``benchmarks/scalar.py``).
 
 The two node kinds differ only in what ``data`` is (a Python float or a numpy array);
 the engine (``engine.py``) and the derivative rules (``rules.py``) are shared.
@@ -42,7 +42,7 @@ class Node:
         "requires_grad",
         "_first",
         "_second",
-        "_others",
+        "_many",
         "_rule",
         "_ctx",
         "_epoch",
@@ -64,10 +64,11 @@ class Node:
     _data: Any
     grad: Any
     requires_grad: bool
-    #: The first parent (None for a leaf), the second (None if fewer), and any others.
+    #: The first parent (None for a leaf) and the second (None if fewer); for an op with
+    #: more than two inputs, all of them in ``_many`` (empty otherwise).
     _first: Node | None
     _second: Node | None
-    _others: tuple[Node, ...]
+    _many: tuple[Node, ...]
     _rule: Rule | None
     _ctx: Any
     #: ``versions.clock.now`` when the node was made: writes after it invalidate its rule.
@@ -98,7 +99,7 @@ class Node:
             return ()
         if second is None:
             return (first,)
-        return (first, second, *self._others)
+        return self._many or (first, second)
 
     @property
     def op(self) -> str:
@@ -241,11 +242,9 @@ def record(kind: type[N], data: Any, parents: tuple[Node, ...], op: Rule, ctx: A
             )
         if not state.grad_enabled:
             return leaf(kind, data, False)
-    for parent in parents:
-        if parent.requires_grad:
-            break
-    else:  # computed from constants only: a constant
-        return leaf(kind, data, False)
+    first = parents[0]  # every op has an input
+    if not first.requires_grad and not any(parent.requires_grad for parent in parents):
+        return leaf(kind, data, False)  # computed from constants only: a constant
     out = _new(kind)
     out._data = data
     out.grad = kind._initial_grad
@@ -253,13 +252,13 @@ def record(kind: type[N], data: Any, parents: tuple[Node, ...], op: Rule, ctx: A
     out._rule = op
     out._ctx = ctx
     out._epoch = clock.now
-    out._first = parents[0]
+    out._first = first
     if len(parents) == 1:
         out._second = None
-        out._others = ()
+        out._many = ()
     else:
         out._second = parents[1]
-        out._others = parents[2:]
+        out._many = parents if len(parents) > 2 else ()
     return out
 
 
@@ -278,7 +277,7 @@ def init_leaf(node: Node, data: Any, requires_grad: bool, label: str = "") -> No
     if label:
         node._label = label
     node._first = node._second = None
-    node._others = ()
+    node._many = ()
     node._rule = None
     node._ctx = None
     node._epoch = clock.now
