@@ -9,20 +9,11 @@ as a compute graph; one engine back-propagates through either kind.
 __tracegrad__ = True
 
 from .engine import backward, grad, topological_order
+from .functional import concatenate, cross_entropy, linear, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .node import Node
-from .tensor import (
-    Tensor,
-    concatenate,
-    cross_entropy,
-    linear,
-    matmul,
-    maximum,
-    minimum,
-    stack,
-    where,
-)
+from .tensor import Tensor, matmul, maximum, minimum
 from .value import Value
 from .versions import DataChangedError
 from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph

@@ -16,7 +16,7 @@ of the inputs asked for, ``backward()`` stores them on the nodes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -70,7 +70,7 @@ def topological_order(outputs: Sequence[Node]) -> list[Node]:
 
 def gradients(
     outputs: Sequence[Node], seeds: Sequence[Any], create_graph: bool = False
-) -> Iterator[tuple[Node, Any]]:
+) -> Generator[tuple[Node, Any], None, None]:
     """Walk the graph from ``outputs`` backwards, yielding each node with its finished gradient.
 
     ``seeds`` are d(root)/d(output) for each output. A node's gradient is finished when
@@ -109,6 +109,7 @@ def gradients(
         if node._epoch != now:
             _check_unchanged(node)
         rule = node._rule
+        assert rule is not None  # a node with parents was made by an op
         second, many = node._second, node._many
         try:  # the rule gets raw data, or the nodes themselves when it must record a graph
             if create_graph:
@@ -330,12 +331,11 @@ def backward(root: Node, grad_output: Any = None, *, create_graph: bool = False)
         )
     seeds = _seeds([root], None if grad_output is None else [grad_output], create_graph)
     stored: set[int] = set()  # the arrays already handed to a node's .grad in this pass
-    retain_all = root._retains_by_default  # every Value keeps its gradient
     with _recording(create_graph):
         for node, g in gradients([root], seeds, create_graph):
             if node._first is None:  # leaves accumulate
                 _accumulate(node, g, stored)
-            elif retain_all or node.retains_grad:  # interior nodes that retain it overwrite
+            elif node._retains_grad:  # interior nodes that retain their gradient overwrite
                 node.grad = g if type(g) is float else _owned(g, stored, node)
 
 

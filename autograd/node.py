@@ -46,11 +46,11 @@ class Node:
         "_rule",
         "_ctx",
         "_epoch",
-        # These stay empty until used: most nodes never get a label, a write or a
-        # retain_grad(), and an empty slot costs neither a store nor the collector's time.
+        "_retains_grad",
+        # These stay empty on the nodes ops make, until used: such nodes seldom get a
+        # label or a write, and an empty slot costs neither a store nor the collector's time.
         "_label",
         "_storage",
-        "_retains_grad",
         "__weakref__",
     )
 
@@ -73,10 +73,10 @@ class Node:
     _ctx: Any
     #: ``versions.clock.now`` when the node was made: writes after it invalidate its rule.
     _epoch: int
-    _label: str
-    #: The memory behind ``_data`` and when it was last written (empty: never written).
-    _storage: Storage
     _retains_grad: bool
+    _label: str
+    #: The memory behind ``_data`` and when it was last written (None or empty: never).
+    _storage: Storage | None
 
     # -- the graph ---------------------------------------------------------------------
 
@@ -141,7 +141,7 @@ class Node:
     @property
     def retains_grad(self) -> bool:
         """True if an interior node keeps its gradient after ``backward()`` (as PyTorch's)."""
-        return self._retains_by_default or getattr(self, "_retains_grad", False)
+        return self._retains_grad
 
     # -- the data ---------------------------------------------------------------------
 
@@ -157,6 +157,20 @@ class Node:
     @data.setter
     def data(self, value: Any) -> None:
         self._data = value
+        self._mark_written()
+
+    def subtract_data_(self, delta: Any) -> None:
+        """``data −= delta`` in place: an optimiser's update, recorded as one write.
+
+        It is not an op of the graph (as PyTorch's ``p.data.sub_(delta)`` is not): a
+        backward through a graph that used the old data raises ``DataChangedError``. A
+        ``delta`` of a wider float dtype is rounded to the data's dtype.
+        """
+        data = self._data
+        if isinstance(data, np.ndarray):
+            np.subtract(data, delta, out=data, casting="same_kind")
+        else:
+            self._data = data - float(delta)
         self._mark_written()
 
     def _shared_storage(self) -> Storage:
@@ -175,8 +189,10 @@ class Node:
     # With ``create_graph=True`` a rule's arithmetic runs on nodes (see ``rules.py``);
     # besides the operators it needs these. Each kind implements those it supports.
 
-    #: The shape of the data: () for a Value.
-    shape: tuple[int, ...]
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of the data: () for a Value."""
+        raise NotImplementedError(f"{type(self).__name__} has no shape")
 
     def exp(self) -> Node:
         """e^x, elementwise."""
@@ -252,6 +268,7 @@ def record(kind: type[N], data: Any, parents: tuple[Node, ...], op: Rule, ctx: A
     out._rule = op
     out._ctx = ctx
     out._epoch = clock.now
+    out._retains_grad = kind._retains_by_default
     out._first = first
     if len(parents) == 1:
         out._second = None
@@ -281,3 +298,5 @@ def init_leaf(node: Node, data: Any, requires_grad: bool, label: str = "") -> No
     node._rule = None
     node._ctx = None
     node._epoch = clock.now
+    node._retains_grad = type(node)._retains_by_default
+    node._storage = None

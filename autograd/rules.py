@@ -78,13 +78,13 @@ def rule(name: str, symbol: str | None = None, *, reads: str = "") -> Callable[[
 
 def _exp(x: Any) -> Any:
     if isinstance(x, Node):
-        return x.exp()  # type: ignore[attr-defined]
+        return x.exp()
     return math.exp(x) if isinstance(x, float) else np.exp(x)
 
 
 def _log(x: Any) -> Any:
     if isinstance(x, Node):
-        return x.log()  # type: ignore[attr-defined]
+        return x.log()
     if isinstance(x, float):
         return math.log(x) if x > 0 else math.nan
     return np.log(x)
@@ -269,7 +269,7 @@ def abs_(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
 
 def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
     if isinstance(x, Node):
-        return x.broadcast_to(shape)  # type: ignore[attr-defined]
+        return x.broadcast_to(shape)
     return np.broadcast_to(x, shape)
 
 
@@ -285,7 +285,7 @@ def _is_basic_index(index: Any) -> bool:
 def add_at(shape: tuple[int, ...], index: Any, g: Any) -> Any:
     """zeros(shape) with g added at ``index`` (repeated indices add up)."""
     if isinstance(g, Node):
-        return g._scatter_add(index, shape)  # type: ignore[attr-defined]
+        return g._scatter_add(index, shape)
     result = np.zeros(shape, dtype=g.dtype)
     if _is_basic_index(index) or (isinstance(index, np.ndarray) and index.dtype == bool):
         result[index] = g
@@ -498,9 +498,9 @@ def cross_entropy(
     labels, exps, sums, reduction = ctx
     rows = np.arange(len(labels))
     if isinstance(logits, Node):  # recorded: the probabilities must depend on the logits
-        one_hot = np.zeros(logits.shape, dtype=logits._data.dtype)  # type: ignore[attr-defined]
+        one_hot = np.zeros(logits.shape, dtype=logits._data.dtype)
         one_hot[rows, labels] = 1.0
-        delta = logits.softmax(axis=-1) - one_hot  # type: ignore[attr-defined]
+        delta = logits.softmax(axis=-1) - one_hot
         if reduction == "none":
             return (delta * g.reshape((-1, 1)),)
         if reduction == "mean":
@@ -521,5 +521,5 @@ def cross_entropy(
 @rule("binary_cross_entropy", "BCE", reads="inputs")
 def binary_cross_entropy(target: Any, g: Any, out: Any, z: Any) -> tuple[Any]:
     """loss = log(1 + e^z) − y·z for a logit z and a target y in [0, 1]: d/dz = σ(z) − y."""
-    probability = z.sigmoid() if isinstance(z, Node) else stable_sigmoid(z)  # type: ignore[attr-defined]
+    probability = z.sigmoid() if isinstance(z, Node) else stable_sigmoid(z)
     return (g * (probability - target),)

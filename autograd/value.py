@@ -85,7 +85,6 @@ class Value(Differentiable):
 
     _initial_grad = 0.0
     _retains_by_default = True
-    shape: tuple[int, ...] = ()
 
     def __init__(self, data: float, requires_grad: bool = True, label: str = "") -> None:
         init_leaf(self, _to_float(data, "Value"), bool(requires_grad), label)
@@ -103,6 +102,11 @@ class Value(Differentiable):
     def data(self, value: Any) -> None:
         self._data = _to_float(value, "Value.data")
         self._mark_written()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """() : a Value is a scalar."""
+        return ()
 
     def __float__(self) -> float:
         return self._data

@@ -73,6 +73,32 @@ def tracegrad_epoch(initial: Weights) -> Epoch:
     return epoch
 
 
+def tracegrad_generic_epoch(initial: Weights) -> Epoch:
+    """The MLP as a user writes it from generic ops: ``x @ W.T + b``, relu, log_softmax,
+    picking each row's label and a mean; no fused layer, no fused loss."""
+    params = [(Tensor(w, requires_grad=True), Tensor(b, requires_grad=True)) for w, b in initial]
+    flat = [p for pair in params for p in pair]
+
+    def epoch(X: np.ndarray, y: np.ndarray, batch: int) -> float:
+        loss = None
+        for start in range(0, len(X), batch):
+            h = Tensor.from_numpy(X[start : start + batch])
+            labels = y[start : start + batch]
+            for i, (w, b) in enumerate(params):
+                h = h @ w.T + b
+                if i < len(params) - 1:
+                    h = h.relu()
+            log_probabilities = h.log_softmax(axis=-1)
+            loss = -log_probabilities[np.arange(len(labels)), labels].mean()
+            loss.backward()
+            for p in flat:
+                p.data -= LEARNING_RATE * p.grad
+                p.grad = None
+        return float(loss.item())
+
+    return epoch
+
+
 def numpy_epoch(initial: Weights) -> Epoch:
     """Forward and backward by hand: what an engine would do with no overhead at all."""
     params = [(w.copy(), b.copy()) for w, b in initial]
@@ -180,6 +206,7 @@ def main() -> None:
             engines = {
                 "numpy": numpy_epoch(initial),
                 "tracegrad": tracegrad_epoch(initial),
+                "generic": tracegrad_generic_epoch(initial),
                 "torch": torch_epoch(initial),
             }
             times: dict[str, list[float]] = {name: [] for name, e in engines.items() if e}

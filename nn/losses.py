@@ -149,9 +149,9 @@ def cross_entropy(
 ) -> Any:
     """−log softmax(z_i)[y_i] for logits z of shape (n, C) (logits, not probabilities).
 
-    ``target`` is either n integer class indices (fused and stable: logsumexp(z_i) −
-    z_i[y_i]) or an (n, C) array of class probabilities (−Σ_c p_c·log softmax(z_i)_c);
-    a probability Tensor that requires grad gets its gradient.
+    ``target`` is either n integer class indices or an (n, C) array of class
+    probabilities; see ``autograd.cross_entropy``, which this is for a Tensor. For rows
+    of Values (a scalar network's outputs) it takes integer labels.
     """
     _check_reduction(reduction, "cross_entropy")
     if _is_value_rows(logits):
@@ -160,29 +160,7 @@ def cross_entropy(
         raise TypeError(
             f"cross_entropy: logits must be a Tensor or rows of Values, got {type(logits).__name__}"
         )
-    if isinstance(target, Tensor) and target.requires_grad:
-        probabilities: Tensor | np.ndarray = target
-    else:
-        probabilities = np.asarray(target.data if isinstance(target, Tensor) else target)
-        if probabilities.dtype.kind in "iu":
-            return autograd.cross_entropy(logits, probabilities, reduction)
-        if probabilities.dtype.kind == "b" or probabilities.shape == logits.shape[:1]:
-            raise TypeError(
-                f"cross_entropy: labels must be integer class indices, got {probabilities.dtype} "
-                f"of shape {probabilities.shape} (use y.astype(int); for class probabilities "
-                f"pass shape {logits.shape})"
-            )
-        probabilities = probabilities.astype(logits.dtype, copy=False)
-    if probabilities.shape != logits.shape:
-        raise ValueError(
-            f"cross_entropy: class probabilities of shape {probabilities.shape} do not fit "
-            f"logits of shape {logits.shape}; give integer labels of shape {logits.shape[:1]} "
-            f"or probabilities of shape {logits.shape}"
-        )
-    losses = -(logits.log_softmax(axis=-1) * probabilities).sum(axis=-1)
-    if reduction == "none":
-        return losses
-    return losses.mean() if reduction == "mean" else losses.sum()
+    return autograd.cross_entropy(logits, target, reduction)
 
 
 def _is_value_rows(logits: Any) -> bool:

@@ -59,7 +59,7 @@ class Optimizer:
             if p.grad is None or not p.requires_grad:  # no gradient reached it, or frozen
                 continue
             g = p.grad.data if isinstance(p.grad, Node) else p.grad
-            _subtract(p, self.update(p.data, g, state))
+            p.subtract_data_(self.update(np.asarray(p.data), g, state))
 
     def update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
         """The amount to subtract from a parameter, given its data, gradient and state."""
@@ -69,13 +69,6 @@ class Optimizer:
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
-
-
-def _subtract(p: Node, delta: Any) -> None:
-    if isinstance(p.data, np.ndarray):
-        p.data -= delta.astype(p.data.dtype, copy=False) if hasattr(delta, "astype") else delta
-    else:
-        p.data = p.data - float(delta)
 
 
 class SGD(Optimizer):

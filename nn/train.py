@@ -336,7 +336,8 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
             outputs.append(outputs_array(output))
             labels.append(y_batch)
         bar.update()
-        bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
+        if not bar.disable:
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
     record = {"epoch": float(epoch), "loss": total_loss / seen}
     if names:
         record.update(_scores(names, np.concatenate(outputs), np.concatenate(labels)))
