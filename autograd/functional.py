@@ -120,15 +120,20 @@ def _label_cross_entropy(logits: Tensor, labels: np.ndarray, reduction: str) -> 
             f"{logits.shape}"
         )
     classes = logits.shape[1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise ValueError(
-            f"cross_entropy: labels must lie in [0, {classes}), got {labels.min()}..{labels.max()}"
-        )
     z = logits._data
     shifted = z - z.max(axis=1, keepdims=True)
+    rows = np.arange(len(labels))
+    try:  # numpy refuses labels past the last class; negative ones would count from the end
+        if labels.size and labels.min() < 0:
+            raise IndexError
+        picked = shifted[rows, labels]
+    except IndexError:
+        raise ValueError(
+            f"cross_entropy: labels must lie in [0, {classes}), got {labels.min()}..{labels.max()}"
+        ) from None
     exps = np.exp(shifted)
     sums = exps.sum(axis=1, keepdims=True)
-    losses = np.log(sums[:, 0]) - shifted[np.arange(len(labels)), labels]
+    losses = np.log(sums[:, 0]) - picked
     data = losses if reduction == "none" else losses.sum()
     if reduction == "mean":  # the mean of no losses is nan, as in numpy and PyTorch
         data = data / len(labels) if len(labels) else np.nan
@@ -136,7 +141,7 @@ def _label_cross_entropy(logits: Tensor, labels: np.ndarray, reduction: str) -> 
         np.asarray(data, dtype=z.dtype),
         (logits,),
         rules.cross_entropy,
-        (labels, exps, sums, reduction),
+        (rows, labels, exps, sums, reduction),
     )
 
 

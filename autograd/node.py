@@ -166,11 +166,10 @@ class Node:
         backward through a graph that used the old data raises ``DataChangedError``. A
         ``delta`` of a wider float dtype is rounded to the data's dtype.
         """
-        data = self._data
-        if isinstance(data, np.ndarray):
-            np.subtract(data, delta, out=data, casting="same_kind")
+        if isinstance(self._data, np.ndarray):
+            self._data -= delta  # numpy's in-place operators cast with "same_kind"
         else:
-            self._data = data - float(delta)
+            self._data = self._data - float(delta)
         self._mark_written()
 
     def _shared_storage(self) -> Storage:

@@ -398,9 +398,11 @@ def linear(
 
     Rows of every leading axis of x are summed into the weight's and bias's gradients.
     """
-    rows = g.reshape((-1, g.shape[-1]))
+    rows = g if g.ndim == 2 else g.reshape((-1, g.shape[-1]))
     grad_x = g @ weight if needs[0] else None
-    grad_weight = rows.T @ x.reshape((-1, x.shape[-1])) if needs[1] else None
+    grad_weight = None
+    if needs[1]:
+        grad_weight = rows.T @ (x if x.ndim == 2 else x.reshape((-1, x.shape[-1])))
     if not bias:
         return grad_x, grad_weight
     return grad_x, grad_weight, rows.sum(axis=0) if needs[2] else None
@@ -486,17 +488,17 @@ def softmax(axis: int, g: Any, out: Any, a: Any) -> tuple[Any]:
 
 @rule("cross_entropy", "cross-entropy", reads="inputs")
 def cross_entropy(
-    ctx: tuple[np.ndarray, np.ndarray, np.ndarray, str], g: Any, out: Any, logits: Any
+    ctx: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str], g: Any, out: Any, logits: Any
 ) -> tuple[Any]:
     """loss_i = logsumexp(z_i) − z_i[y_i]: d loss_i / dz_i = softmax(z_i) − onehot(y_i).
 
-    The forward saved e^(z − max) and its row sums, so the fast path forms softmax(z) only
+    The forward saved the row numbers, the labels, e^(z − max) and its row sums (and the
+    reduction), so the fast path forms softmax(z) only
     when a backward asks for it (an evaluation under no_grad never pays for it); when the
     engine records a graph, the probabilities are recomputed from the logits node, so
     second derivatives are right.
     """
-    labels, exps, sums, reduction = ctx
-    rows = np.arange(len(labels))
+    rows, labels, exps, sums, reduction = ctx
     if isinstance(logits, Node):  # recorded: the probabilities must depend on the logits
         one_hot = np.zeros(logits.shape, dtype=logits._data.dtype)
         one_hot[rows, labels] = 1.0

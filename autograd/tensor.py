@@ -137,10 +137,10 @@ class Tensor(TensorHabits, Differentiable):
             raise TypeError(
                 f"from_numpy: only floating-point tensors can require grad, not {array.dtype}"
             )
-        storage = getattr(array, "_storage", None)  # another tensor's data: share its record
-        plain = array if type(array) is np.ndarray else array.view(np.ndarray)
-        out = leaf(Tensor, plain, requires_grad)
-        out._storage = storage
+        if type(array) is np.ndarray:  # a data batch: the usual case
+            return leaf(Tensor, array, requires_grad)
+        out = leaf(Tensor, array.view(np.ndarray), requires_grad)
+        out._storage = getattr(array, "_storage", None)  # another tensor's data: share its record
         return out
 
     # -- what the engine asks of the kind ----------------------------------------------

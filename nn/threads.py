@@ -20,8 +20,12 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-#: How long the first look waits, when there is no epoch to look back on yet.
+#: The shortest time a look may cover: a first look closer than this to the last waits.
 FIRST_LOOK_SECONDS = 0.05
+
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+Sample = tuple[float, float, float]  # (monotonic time, machine busy seconds, own CPU seconds)
 
 
 def cores() -> int:
@@ -37,43 +41,53 @@ def candidates() -> list[int]:
     return sorted({1, cores()})
 
 
+def _sample() -> Sample | None:
+    """The machine's busy time so far (from /proc/stat) and this process's CPU time."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    if fields[0] != "cpu":
+        return None
+    ticks = [int(value) for value in fields[1:]]
+    busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)  # less idle, iowait
+    own = os.times()
+    return time.monotonic(), busy / _TICKS_PER_SECOND, own.user + own.system
+
+
+#: The last look in this process (the first is taken on import), so that a new ``fit``
+#: looks back over the time since, instead of waiting to see.
+_last_look: Sample | None = _sample()
+
+
 class IdleCores:
     """Counts the cores that other processes leave idle, from one look to the next.
 
     Reads the machine's busy time from ``/proc/stat`` and subtracts this process's own
     CPU time (``os.times``), so that our own threads, spinning or working, do not count.
+    The first look of a new counter looks back to the process's last look (at import, or
+    the end of the last epoch trained); only when that was under 50 ms ago does it wait.
     Where ``/proc/stat`` is missing it reports every core as idle.
     """
 
     def __init__(self) -> None:
-        self._ticks_per_second = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        self._last = self._sample()
-
-    def _sample(self) -> tuple[float, float, float] | None:
-        try:
-            fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-        except OSError:
-            return None
-        if fields[0] != "cpu":
-            return None
-        ticks = [int(value) for value in fields[1:]]
-        busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)  # less idle, iowait
-        own = os.times()
-        return time.monotonic(), busy / self._ticks_per_second, own.user + own.system
+        self._last = _last_look or _sample()
 
     def count(self) -> int:
-        """The cores idle since the last look (a first look waits a moment to see)."""
+        """The cores idle since the last look."""
+        global _last_look
         if self._last is None:
             return cores()
-        now = self._sample()
+        now = _sample()
         if now is None:
             return cores()
-        if now[0] - self._last[0] < FIRST_LOOK_SECONDS:
-            time.sleep(FIRST_LOOK_SECONDS)
-            now = self._sample() or now
+        waited = now[0] - self._last[0]
+        if waited < FIRST_LOOK_SECONDS:
+            time.sleep(FIRST_LOOK_SECONDS - waited)
+            now = _sample() or now
         wall = now[0] - self._last[0]
         others = max(0.0, (now[1] - self._last[1]) - (now[2] - self._last[2])) / max(wall, 1e-9)
-        self._last = now
+        self._last = _last_look = now
         return max(1, min(cores(), round(cores() - others)))
 
 

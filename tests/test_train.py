@@ -302,3 +302,18 @@ def test_blas_threads_are_measured_or_fixed() -> None:
     with pytest.raises(ValueError, match="threads must be at least 1"):
         nn.fit(model, X, y, loss=nn.cross_entropy, epochs=1, threads=0,
                optimizer=nn.optim.SGD(model.parameters(), lr=0.1), progress=False)  # fmt: skip
+
+
+def test_a_new_fit_looks_back_at_the_machine_instead_of_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nn import threads
+
+    sleeps: list[float] = []
+    monkeypatch.setattr(threads.time, "sleep", sleeps.append)
+    monkeypatch.setattr(threads, "_last_look", (0.0, 0.0, 0.0))  # a look long ago
+    assert 1 <= threads.IdleCores().count() <= threads.cores()
+    assert sleeps == []  # it looked back over the time since then
+    fresh = threads.IdleCores()  # the look just taken is too recent to measure from
+    fresh.count()
+    assert len(sleeps) == 1 and 0.0 < sleeps[0] <= threads.FIRST_LOOK_SECONDS
