@@ -327,6 +327,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per job; every option's default is in --help."""
+    from .activations import ACTIVATIONS
     from .experiment import dataset_names
 
     parser = _Parser(
@@ -363,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--activation",
         default="relu",
-        choices=["relu", "tanh", "sigmoid", "leaky_relu"],
+        choices=sorted(ACTIVATIONS),
         help="activation between layers",
     )
     train.add_argument("--dropout", type=_probability, default=0.0, help="dropout probability")

@@ -18,8 +18,8 @@ import numpy as np
 
 from . import datasets
 from .data import train_val_split
-from .layers import MLP
 from .losses import cross_entropy, mse_loss
+from .mlp import MLP
 
 #: How many samples a synthetic set has unless told otherwise.
 DEFAULT_SAMPLES = 1000

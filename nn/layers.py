@@ -1,4 +1,6 @@
-"""Layers over Tensor: Linear, activations, Dropout, Flatten, Sequential and MLP.
+"""Layers over Tensor: Linear, Softmax, Dropout, Flatten and Sequential.
+
+The activations are in ``activations.py``, MLP in ``mlp.py``.
 
 Parameters are named as PyTorch names them (``weight`` of shape (out_features,
 in_features), ``bias`` of shape (out_features,)), so a state dict carries over to a
@@ -7,22 +9,16 @@ PyTorch model of the same shape, and back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from autograd import Node, Tensor, linear, where
+from autograd import Node, Tensor, linear
 from autograd.rng import Seed, as_generator
 
 from .init import initialise
-from .module import (
-    Module,
-    architecture_kind,
-    build,
-    perceptron_parameter_count,
-    positive_size,
-)
+from .module import Module, architecture_kind, build, positive_size
 
 
 class TensorModule(Module):
@@ -102,50 +98,6 @@ class Linear(TensorModule):
             positive_size(config["out_features"]),
         )
         return inputs * outputs + (outputs if config.get("bias", True) else 0)
-
-
-class _Stateless(TensorModule):
-    """A layer with no parameters and no constructor arguments."""
-
-    def config(self) -> dict[str, Any]:
-        return {}
-
-
-class ReLU(_Stateless):
-    """max(x, 0)."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
-
-
-class Tanh(_Stateless):
-    """tanh x."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.tanh()
-
-
-class Sigmoid(_Stateless):
-    """σ(x) = 1 / (1 + e^−x)."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.sigmoid()
-
-
-class LeakyReLU(TensorModule):
-    """x where x > 0, else negative_slope·x."""
-
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        self.negative_slope = float(negative_slope)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return where(x.data > 0, x, x * self.negative_slope)
-
-    def config(self) -> dict[str, Any]:
-        return {"negative_slope": self.negative_slope}
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
 
 
 class Softmax(TensorModule):
@@ -263,65 +215,3 @@ def _layer_specs(config: Mapping[str, Any]) -> list[Any]:
     if not isinstance(layers, list):
         raise ValueError(f"layers must be a list, got {type(layers).__name__}")
     return layers
-
-
-ACTIVATIONS: dict[str, type[Module]] = {
-    "relu": ReLU,
-    "tanh": Tanh,
-    "sigmoid": Sigmoid,
-    "leaky_relu": LeakyReLU,
-}
-
-
-class MLP(Sequential):
-    """Linear layers of ``sizes`` on ``nin`` inputs, ``activation`` between, linear output.
-
-    ``MLP(784, [128, 10])`` is Linear(784, 128), ReLU, Linear(128, 10). With ``dropout``
-    > 0 a Dropout follows each hidden activation. Weights use Kaiming initialisation for
-    ReLU-like activations and Xavier for tanh and sigmoid.
-    """
-
-    def __init__(
-        self,
-        nin: int,
-        sizes: Sequence[int],
-        activation: str = "relu",
-        dropout: float = 0.0,
-        *,
-        rng: Seed = None,
-    ) -> None:
-        if not sizes:
-            raise ValueError("MLP: sizes must name at least one layer")
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"MLP: unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}"
-            )
-        generator = as_generator(rng)
-        init = "xavier" if activation in ("tanh", "sigmoid") else "kaiming"
-        widths = [nin, *sizes]
-        layers: list[Module] = []
-        for i in range(len(sizes)):
-            layers.append(Linear(widths[i], widths[i + 1], init=init, rng=generator))
-            if i < len(sizes) - 1:
-                layers.append(ACTIVATIONS[activation]())
-                if dropout > 0.0:
-                    layers.append(Dropout(dropout, rng=generator))
-        super().__init__(*layers)
-        self.nin, self.sizes = nin, list(sizes)
-        self.activation, self.dropout = activation, float(dropout)
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "nin": self.nin,
-            "sizes": self.sizes,
-            "activation": self.activation,
-            "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> MLP:
-        return cls(**config)
-
-    @classmethod
-    def parameter_count(cls, config: Mapping[str, Any]) -> int:
-        return perceptron_parameter_count(config)

@@ -30,22 +30,41 @@ from .modelfile import (
     write_model_file,
 )
 
-#: The library's own module classes by name: the ones ``nn.load`` can rebuild.
+#: The library's own module classes by their type name: the ones ``nn.load`` can rebuild.
+#: The name is the class's ("Linear", "MLP"; "scalar.MLP" for nn.scalar's), not its
+#: module path, so that moving a class to another file breaks no saved model.
 REGISTRY: dict[str, type[Module]] = {}
+
+#: The module paths that files saved before type names were stable (before 2026-11-23)
+#: use, and the type names they stand for: such files still load.
+_LEGACY_TENSOR_MODULES = (
+    "Linear ReLU Tanh Sigmoid LeakyReLU Softmax LogSoftmax Flatten Dropout Sequential MLP"
+)
+LEGACY_TYPE_NAMES: dict[str, str] = {
+    **{f"nn.layers.{name}": name for name in _LEGACY_TENSOR_MODULES.split()},
+    **{f"nn.scalar.{name}": f"scalar.{name}" for name in ("Neuron", "Layer", "MLP")},
+}
 
 
 class Module:
     """A piece of a model: call it on inputs, ask it for ``parameters()``."""
 
     training: bool = True
-    #: Set by the library's own modules: nn.load may rebuild them from their config().
-    _rebuildable: ClassVar[bool] = False
+    #: The name saved files give this class (see ``REGISTRY``; "" for a user's module).
+    type_name: ClassVar[str] = ""
+    #: What the library's modules of one family put before their class name.
+    _type_prefix: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.__module__.split(".")[0] == "nn":
-            REGISTRY[_type_name(cls)] = cls
-            cls._rebuildable = True
+        cls.type_name = ""
+        if cls.__module__.split(".")[0] == "nn" and not cls.__name__.startswith("_"):
+            name = cls._type_prefix + cls.__qualname__
+            known = REGISTRY.get(name)
+            if known is not None and known.__module__ != cls.__module__:
+                raise TypeError(f"two of the library's modules are named {name!r}")
+            REGISTRY[name] = cls
+            cls.type_name = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -113,11 +132,11 @@ class Module:
         return cls(**config)
 
     def architecture(self) -> dict[str, Any] | None:
-        """{"type": class name, "config": ...} for the library's modules, else None."""
-        if not self._rebuildable:
+        """{"type": type name, "config": ...} for the library's modules, else None."""
+        if not self.type_name:
             return None
         try:
-            return {"type": _type_name(type(self)), "config": self.config()}
+            return {"type": self.type_name, "config": self.config()}
         except NotImplementedError:
             return None
 
@@ -262,10 +281,6 @@ def perceptron_parameter_count(config: Mapping[str, Any]) -> int:
     return sum(a * b + b for a, b in itertools.pairwise(widths))
 
 
-def _type_name(kind: type) -> str:
-    return f"{kind.__module__}.{kind.__qualname__}"
-
-
 def read_model_file(
     path: str | os.PathLike[str], max_bytes: int = MAX_MODEL_BYTES
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -279,7 +294,8 @@ def architecture_kind(spec: Any) -> tuple[type[Module], dict[str, Any]]:
     """The module class and config an architecture entry names, checked."""
     if not isinstance(spec, Mapping) or "type" not in spec:
         raise ModelFileError(f"an architecture entry is malformed: {_short(spec)}")
-    kind = REGISTRY.get(spec["type"]) if isinstance(spec["type"], str) else None
+    name = spec["type"]
+    kind = REGISTRY.get(LEGACY_TYPE_NAMES.get(name, name)) if isinstance(name, str) else None
     if kind is None:
         raise ModelFileError(f"unknown module type {_short(spec['type'])}")
     config = spec.get("config", {})

@@ -28,6 +28,7 @@ from autograd import Tensor, no_grad
 from autograd.atomic import write_atomically
 
 from . import layers, scalar
+from .activations import ACTIVATIONS, LeakyReLU, of_layer
 from .module import Module
 from .torch_interop import scalar_as_layers
 
@@ -76,8 +77,8 @@ class _Builder:
 
 
 def _activation(builder: _Builder, name: str, x: str) -> str:
-    ops = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid"}
-    return builder.op(ops[name], [x]) if name in ops else x
+    """The activation called ``name`` applied to ``x`` ("linear": none)."""
+    return x if name == "linear" else builder.op(ACTIVATIONS[name].onnx, [x])
 
 
 def _emit(builder: _Builder, module: Module, x: str) -> str:
@@ -94,7 +95,7 @@ def _emit(builder: _Builder, module: Module, x: str) -> str:
         for weight, bias, activation in scalar_as_layers(module):
             x = _activation(builder, activation, builder.linear(x, weight, bias))
         return x
-    if isinstance(module, layers.LeakyReLU):
+    if isinstance(module, LeakyReLU):
         return builder.op("LeakyRelu", [x], alpha=module.negative_slope)
     if isinstance(module, layers.LogSoftmax):
         return builder.op("LogSoftmax", [x], axis=module.axis)
@@ -105,13 +106,9 @@ def _emit(builder: _Builder, module: Module, x: str) -> str:
         return builder.op("Reshape", [x, builder.constant(shape, "shape")])
     if isinstance(module, layers.Dropout):
         return builder.op("Identity", [x])
-    simple: dict[type[Module], str] = {
-        layers.ReLU: "relu",
-        layers.Tanh: "tanh",
-        layers.Sigmoid: "sigmoid",
-    }
-    if type(module) in simple:
-        return _activation(builder, simple[type(module)], x)
+    applied = of_layer(module)
+    if applied is not None:
+        return _activation(builder, applied.name, x)
     raise TypeError(
         f"to_onnx: cannot export {type(module).__name__}: only the library's own layers "
         "(Sequential, MLP, Linear, the activations, Dropout, Flatten) and nn.scalar.MLP are "

@@ -25,26 +25,27 @@ import numpy as np
 from autograd import Tensor, Value
 from autograd.rng import Seed, as_generator
 
+from .activations import ACTIVATIONS as SHARED_ACTIVATIONS
 from .module import Module, perceptron_parameter_count, positive_size
 
 Activation = Callable[[Value], Value]
 
-#: The activations a neuron can apply, by name.
+#: The activations a neuron can apply, by name: those of ``nn.activations`` that Values
+#: have, and "linear" for none.
 ACTIVATIONS: dict[str, Activation | None] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "linear": None,
-}
-
-#: How a neuron of each activation is shown (micrograd's ReLUNeuron and LinearNeuron).
-_SHOWN = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
+    name: entry.scalar for name, entry in SHARED_ACTIVATIONS.items() if entry.scalar is not None
+} | {"linear": None}
 
 
 def _activation(name: str) -> Activation | None:
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]
+
+
+def _shown(name: str) -> str:
+    """How a neuron of this activation is shown: micrograd's ReLUNeuron, LinearNeuron..."""
+    return "Linear" if name == "linear" else SHARED_ACTIVATIONS[name].layer.__name__
 
 
 def _chosen(nonlin: bool | str, activation: str | None) -> str:
@@ -86,6 +87,7 @@ def _as_inputs(x: Any, what: str) -> list[Value | float]:
 
 
 class _ScalarModule(Module):
+    _type_prefix = "scalar."
     #: A Value, its float and its list slot: about 150 bytes, not 4.
     bytes_per_parameter = 150
 
@@ -129,7 +131,7 @@ class Neuron(_ScalarModule):
         return positive_size(config["nin"]) + 1
 
     def __repr__(self) -> str:
-        return f"{_SHOWN[self.activation]}Neuron({len(self.w)})"
+        return f"{_shown(self.activation)}Neuron({len(self.w)})"
 
 
 class Layer(_ScalarModule):

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import layers, scalar
+from .activations import ACTIVATIONS, LeakyReLU, of_layer
 from .module import Module
 
 
@@ -43,9 +44,6 @@ def scalar_as_layers(model: scalar.MLP) -> list[tuple[np.ndarray, np.ndarray, st
     return result
 
 
-_SCALAR_ACTIVATIONS = {"relu": layers.ReLU, "tanh": layers.Tanh, "sigmoid": layers.Sigmoid}
-
-
 def as_sequential(model: scalar.MLP) -> layers.Sequential:
     """A Tensor ``Sequential`` that computes what the scalar MLP computes."""
     modules: list[Module] = []
@@ -55,7 +53,7 @@ def as_sequential(model: scalar.MLP) -> layers.Sequential:
         linear.bias.data = bias  # type: ignore[union-attr]
         modules.append(linear)
         if activation != "linear":
-            modules.append(_SCALAR_ACTIVATIONS[activation]())
+            modules.append(ACTIVATIONS[activation].layer())
     return layers.Sequential(*modules)
 
 
@@ -80,7 +78,7 @@ def _to_torch(torch: Any, module: Module) -> Any:
             if module.bias is not None:
                 linear.bias.copy_(torch.from_numpy(np.array(module.bias.data, np.float32)))
         return linear
-    if isinstance(module, layers.LeakyReLU):
+    if isinstance(module, LeakyReLU):
         return tnn.LeakyReLU(module.negative_slope)
     if isinstance(module, layers.LogSoftmax):  # before Softmax: it is a subclass
         return tnn.LogSoftmax(dim=module.axis)
@@ -90,13 +88,9 @@ def _to_torch(torch: Any, module: Module) -> Any:
         return tnn.Flatten(start_dim=module.start_axis)
     if isinstance(module, layers.Dropout):
         return tnn.Dropout(module.p)
-    simple: dict[type[Module], Any] = {
-        layers.ReLU: tnn.ReLU,
-        layers.Tanh: tnn.Tanh,
-        layers.Sigmoid: tnn.Sigmoid,
-    }
-    if type(module) in simple:
-        return simple[type(module)]()
+    activation = of_layer(module)
+    if activation is not None:
+        return getattr(tnn, activation.torch)()
     raise TypeError(
         f"to_torch: cannot convert {type(module).__name__}: only the library's own layers "
         "(Sequential, MLP, Linear, the activations, Dropout, Flatten) are converted; a module "
@@ -128,7 +122,7 @@ def _from_torch(torch: Any, module: Any) -> Module:
             linear.bias.data = module.bias.detach().cpu().numpy().astype(np.float32)  # type: ignore[union-attr]
         return linear
     if isinstance(module, tnn.LeakyReLU):
-        return layers.LeakyReLU(module.negative_slope)
+        return LeakyReLU(module.negative_slope)
     if isinstance(module, (tnn.Softmax, tnn.LogSoftmax)):
         if module.dim is None:
             raise TypeError(f"from_torch: {name} needs an explicit dim")
@@ -141,10 +135,11 @@ def _from_torch(torch: Any, module: Any) -> Module:
         return layers.Flatten(module.start_dim)
     if isinstance(module, tnn.Dropout):
         return layers.Dropout(module.p)
-    simple = {tnn.ReLU: layers.ReLU, tnn.Tanh: layers.Tanh, tnn.Sigmoid: layers.Sigmoid}
-    if type(module) in simple:
-        return simple[type(module)]()
+    for activation in ACTIVATIONS.values():
+        if type(module) is getattr(tnn, activation.torch):
+            return activation.layer()
+    torch_names = ", ".join(activation.torch for activation in ACTIVATIONS.values())
     raise TypeError(
-        f"from_torch: cannot convert {name}: only Sequential, Linear, ReLU, Tanh, Sigmoid, "
-        "LeakyReLU, Softmax, LogSoftmax, Dropout and Flatten have tracegrad equivalents"
+        f"from_torch: cannot convert {name}: only Sequential, Linear, {torch_names}, "
+        "Softmax, LogSoftmax, Dropout and Flatten have tracegrad equivalents"
     )

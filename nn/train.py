@@ -148,7 +148,8 @@ def outputs_array(outputs: Any) -> np.ndarray:
 def _warn_on_double_squashing(model: Module, loss: Any) -> None:
     """Warn when the model ends with Softmax (Sigmoid) and the loss takes logits: the
     loss applies the squashing again, and training goes on, badly."""
-    from .layers import Sequential, Sigmoid, Softmax
+    from .activations import Sigmoid
+    from .layers import Sequential, Softmax
     from .losses import binary_cross_entropy, cross_entropy
 
     last: Module = model

@@ -206,3 +206,22 @@ def test_no_grad_records_nothing() -> None:
         y = (x * 2.0).exp()
     assert not y.requires_grad
     assert y.is_leaf and y.parents == ()
+
+
+def test_a_rule_that_returns_the_wrong_number_of_gradients_is_a_rule_error() -> None:
+    from autograd.engine import RuleError
+    from autograd.node import record
+    from autograd.rules import Rule
+
+    def two_for_one(ctx: None, g: float, out: float, a: float) -> tuple[float, float]:
+        return g, g
+
+    def none_for_two(ctx: None, g: float, out: float, a: float, b: float) -> tuple[float]:
+        return (g,)
+
+    x, y = Value(1.0), Value(2.0)
+    for rule, parents in ((Rule("bad", "?", two_for_one), (x,)),
+                          (Rule("worse", "?", none_for_two), (x, y))):  # fmt: skip
+        node = record(Value, 3.0, parents, rule)
+        with pytest.raises(RuleError, match=rf"'{rule.name}' returned \d gradients for \d inputs"):
+            node.backward()

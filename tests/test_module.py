@@ -239,3 +239,47 @@ def test_saving_is_atomic_a_failed_save_leaves_the_old_file(
     assert path.read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
     assert zipfile.is_zipfile(path)
+
+
+def test_saved_files_name_layers_by_type_and_files_with_module_paths_still_load(
+    tmp_path: Path,
+) -> None:
+    from nn.modelfile import write_model_file
+    from nn.module import FORMAT, FORMAT_VERSION, LEGACY_TYPE_NAMES, read_model_file
+
+    tensor_model = nn.MLP(3, [4, 2], activation="tanh", rng=0)
+    scalar_model = nn.scalar.MLP(2, [3, 1], rng=0)
+    for model, name in ((tensor_model, "MLP"), (scalar_model, "scalar.MLP")):
+        model.save(tmp_path / "new.npz")
+        header, _ = read_model_file(tmp_path / "new.npz")
+        assert header["architecture"]["type"] == name  # no module path to break
+        # The same model as a file written before type names were stable:
+        legacy = {v: k for k, v in LEGACY_TYPE_NAMES.items()}[name]
+        old_header = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "architecture": {"type": legacy, "config": model.config()},
+            "metadata": {},
+        }
+        write_model_file(tmp_path / "old.npz", old_header, model.state_dict())
+        loaded = nn.load(tmp_path / "old.npz")
+        assert type(loaded) is type(model)
+        assert repr(loaded) == repr(model)
+        for mine, theirs in zip(loaded.parameters(), model.parameters(), strict=True):
+            np.testing.assert_array_equal(np.asarray(mine.data), np.asarray(theirs.data))
+    # The old names of layers inside a Sequential resolve too.
+    spec = {"type": "nn.layers.Sequential", "config": {"layers": [
+        {"type": "nn.layers.Linear", "config": {"in_features": 2, "out_features": 3}},
+        {"type": "nn.layers.ReLU", "config": {}},
+    ]}}  # fmt: skip
+    rebuilt = nn.module.build(spec)
+    assert [type(layer) for layer in rebuilt.layers] == [nn.Linear, nn.ReLU]
+
+
+def test_every_library_module_has_a_type_name_of_its_own() -> None:
+    from nn.module import LEGACY_TYPE_NAMES, REGISTRY
+
+    assert REGISTRY["Linear"] is nn.Linear and REGISTRY["scalar.MLP"] is nn.scalar.MLP
+    assert all(kind.type_name == name for name, kind in REGISTRY.items())
+    assert set(LEGACY_TYPE_NAMES.values()) <= set(REGISTRY)
+    assert Pair.type_name == ""  # a user's module: weights only
