@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -84,92 +83,53 @@ def _save_pictures(model: Any, split: Any, history: Any, out: Path) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    """Train on the training split less a validation split, which guides nothing but is
-    reported each epoch; the test set is evaluated once, at the end."""
-    from . import optim
-    from .data import train_val_split
-    from .experiment import VALIDATION_FRACTION, build_model, defaults_for, load_split, loss_for
-    from .train import TrainingInterrupted, evaluate, fit
+    """``train(recipe)`` with the recipe the options give; then the files and the report."""
+    from dataclasses import fields
 
-    for key, value in defaults_for(args.dataset).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    from .experiment import Recipe, loss_for, train
+    from .train import evaluate
+
     _check_data_root(args)
-    start = time.perf_counter()
-    split = load_split(
+    recipe = Recipe.for_dataset(
         args.dataset,
-        seed=args.seed,
-        samples=args.samples,
-        root=args.data_root,
-        progress=not args.quiet,
+        **{f.name: getattr(args, f.name) for f in fields(Recipe) if f.name != "dataset"},
     )
-    X_fit, y_fit, X_val, y_val = train_val_split(
-        split.X_train, split.y_train, VALIDATION_FRACTION, rng=args.seed
-    )
-    model = build_model(split, args.hidden, args.activation, args.dropout, args.seed)
-    if args.optimizer == "adam":
-        optimizer: Any = optim.Adam(model.parameters(), lr=args.lr)
-    else:
-        optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
-    schedules = {
-        "none": lambda: None,
-        "cosine": lambda: optim.CosineAnnealingLR(optimizer, T_max=args.epochs),
-        "step": lambda: optim.StepLR(optimizer, step_size=max(1, args.epochs // 3)),
-    }
-    loss = loss_for(split.task)
-    metrics = ["accuracy"] if split.task == "classification" else ["r2"]
+    run = train(recipe, progress=not args.quiet)
+    model, split, history = run.model, run.split, run.history
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     metadata = {
-        "dataset": args.dataset,
-        "seed": args.seed,
-        "samples": args.samples,
+        "dataset": recipe.dataset,
+        "seed": recipe.seed,
+        "samples": recipe.samples,
         "task": split.task,
-        "command": {key: value for key, value in vars(args).items() if key != "run"},
+        "recipe": recipe.as_dict(),
     }
-    try:
-        history = fit(
-            model,
-            X_fit,
-            y_fit,
-            loss=loss,
-            optimizer=optimizer,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            validation=(X_val, y_val),
-            metrics=metrics,
-            scheduler=schedules[args.schedule](),
-            progress=not args.quiet,
-            rng=args.seed,
-            threads=args.threads,
-        )
-    except TrainingInterrupted as interrupted:
-        out.mkdir(parents=True, exist_ok=True)
-        finished = len(interrupted.history)
+    if run.interrupted_after is not None:
+        finished = run.interrupted_after
         model.save(out / "model.npz", metadata={**metadata, "interrupted_after": finished})
-        interrupted.history.save(out / "history.json")
+        history.save(out / "history.json")
         print(
-            f"tracegrad: interrupted after {finished} of {args.epochs} epochs; saved the "
-            f"model as it stands and the history so far to {out}",
+            f"tracegrad: interrupted after {finished} of {recipe.epochs} epochs; "
+            f"saved the model as it stands and the history so far to {out}",
             file=sys.stderr,
         )
         return 130
-    seconds = time.perf_counter() - start
-
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.npz", metadata={**metadata, "seconds": seconds})
+    model.save(out / "model.npz", metadata={**metadata, "seconds": run.seconds})
     history.save(out / "history.json")
     _save_pictures(model, split, history, out)
 
-    train_results = evaluate(model, X_fit, y_fit, loss=loss, metrics=metrics)
-    test_results = evaluate(model, split.X_test, split.y_test, loss=loss, metrics=metrics)
+    loss = loss_for(split.task)
+    train_results = evaluate(model, run.X_fit, run.y_fit, loss=loss, metrics=run.metrics)
+    test_results = evaluate(model, split.X_test, split.y_test, loss=loss, metrics=run.metrics)
     print(_report(split.task, train_results, "training"))
     print(_report(split.task, _unprefixed(history.last), "validation"))
     print(_report(split.task, test_results, "test"))
     print(
-        f"trained {model.num_parameters():,} parameters for {args.epochs} epochs on "
-        f"{len(X_fit):,} samples ({len(X_val):,} held out for validation, the "
+        f"trained {model.num_parameters():,} parameters for {recipe.epochs} epochs on "
+        f"{len(run.X_fit):,} samples ({len(run.X_val):,} held out for validation, the "
         f"{len(split.X_test):,} test samples used once, at the end); wall time "
-        f"{seconds:.1f} s; wrote {out}"
+        f"{run.seconds:.1f} s; wrote {out}"
     )
     return 0
 
@@ -188,7 +148,7 @@ def _unprefixed(record: dict[str, float]) -> dict[str, float]:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .experiment import load_split, loss_for
+    from .experiment import load_split, loss_for, metrics_for
     from .module import load, load_metadata
     from .train import evaluate
 
@@ -207,9 +167,12 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"evaluate: the model takes {inputs} features but {dataset} has {split.features}; "
             "evaluate it on the data set it was trained on"
         )
-    metrics = ["accuracy"] if split.task == "classification" else ["r2"]
     results = evaluate(
-        model, split.X_test, split.y_test, loss=loss_for(split.task), metrics=metrics
+        model,
+        split.X_test,
+        split.y_test,
+        loss=loss_for(split.task),
+        metrics=metrics_for(split.task),
     )
     print(_report(split.task, results, f"{dataset} test"))
     return 0

@@ -1,4 +1,8 @@
-"""The data and the model behind ``tracegrad train`` and ``tracegrad evaluate``.
+"""The data, the model and the recipe behind ``tracegrad train`` and ``tracegrad evaluate``.
+
+``train(recipe)`` is the whole of ``tracegrad train`` but the files and the report: a
+``Recipe`` names the data set and every choice of model and optimisation, and those left
+out take the data set's defaults (``Recipe.for_dataset``).
 
 A data set name gives the training and test split and the task (classification or
 regression); the same name, seed and size give the same split, so ``evaluate`` sees the
@@ -11,15 +15,17 @@ epochs: 98.5 % in about 25 s on two cores).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
-from . import datasets
+from . import datasets, optim
 from .data import train_val_split
 from .losses import cross_entropy, mse_loss
 from .mlp import MLP
+from .train import History, TrainingInterrupted, fit
 
 #: How many samples a synthetic set has unless told otherwise.
 DEFAULT_SAMPLES = 1000
@@ -116,3 +122,123 @@ def build_model(split: Split, hidden: list[int], activation: str, dropout: float
 def loss_for(task: str) -> Any:
     """Cross-entropy for classification, mean squared error for regression."""
     return cross_entropy if task == "classification" else mse_loss
+
+
+def metrics_for(task: str) -> list[str]:
+    """What is reported besides the loss: accuracy for classification, R² for regression."""
+    return ["accuracy"] if task == "classification" else ["r2"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train: the data set, the model, the optimiser and its schedule."""
+
+    dataset: str
+    hidden: list[int]
+    epochs: int
+    batch_size: int
+    lr: float
+    schedule: str  # "none", "cosine" or "step"
+    activation: str = "relu"
+    dropout: float = 0.0
+    optimizer: str = "adam"  # "adam", or "sgd" (with momentum 0.9)
+    seed: int = 0
+    samples: int | None = None  # the size of a synthetic set
+    data_root: str | None = None  # the folder of an image set's files
+    threads: int | None = None  # BLAS threads (None: the idle cores)
+
+    @classmethod
+    def for_dataset(cls, dataset: str, **choices: Any) -> Recipe:
+        """The recipe for ``dataset``: the given choices, and its defaults for those left None."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(choices) - known
+        if unknown:
+            raise TypeError(f"Recipe: unknown choices {sorted(unknown)}")
+        given = {key: value for key, value in choices.items() if value is not None}
+        return cls(dataset=dataset, **{**defaults_for(dataset), **given})
+
+    def as_dict(self) -> dict[str, Any]:
+        """The recipe as JSON-ready data (stored in the model's metadata)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class TrainingRun:
+    """What ``train`` produced: the model, its data and history, and how long it took."""
+
+    recipe: Recipe
+    model: MLP
+    split: Split
+    #: The training data the model saw, and the validation data held out from it.
+    X_fit: np.ndarray
+    y_fit: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    history: History
+    seconds: float
+    #: Set when Ctrl-C stopped training: the epochs finished before it.
+    interrupted_after: int | None = None
+    metrics: list[str] = field(default_factory=list)
+
+
+def train(recipe: Recipe, *, progress: bool = True) -> TrainingRun:
+    """Train an MLP as ``recipe`` says, on the training split less a validation split.
+
+    The validation split guides nothing; it is reported each epoch. The test split is
+    left for the caller to evaluate once, at the end. Ctrl-C stops training between
+    batches: the run comes back with what was finished (``interrupted_after``).
+    """
+    start = time.perf_counter()
+    split = load_split(
+        recipe.dataset,
+        seed=recipe.seed,
+        samples=recipe.samples,
+        root=recipe.data_root,
+        progress=progress,
+    )
+    X_fit, y_fit, X_val, y_val = train_val_split(
+        split.X_train, split.y_train, VALIDATION_FRACTION, rng=recipe.seed
+    )
+    model = build_model(split, recipe.hidden, recipe.activation, recipe.dropout, recipe.seed)
+    optimizer: optim.Optimizer
+    if recipe.optimizer == "adam":
+        optimizer = optim.Adam(model.parameters(), lr=recipe.lr)
+    elif recipe.optimizer == "sgd":
+        optimizer = optim.SGD(model.parameters(), lr=recipe.lr, momentum=0.9)
+    else:
+        raise ValueError(f"Recipe: unknown optimizer {recipe.optimizer!r}; choose adam or sgd")
+    scheduler = _scheduler(recipe, optimizer)
+    metrics = metrics_for(split.task)
+    run = TrainingRun(recipe, model, split, X_fit, y_fit, X_val, y_val, History(), 0.0)
+    run.metrics = metrics
+    try:
+        run.history = fit(
+            model,
+            X_fit,
+            y_fit,
+            loss=loss_for(split.task),
+            optimizer=optimizer,
+            epochs=recipe.epochs,
+            batch_size=recipe.batch_size,
+            validation=(X_val, y_val),
+            metrics=metrics,
+            scheduler=scheduler,
+            progress=progress,
+            rng=recipe.seed,
+            threads=recipe.threads,
+        )
+    except TrainingInterrupted as interrupted:
+        run.history = interrupted.history
+        run.interrupted_after = len(interrupted.history)
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+def _scheduler(recipe: Recipe, optimizer: optim.Optimizer) -> optim.LRScheduler | None:
+    if recipe.schedule == "none":
+        return None
+    if recipe.schedule == "cosine":
+        return optim.CosineAnnealingLR(optimizer, T_max=recipe.epochs)
+    if recipe.schedule == "step":
+        return optim.StepLR(optimizer, step_size=max(1, recipe.epochs // 3))
+    raise ValueError(f"Recipe: unknown schedule {recipe.schedule!r}; choose none, cosine or step")

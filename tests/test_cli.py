@@ -177,3 +177,22 @@ def test_the_demo_without_graphviz_trains_writes_the_dot_source_and_succeeds(
     assert (tmp_path / "demo" / "decision_boundary.png").exists()
     assert (tmp_path / "demo" / "neuron_graph.dot").read_text().startswith("digraph")
     assert "pictures drawn in" in done.stdout and "SGD steps in" in done.stdout
+
+
+def test_train_takes_one_recipe_with_the_data_sets_defaults() -> None:
+    from nn.experiment import DEFAULTS, Recipe, train
+
+    recipe = Recipe.for_dataset("circles", epochs=3, samples=240, hidden=[8], lr=None)
+    assert recipe.lr == DEFAULTS["synthetic"]["lr"]  # None takes the default
+    assert recipe.batch_size == DEFAULTS["synthetic"]["batch_size"]
+    run = train(recipe, progress=False)
+    assert len(run.history) == 3 and run.interrupted_after is None
+    assert run.model.sizes == [8, 2] and run.metrics == ["accuracy"]
+    assert len(run.X_fit) + len(run.X_val) == len(run.split.X_train) == 192
+    assert Recipe.for_dataset("regression", epochs=1).as_dict()["schedule"] == "none"
+    with pytest.raises(TypeError, match=r"unknown choices \['epoch'\]"):
+        Recipe.for_dataset("circles", epoch=3)
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        train(Recipe.for_dataset("circles", optimizer="rmsprop", epochs=1), progress=False)
+    with pytest.raises(ValueError, match="unknown schedule 'linear'"):
+        train(Recipe.for_dataset("circles", schedule="linear", epochs=1), progress=False)
