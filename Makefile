@@ -56,6 +56,7 @@ bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/scalar.py
 	$(BENCH)/bin/python benchmarks/tensor_mlp.py
 	$(BENCH)/bin/python benchmarks/mnist.py
+	$(BENCH)/bin/python benchmarks/lesson.py
 	$(BENCH)/bin/python benchmarks/threads.py
 
 clean:

@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from tracegrad.rng import Seed, as_generator
+
 from . import rules
 from .engine import Differentiable
 from .habits import TensorHabits, pytorch_names
 from .node import Node, init_leaf, leaf, record
-from .rng import Seed, as_generator
 from .rules import Rule
 from .versions import Storage, TrackedArray, tracked_view
 

@@ -15,7 +15,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from .atomic import write_atomically
+from tracegrad.files import write_atomically
+
 from .node import Node
 
 #: How many values a tensor may hold for them to be written into its record.

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.rng import Seed, as_generator
+from tracegrad.rng import Seed, as_generator
 
 
 def _check_pair(X: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograd.rng import Seed, as_generator
+from tracegrad.rng import Seed, as_generator
 
 from .download import download as fetch
 from .download import md5_of

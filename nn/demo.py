@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from autograd import GraphvizNotFoundError, Value, draw_graph, no_grad
-from autograd.atomic import write_atomically
+from tracegrad.files import write_atomically
 
 from .losses import hinge_loss
 from .metrics import accuracy

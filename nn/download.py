@@ -1,8 +1,9 @@
 """Download a file from a list of mirrors, check its MD5, and write it atomically.
 
-The bytes stream into a temporary file beside the target while their MD5 is computed;
-only a file whose MD5 matches the published one is renamed into place, so a failed or
-corrupted download leaves nothing half-written. Mirrors are tried in order.
+The bytes stream into a temporary file beside the target while their MD5 is computed
+(``tracegrad.files.atomic_file``); only a file whose MD5 matches the published one is
+renamed into place, so a failed or corrupted download leaves nothing half-written.
+Mirrors are tried in order.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+
+from tracegrad.files import atomic_file
 
 from .idx import DatasetError
 
@@ -31,45 +33,34 @@ def md5_of(path: str | os.PathLike[str]) -> str:
 
 
 def _fetch(url: str, target: Path, md5: str, progress: bool) -> None:
-    """Stream ``url`` into a temporary file; rename it to ``target`` if its MD5 matches."""
+    """Stream ``url`` into ``target``, atomically, if the bytes have the published MD5."""
     from tqdm import tqdm
 
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-    )
-    try:
+    with (
+        atomic_file(target) as file,
+        urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response,
+    ):
         digest = hashlib.md5(usedforsecurity=False)
-        with (
-            urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response,
-            os.fdopen(handle, "wb") as file,
-        ):
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            with tqdm(
-                total=total,
-                unit="B",
-                unit_scale=True,
-                desc=target.name,
-                disable=not progress,
-                leave=False,
-            ) as bar:
-                received = 0
-                for chunk in iter(lambda: response.read(CHUNK), b""):
-                    file.write(chunk)
-                    digest.update(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-            file.flush()
-            os.fsync(file.fileno())
-        if total is not None and received != total:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        with tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            desc=target.name,
+            disable=not progress,
+            leave=False,
+        ) as bar:
+            received = 0
+            for chunk in iter(lambda: response.read(CHUNK), b""):
+                file.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+        if total is not None and received != total:  # raised inside: nothing lands
             raise DatasetError(f"{url}: received {received} of {total} bytes")
         if digest.hexdigest() != md5:
             raise DatasetError(f"{url}: MD5 {digest.hexdigest()} is not the published {md5}")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def download(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd.rng import Seed, as_generator
+from tracegrad.rng import Seed, as_generator
 
 INITIALISERS = ("kaiming", "xavier")
 

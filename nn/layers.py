@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Node, Tensor, linear
-from autograd.rng import Seed, as_generator
+from tracegrad.rng import Seed, as_generator
 
 from .init import initialise
 from .module import Module, architecture_kind, build, positive_size

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from autograd.rng import Seed, as_generator
+from tracegrad.rng import Seed, as_generator
 
 from .activations import activation as find_activation
 from .layers import Dropout, Linear, Sequential

@@ -31,7 +31,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from autograd.atomic import write_atomically
+from tracegrad.files import write_atomically
 
 FORMAT = "tracegrad-model"
 FORMAT_VERSION = 1

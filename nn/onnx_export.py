@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, no_grad
-from autograd.atomic import write_atomically
+from tracegrad.files import write_atomically
 
 from . import layers, scalar
 from .activations import ACTIVATIONS, LeakyReLU, of_layer

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autograd.atomic import write_atomically
+from tracegrad.files import write_atomically
 
 from .metrics import predicted_classes
 from .module import Module

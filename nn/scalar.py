@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, Value
-from autograd.rng import Seed, as_generator
+from tracegrad.rng import Seed, as_generator
 
 from .activations import ACTIVATIONS as SHARED_ACTIVATIONS
 from .module import Module, perceptron_parameter_count, positive_size

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, Value, no_grad
-from autograd.atomic import write_atomically
-from autograd.rng import Seed, as_generator
+from tracegrad.files import write_atomically
+from tracegrad.rng import Seed, as_generator
 
 from .data import batches
 from .metrics import accuracy, r2_score, zero_one_loss

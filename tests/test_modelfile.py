@@ -309,7 +309,7 @@ def test_a_writer_killed_mid_save_leaves_nothing_that_piles_up(tmp_path: Path) -
     script = textwrap.dedent(
         f"""
         import os, signal, sys
-        import autograd.atomic as atomic
+        import tracegrad.files as atomic
         real_fsync = os.fsync
         def die(fd):
             os.kill(os.getpid(), signal.SIGKILL)

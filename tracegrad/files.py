@@ -1,5 +1,9 @@
 """Write files so that a reader never sees half of one: a temporary file, then a rename.
 
+``atomic_file(path)`` gives a file to write to; its bytes reach ``path`` only when the
+block ends without an error (a download checks its checksum inside the block, so a bad
+one never lands). ``write_atomically(path, content)`` writes bytes in one call.
+
 - A path that is a symbolic link is written through: the link's target is replaced and
   the link stays a link.
 - A file without write permission is refused (``PermissionError``), never replaced, even
@@ -11,18 +15,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_atomically(path: str | os.PathLike[str], content: bytes) -> None:
-    """Write ``content`` to ``path`` so that a reader never sees a half-written file.
+    """Write ``content`` to ``path`` so that a reader never sees a half-written file."""
+    with atomic_file(path) as file:
+        file.write(content)
 
-    The bytes go to a temporary file in the same folder, which is flushed to disk and then
-    renamed over ``path`` (a rename within one file system is atomic). If anything fails,
-    the temporary file is removed and ``path`` is left as it was.
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file to write ``path``'s new content into, replacing ``path`` at the end.
+
+    The bytes go to a temporary file in the same folder, which is flushed to disk and
+    renamed over ``path`` when the block ends (a rename within one file system is
+    atomic). If the block raises, the temporary file is removed and ``path`` is left as
+    it was.
     """
     target = Path(os.path.realpath(path))  # through symbolic links, to the file they name
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +58,7 @@ def write_atomically(path: str | os.PathLike[str], content: bytes) -> None:
     try:
         os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as file:
-            file.write(content)
+            yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, target)
