@@ -280,7 +280,9 @@ def test_interior_gradients_are_freed_unless_retained() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True)
     hidden = x * 3.0
     kept = hidden.exp()
+    assert not kept.retains_grad
     kept.retain_grad()
+    assert kept.retains_grad and not hidden.retains_grad
     kept.sum().backward()
     assert hidden.grad is None
     np.testing.assert_allclose(kept.grad, [1.0, 1.0])

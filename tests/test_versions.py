@@ -319,3 +319,20 @@ def test_a_tensor_made_from_another_tensors_data_shares_its_write_record() -> No
     shared.data[0, 0] = 0.0
     with pytest.raises(DataChangedError):
         y.backward()
+
+
+def test_subtract_data_updates_in_place_and_counts_as_a_write() -> None:
+    w = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    memory = w.numpy()
+    loss = (w * w).sum()
+    w.subtract_data_(np.array([0.5, 0.25]))  # float64: rounded into the float32 data
+    assert w.data.dtype == np.float32 and np.shares_memory(np.asarray(w.data), memory)
+    np.testing.assert_array_equal(w.data, np.array([0.5, 1.75], dtype=np.float32))
+    with pytest.raises(DataChangedError, match="'mul'"):
+        loss.backward()
+    v = Value(3.0)
+    product = v * v
+    v.subtract_data_(1.0)
+    assert v.data == 2.0
+    with pytest.raises(DataChangedError):
+        product.backward()
