@@ -187,12 +187,14 @@ def _accumulate(leaf: Node, g: Any, stored: set[int]) -> None:
 
 
 def _owned(g: Any, stored: set[int], node: Node) -> Any:
-    """``g`` as an array of ``node``'s dtype that no other .grad shares and can be written to.
+    """``g`` as an array like ``node``'s data that no other .grad shares and can be written to.
 
     Rules may pass one array to several inputs (add gives g to both) or a read-only view
     (sum broadcasts g back); a gradient that lands on a node's .grad is copied then, so an
-    optimizer may update it in place. A gradient computed in another precision (a
-    float32 leaf used with float64 data) is cast to the leaf's own dtype, as in PyTorch.
+    optimizer may update it in place. The copy takes the data's dtype (a gradient computed
+    in another precision is cast, as in PyTorch) and the data's memory layout: the
+    gradient of ``x @ w.T`` reaches ``w`` transposed, and an update ``w -= lr * grad``
+    across layouts ran three times slower.
     """
     if type(g) is not np.ndarray:
         if not isinstance(g, np.generic):
@@ -200,11 +202,13 @@ def _owned(g: Any, stored: set[int], node: Node) -> Any:
         if not isinstance(node._data, np.ndarray):
             return float(g)  # a Value's gradient is a Python float
         g = np.array(g)
-    elif g.base is not None or id(g) in stored:  # a view, or given to another node already
-        g = np.array(g)
-    dtype = node._data.dtype
-    if g.dtype != dtype:
-        g = g.astype(dtype)
+    data = node._data
+    if g.base is not None or id(g) in stored or g.strides != data.strides:
+        owned = np.empty_like(data)  # the data's dtype and layout
+        np.copyto(owned, g, casting="same_kind")
+        g = owned
+    elif g.dtype != data.dtype:
+        g = g.astype(data.dtype)
     stored.add(id(g))
     return g
 

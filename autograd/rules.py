@@ -384,10 +384,25 @@ def matmul(needs: tuple[bool, bool], g: Any, out: Any, a: Any, b: Any) -> tuple[
         if a.ndim == 1:
             grad_a = grad_a.reshape((*grad_a.shape[:-2], a.shape[0]))
     if needs[1]:
-        grad_b = a_matrix.swapaxes(-1, -2) @ g_matrix
+        if _is_transposed_matrix(b_matrix) and a_matrix.ndim == 2:
+            # b is a matrix read transposed (``x @ w.T``): form the gradient in b's own
+            # layout, so that it reaches w contiguous, as w's data is.
+            grad_b = (g_matrix.T @ a_matrix).T
+        else:
+            grad_b = a_matrix.swapaxes(-1, -2) @ g_matrix
         if b.ndim == 1:
             grad_b = grad_b.reshape(grad_b.shape[:-1])
     return grad_a, grad_b
+
+
+def _is_transposed_matrix(x: Any) -> bool:
+    """True for a 2-D array laid out column by column (the transpose of a row-major one)."""
+    return (
+        isinstance(x, np.ndarray)
+        and x.ndim == 2
+        and x.flags.f_contiguous
+        and not x.flags.c_contiguous
+    )
 
 
 @rule("linear", "x·Wᵀ + b", reads="inputs")

@@ -407,3 +407,18 @@ def test_from_numpy_shares_memory() -> None:
     assert tensor.data[0] == 1.0 and tensor.dtype == np.float64 and not tensor.requires_grad
     with pytest.raises(TypeError, match="only floating-point"):
         Tensor.from_numpy(np.zeros(2, dtype=np.int64), requires_grad=True)
+
+
+def test_a_weight_read_transposed_gets_its_gradient_in_its_own_layout() -> None:
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    w = Tensor(rng.standard_normal((4, 3)), requires_grad=True)  # (out, in), read as w.T
+    (x @ w.T).tanh().sum().backward()
+    expected = (1 - np.tanh(x.data @ w.data.T) ** 2).T @ x.data  # d/dw of Σ tanh(x·wᵀ)
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-12)
+    assert w.grad.flags.c_contiguous and w.grad.flags.writeable
+    # A leaf whose data is laid out column by column gets a gradient laid out alike.
+    f = Tensor(np.asfortranarray(rng.standard_normal((3, 4))), requires_grad=True)
+    (x @ f).sum().backward()
+    assert f.grad.flags.f_contiguous and not f.grad.flags.c_contiguous
+    np.testing.assert_allclose(f.grad, x.data.sum(axis=0)[:, None] * np.ones((3, 4)))
