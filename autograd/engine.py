@@ -203,6 +203,8 @@ def _owned(g: Any, stored: set[int], node: Node) -> Any:
             return float(g)  # a Value's gradient is a Python float
         g = np.array(g)
     data = node._data
+    if g.shape != data.shape:  # the engine sums every gradient to its node's shape
+        raise RuleError(f"a gradient of shape {g.shape} reached a node of shape {data.shape}")
     if g.base is not None or id(g) in stored or g.strides != data.strides:
         owned = np.empty_like(data)  # the data's dtype and layout
         np.copyto(owned, g, casting="same_kind")
