@@ -10,7 +10,7 @@ ifneq ($(wildcard ../shared/data),)
 export TRACEGRAD_DATA ?= $(abspath ../shared/data)
 endif
 
-.PHONY: all venv demo test lint bench notebooks clean
+.PHONY: all venv demo test lint bench notebooks mutation clean
 
 all: test
 
@@ -59,5 +59,14 @@ bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/lesson.py
 	$(BENCH)/bin/python benchmarks/threads.py
 
+# Mutation testing of the numerical core with cosmic-ray (mutation/run.py): slow, so not
+# part of `make test`. Pass FILES="autograd/rules.py nn/optim.py" for a subset.
+$(VENV)/.mutation-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,mutation]'
+	touch $@
+
+mutation: $(VENV)/.mutation-installed
+	$(BIN)/python mutation/run.py $(if $(FILES),--files $(FILES))
+
 clean:
-	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .ruff_cache .hypothesis tracegrad-demo
+	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .ruff_cache .hypothesis tracegrad-demo mutation-report

@@ -2,7 +2,8 @@
 
 ``ci`` (the default): no deadline (this machine's timing is noisy) and derandomised, so
 every run draws the same examples and CI never flakes. ``explore``: many more random
-examples, for a local hunt: ``HYPOTHESIS_PROFILE=explore make test``.
+examples, for a local hunt: ``HYPOTHESIS_PROFILE=explore make test``. ``mutation``: few
+derandomised examples, for ``make mutation``, which runs the tests once per mutant.
 """
 
 from __future__ import annotations
@@ -25,5 +26,12 @@ settings.register_profile(
     max_examples=2000,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
+)
+settings.register_profile(
+    "mutation",  # make mutation: each mutant runs its tests, so fewer examples each
+    deadline=None,
+    derandomize=True,
+    max_examples=25,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -1,0 +1,242 @@
+"""Mutation testing of the numerical core: do the tests notice wrong code?
+
+    make mutation                   # or: python mutation/run.py [--files autograd/rules.py ...]
+
+For each core file, cosmic-ray makes one single-point change at a time (an arithmetic
+operator, a comparison, a constant, a condition, a loop that runs zero times), runs that
+file's tests on the changed copy, and records whether a test failed (the mutant is
+killed) or all passed (it survived). Each file is tested in a scratch copy of the
+working tree, two files at a time, with its own tests (``-x``: the first failure is
+enough) and hypothesis's quick ``mutation`` profile. Mutants listed in
+``mutation/equivalent.txt`` change no behaviour (reviewed by hand, one line each, with
+the reason) and are not counted. The table gives killed / counted per file; survivors
+are written to ``mutation-report/survivors.txt`` with their diffs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "mutation-report"
+EQUIVALENT = Path(__file__).resolve().parent / "equivalent.txt"
+
+#: Each core file and the tests that exercise it, the quickest and most direct first.
+CORE: dict[str, list[str]] = {
+    "autograd/broadcast.py": [
+        "tests/test_broadcast.py",
+        "tests/test_engine.py",
+        "tests/test_tensor.py",
+    ],
+    "autograd/engine.py": [
+        "tests/test_engine.py",
+        "tests/test_versions.py",
+        "tests/test_mode.py",
+        "tests/test_value.py",
+        "tests/test_tensor.py",
+    ],
+    "autograd/rules.py": [
+        "tests/test_rules.py",
+        "tests/test_tensor_rules.py",
+        "tests/test_value.py",
+        "tests/test_tensor.py",
+        "tests/test_edge_cases.py",
+    ],
+    "autograd/value.py": ["tests/test_value.py", "tests/test_rules.py", "tests/test_micrograd.py"],
+    "autograd/tensor.py": [
+        "tests/test_tensor.py",
+        "tests/test_tensor_rules.py",
+        "tests/test_habits.py",
+        "tests/test_edge_cases.py",
+    ],
+    "autograd/functional.py": [
+        "tests/test_tensor.py",
+        "tests/test_tensor_rules.py",
+        "tests/test_losses.py",
+    ],
+    "nn/optim.py": ["tests/test_optim.py"],
+    "nn/losses.py": ["tests/test_losses.py", "tests/test_edge_cases.py"],
+    "nn/layers.py": ["tests/test_layers.py", "tests/test_module.py"],
+    "nn/activations.py": ["tests/test_layers.py", "tests/test_interop.py"],
+    "nn/mlp.py": ["tests/test_layers.py", "tests/test_module.py"],
+    "nn/module.py": ["tests/test_module.py", "tests/test_modelfile.py"],
+    "nn/init.py": ["tests/test_layers.py"],
+    "nn/metrics.py": ["tests/test_metrics.py"],
+}
+
+#: Operators left out: replacing + with a shift or a bitwise op, % or // is killed by
+#: any test that computes a float at all, and would triple the run's length.
+EXCLUDED_OPERATORS = [
+    r"core/ReplaceBinaryOperator_.*_(BitAnd|BitOr|BitXor|LShift|RShift|FloorDiv|Mod)$",
+]
+
+#: Seconds one mutant's tests may take before the mutant counts as killed (a hang).
+TIMEOUT_SECONDS = 300
+
+
+@dataclass
+class FileResult:
+    path: str
+    killed: int = 0
+    survived: list[dict[str, str]] = field(default_factory=list)
+    equivalent: int = 0
+    #: Mutants listed as equivalent that a test kills: the list is wrong about them.
+    stale: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def counted(self) -> int:
+        return self.killed + len(self.survived)
+
+    @property
+    def score(self) -> float:
+        return self.killed / self.counted if self.counted else 1.0
+
+
+def equivalent_mutants() -> set[tuple[str, int, str]]:
+    """(file, line, operator) of each mutant reviewed as equivalent.
+
+    Each line of ``equivalent.txt``: ``path:line operator — the reason``.
+    """
+    known = set()
+    if not EQUIVALENT.exists():
+        return known
+    for line in EQUIVALENT.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        where, operator = line.split()[:2]
+        path, number = where.rsplit(":", 1)
+        known.add((path, int(number), operator))
+    return known
+
+
+def working_tree_copy(destination: Path) -> None:
+    """The working tree (edits and new files, not ignored ones) copied to ``destination``."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def cosmic_ray(*args: str, cwd: Path) -> str:
+    tool = Path(sys.executable).parent / args[0]
+    done = subprocess.run([str(tool), *args[1:]], cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed in {cwd}:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def session_results(cwd: Path) -> Iterator[tuple[dict, dict]]:
+    for line in cosmic_ray("cosmic-ray", "dump", "session.sqlite", cwd=cwd).splitlines():
+        job, result = json.loads(line)
+        yield job, result or {}
+
+
+def run_file(path: str, tests: list[str], scratch: Path) -> FileResult:
+    """Every mutant of ``path``, tested with ``tests`` in a copy of the working tree."""
+    start = time.perf_counter()
+    copy = scratch / path.replace("/", "_")
+    working_tree_copy(copy)
+    test_command = " ".join(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    )
+    excluded = ", ".join(f"'{pattern}'" for pattern in EXCLUDED_OPERATORS)
+    (copy / "cosmic-ray.toml").write_text(
+        f"""[cosmic-ray]
+module-path = "{path}"
+timeout = {TIMEOUT_SECONDS}
+excluded-modules = []
+test-command = "{test_command}"
+
+[cosmic-ray.distributor]
+name = "local"
+
+[cosmic-ray.filters.operators-filter]
+exclude-operators = [{excluded}]
+"""
+    )
+    cosmic_ray("cosmic-ray", "init", "cosmic-ray.toml", "session.sqlite", cwd=copy)
+    cosmic_ray("cr-filter-operators", "session.sqlite", "cosmic-ray.toml", cwd=copy)
+    cosmic_ray("cosmic-ray", "baseline", "cosmic-ray.toml", cwd=copy)
+    cosmic_ray("cosmic-ray", "exec", "cosmic-ray.toml", "session.sqlite", cwd=copy)
+
+    known = equivalent_mutants()
+    result = FileResult(path)
+    for job, outcome in session_results(copy):
+        if outcome.get("worker_outcome") == "skipped":
+            continue  # filtered out
+        mutation = job["mutations"][0]
+        line = mutation["start_pos"][0]
+        operator = mutation["operator_name"]
+        if outcome.get("test_outcome") != "survived":  # killed, or it crashed or hung
+            result.killed += 1
+            if (path, line, operator) in known:
+                result.stale.append(f"{path}:{line} {operator}")
+        elif (path, line, operator) in known:
+            result.equivalent += 1
+        else:
+            result.survived.append(
+                {"where": f"{path}:{line}", "operator": operator, "diff": outcome.get("diff", "")}
+            )
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", nargs="*", choices=sorted(CORE), help="default: all")
+    parser.add_argument("--jobs", type=int, default=2, help="files tested at once")
+    args = parser.parse_args()
+    files = args.files or list(CORE)
+    os.environ["HYPOTHESIS_PROFILE"] = "mutation"
+    REPORT.mkdir(exist_ok=True)
+    start = time.perf_counter()
+    with (
+        tempfile.TemporaryDirectory(prefix="tracegrad-mutation-") as scratch,
+        ThreadPoolExecutor(max_workers=args.jobs) as pool,
+    ):
+        results = list(pool.map(lambda f: run_file(f, CORE[f], Path(scratch)), files))
+    minutes = (time.perf_counter() - start) / 60
+
+    print(f"Mutation testing of the core: {len(files)} files in {minutes:.0f} minutes\n")
+    print("| file | mutants | equivalent | killed | survived | score | minutes |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        total = r.counted + r.equivalent
+        print(
+            f"| {r.path} | {total} | {r.equivalent} | {r.killed} | {len(r.survived)} "
+            f"| {100 * r.score:.1f} % | {r.seconds / 60:.1f} |"
+        )
+    survivors = [s for r in results for s in r.survived]
+    with open(REPORT / "survivors.txt", "w") as report:
+        for s in survivors:
+            report.write(f"{s['where']} {s['operator']}\n{s['diff']}\n")
+    print(f"\n{len(survivors)} survivors, with their diffs: {REPORT / 'survivors.txt'}")
+    stale = [entry for r in results for entry in r.stale]
+    if stale:
+        print("Listed as equivalent but killed (remove them from equivalent.txt):")
+        print("\n".join(f"  {entry}" for entry in stale))
+
+
+if __name__ == "__main__":
+    main()
