@@ -10,7 +10,7 @@ The parents of an op with one or two inputs live in two slots of the node itself
 op with more (an n-ary sum, a fused neuron) keeps the whole tuple as well. A tuple for
 every node would be a second object per node, and Python's garbage collector works per
 object: on micrograd's graph, where every ``w*x`` and ``+`` is a node, that second
-object made the step half again as slow with the collector on (``benchmarks/scalar.py``).
+object made the step 1.6 times as slow with the collector on (``benchmarks/scalar.py``).
 
 The two node kinds differ only in what ``data`` is (a Python float or a numpy array);
 the engine (``engine.py``) and the derivative rules (``rules.py``) are shared.
