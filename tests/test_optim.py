@@ -181,3 +181,35 @@ def test_schedules_follow_pytorch_step_for_step_over_three_periods(
 ) -> None:
     expected = _torch_rates(kind, settings, hand_set)
     assert _our_rates(kind, settings, hand_set) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def _value_steps(optimizer: SGD, p: Value, grads: list[float]) -> list[float]:
+    seen = []
+    for g in grads:
+        p.grad = g
+        optimizer.step()
+        seen.append(p.data)
+    return seen
+
+
+def test_sgd_momentum_dampening_and_nesterov_on_a_value_by_hand() -> None:
+    p = Value(1.0)
+    sgd = SGD([p], lr=0.1, momentum=0.9, dampening=0.1)
+    # buffer 0.5 → p = 1 − 0.05; buffer 0.9·0.5 + 0.9·(−1) = −0.45 → p = 0.95 + 0.045
+    assert _value_steps(sgd, p, [0.5, -1.0]) == pytest.approx([0.95, 0.995], abs=1e-12)
+    q = Value(1.0)
+    nesterov = SGD([q], lr=0.1, momentum=0.9, nesterov=True)
+    # step 1: buffer 0.5, step 0.5 + 0.9·0.5 = 0.95; step 2: buffer 0.45 − 1 = −0.55,
+    # step −1 + 0.9·(−0.55) = −1.495
+    assert _value_steps(nesterov, q, [0.5, -1.0]) == pytest.approx([0.905, 1.0545], abs=1e-12)
+
+
+@pytest.mark.parametrize("betas", [(0.0, 0.0), (0.999999, 0.5), (0.5, 0.999999)])
+def test_adam_takes_betas_in_zero_to_one(betas: tuple[float, float]) -> None:
+    Adam([Value(1.0)], betas=betas)
+
+
+@pytest.mark.parametrize("betas", [(1.0, 0.9), (0.9, 1.0), (-0.1, 0.9), (0.9, -0.1)])
+def test_adam_refuses_betas_outside_zero_to_one(betas: tuple[float, float]) -> None:
+    with pytest.raises(ValueError, match=r"betas must lie in \[0, 1\)"):
+        Adam([Value(1.0)], betas=betas)
