@@ -164,9 +164,15 @@ class Node:
 
         It is not an op of the graph (as PyTorch's ``p.data.sub_(delta)`` is not): a
         backward through a graph that used the old data raises ``DataChangedError``. A
-        ``delta`` of a wider float dtype is rounded to the data's dtype.
+        ``delta`` of a wider float dtype is rounded to the data's dtype; it has the data's
+        shape, or is a single number.
         """
         if isinstance(self._data, np.ndarray):
+            if np.ndim(delta) and np.shape(delta) != self._data.shape:  # no silent broadcast
+                raise ValueError(
+                    f"subtract_data_: delta of shape {np.shape(delta)} does not fit data of "
+                    f"shape {self._data.shape}"
+                )
             self._data -= delta  # numpy's in-place operators cast with "same_kind"
         else:
             self._data = self._data - float(delta)

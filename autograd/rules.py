@@ -379,14 +379,17 @@ def matmul(needs: tuple[bool, bool], g: Any, out: Any, a: Any, b: Any) -> tuple[
         g_shape.append(1)
     g_matrix = g.reshape(tuple(g_shape))
     grad_a = grad_b = None
+    # An operand read transposed (``x @ w.T``, ``w.T @ x``) gets its gradient formed in its
+    # own layout, so that it reaches w contiguous, as w's data is.
     if needs[0]:
-        grad_a = g_matrix @ b_matrix.swapaxes(-1, -2)
+        if _is_transposed_matrix(a_matrix) and b_matrix.ndim == 2:
+            grad_a = (b_matrix @ g_matrix.T).T
+        else:
+            grad_a = g_matrix @ b_matrix.swapaxes(-1, -2)
         if a.ndim == 1:
             grad_a = grad_a.reshape((*grad_a.shape[:-2], a.shape[0]))
     if needs[1]:
         if _is_transposed_matrix(b_matrix) and a_matrix.ndim == 2:
-            # b is a matrix read transposed (``x @ w.T``): form the gradient in b's own
-            # layout, so that it reaches w contiguous, as w's data is.
             grad_b = (g_matrix.T @ a_matrix).T
         else:
             grad_b = a_matrix.swapaxes(-1, -2) @ g_matrix

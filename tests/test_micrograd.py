@@ -42,6 +42,9 @@ def test_the_readme_example_gives_micrograds_numbers() -> None:
     g.backward()
     assert f"{g.data:.4f}" == "24.7041"
     assert (f"{a.grad:.4f}", f"{b.grad:.4f}") == ("138.8338", "645.5773")
+    assert g.data == pytest.approx(24.70408163265306, rel=1e-12)
+    assert a.grad == pytest.approx(138.83381924198252, rel=1e-12)
+    assert b.grad == pytest.approx(645.5772594752186, rel=1e-12)
 
 
 def test_the_readme_example_matches_pytorch() -> None:

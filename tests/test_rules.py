@@ -114,25 +114,6 @@ def test_micrograd_sanity_check() -> None:
     assert x.grad == 46.0
 
 
-def test_micrograd_more_ops() -> None:
-    """micrograd's README example: g = 24.7041, dg/da = 138.8338, dg/db = 645.5773."""
-    a, b = Value(-4.0), Value(2.0)
-    c = a + b
-    d = a * b + b**3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
-    e = c - d
-    f = e**2
-    g = f / 2.0
-    g += 10.0 / f
-    g.backward()
-    assert g.data == pytest.approx(24.70408163265306, rel=1e-12)
-    assert a.grad == pytest.approx(138.83381924198252, rel=1e-12)
-    assert b.grad == pytest.approx(645.5772594752186, rel=1e-12)
-
-
 def test_mixed_second_partials() -> None:
     x, y = Value(1.5), Value(-2.0)
     f = x * y * y

@@ -257,6 +257,8 @@ def test_shape_errors_name_the_op_and_both_shapes() -> None:
         cross_entropy(Tensor.zeros(2, 4), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 4\)"):
         cross_entropy(Tensor.zeros(2, 4), np.array([0, 4]))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 4\), got -1\.\.1"):
+        cross_entropy(Tensor.zeros(2, 4), np.array([-1, 1]))  # not counted from the end
     with pytest.raises(ValueError, match=r"backward: a gradient can be implied only"):
         Tensor.zeros(2, requires_grad=True).exp().backward()
     with pytest.raises(ValueError, match=r"backward: grad has shape \(3,\)"):
@@ -417,6 +419,12 @@ def test_a_weight_read_transposed_gets_its_gradient_in_its_own_layout() -> None:
     expected = (1 - np.tanh(x.data @ w.data.T) ** 2).T @ x.data  # d/dw of Σ tanh(x·wᵀ)
     np.testing.assert_allclose(w.grad, expected, rtol=1e-12)
     assert w.grad.flags.c_contiguous and w.grad.flags.writeable
+    v = Tensor(w.data.copy(), requires_grad=True)  # read transposed on the left: v.T @ y
+    y = Tensor(rng.standard_normal((4, 2)))
+    (v.T @ y).sum().backward()
+    # d Σ_jk Σ_i v_ij·y_ik / dv_ij = Σ_k y_ik, the same for every j
+    np.testing.assert_allclose(v.grad, np.repeat(y.data.sum(axis=1, keepdims=True), 3, axis=1))
+    assert v.grad.flags.c_contiguous
     # A leaf whose data is laid out column by column gets a gradient laid out alike.
     f = Tensor(np.asfortranarray(rng.standard_normal((3, 4))), requires_grad=True)
     (x @ f).sum().backward()

@@ -113,3 +113,10 @@ def test_op_and_parents_are_recorded_in_argument_order() -> None:
     assert a.op == "" and a.is_leaf
     d = a * 2.0
     assert d.op == "mul_constant" and d.parents == (a,)
+
+
+def test_a_label_must_be_a_string() -> None:
+    v = Value(1.0, label="v")
+    with pytest.raises(TypeError, match="label: expected a string, got int"):
+        v.label = 3  # type: ignore[assignment]
+    assert v.label == "v" and Value(2.0).label == ""

@@ -336,3 +336,12 @@ def test_subtract_data_updates_in_place_and_counts_as_a_write() -> None:
     assert v.data == 2.0
     with pytest.raises(DataChangedError):
         product.backward()
+
+
+def test_subtract_data_refuses_a_delta_that_would_broadcast() -> None:
+    w = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match=r"delta of shape \(1,\) does not fit data of shape"):
+        w.subtract_data_(np.ones(1))
+    np.testing.assert_array_equal(w.data, np.ones(3))  # nothing was written
+    w.subtract_data_(0.5)  # one number for every element is what it says
+    np.testing.assert_array_equal(w.data, np.full(3, 0.5))
