@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coverage import CoverageData
+
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "mutation-report"
 EQUIVALENT = Path(__file__).resolve().parent / "equivalent.txt"
@@ -152,14 +154,47 @@ def session_results(cwd: Path) -> Iterator[tuple[dict, dict]]:
         yield job, result or {}
 
 
+def record_tests_of_lines(copy: Path, path: str, tests: list[str]) -> None:
+    """Run ``tests`` once under coverage, one context per test, and keep which test runs
+    which line of ``path`` (and how long each test takes) for ``tests_for_mutant``."""
+    state = copy / ".mutation"
+    state.mkdir()
+    shutil.copy2(copy / path, state / "pristine.py")
+    durations, data_file = state / "durations.json", state / "coverage"
+    coverage_run = [sys.executable, "-m", "coverage", "run", f"--data-file={data_file}"]
+    only_path = f"--include={copy / path}"
+    pytest_run = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "mutation.record_contexts"]
+    done = subprocess.run(
+        [*coverage_run, only_path, *pytest_run, *tests],
+        cwd=copy,
+        env={**os.environ, "MUTATION_DURATIONS": str(durations)},
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the tests of {path} fail before any mutation:\n{done.stdout}")
+    data = CoverageData(basename=str(data_file))
+    data.read()
+    measured = str((copy / path).resolve())
+    if measured not in data.measured_files():
+        raise RuntimeError(f"the tests of {path} never ran it (measured: {data.measured_files()})")
+    (state / "map.json").write_text(
+        json.dumps(
+            {
+                "tests_of_line": data.contexts_by_lineno(measured),
+                "durations": json.loads(durations.read_text()),
+            }
+        )
+    )
+
+
 def run_file(path: str, tests: list[str], scratch: Path) -> FileResult:
     """Every mutant of ``path``, tested with ``tests`` in a copy of the working tree."""
     start = time.perf_counter()
     copy = scratch / path.replace("/", "_")
     working_tree_copy(copy)
-    test_command = " ".join(
-        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
-    )
+    record_tests_of_lines(copy, path, tests)
+    test_command = " ".join([sys.executable, "-m", "mutation.tests_for_mutant", path, *tests])
     excluded = ", ".join(f"'{pattern}'" for pattern in EXCLUDED_OPERATORS)
     (copy / "cosmic-ray.toml").write_text(
         f"""[cosmic-ray]

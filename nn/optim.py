@@ -77,7 +77,7 @@ class SGD(Optimizer):
     def __init__(
         self,
         parameters: Iterable[Node],
-        lr: float = 0.01,
+        lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
         nesterov: bool = False,

@@ -41,6 +41,12 @@ def test_sgd_dampening_applies_from_the_second_step() -> None:
     assert _steps(SGD([p], lr=0.1, momentum=0.9, dampening=0.5), p, [1, 1]) == pytest.approx(
         [0.9, 0.76]
     )
+    # gradients other than 1, so that (1 − τ)·g and (1 − τ)/g differ:
+    # b1 = 2, p = 1 − 0.2 = 0.8; b2 = 0.9·2 + 0.5·4 = 3.8, p = 0.8 − 0.38 = 0.42
+    q = _param()
+    assert _steps(SGD([q], lr=0.1, momentum=0.9, dampening=0.5), q, [2, 4]) == pytest.approx(
+        [0.8, 0.42], abs=1e-12
+    )
 
 
 def test_sgd_nesterov_by_hand() -> None:
@@ -55,6 +61,11 @@ def test_sgd_weight_decay_adds_to_the_gradient() -> None:
     # g' = g + λ·p = 1 + 0.5·2 = 2
     p = _param(2.0)
     assert _steps(SGD([p], lr=0.1, weight_decay=0.5), p, [1]) == pytest.approx([1.8])
+    # g' = 3 + 0.5·4 = 5 → 4 − 0.5 = 3.5; g' = −1 + 0.5·3.5 = 0.75 → 3.5 − 0.075 = 3.425
+    q = _param(4.0)
+    assert _steps(SGD([q], lr=0.1, weight_decay=0.5), q, [3, -1]) == pytest.approx(
+        [3.5, 3.425], abs=1e-12
+    )
 
 
 def test_adam_by_hand() -> None:
@@ -71,6 +82,21 @@ def test_adam_weight_decay() -> None:
     p = _param(2.0)
     # g' = 0 + 0.1·2 = 0.2 > 0: the first step moves by lr·sign(g') = 0.01
     assert _steps(Adam([p], lr=0.01, weight_decay=0.1), p, [0.0]) == pytest.approx([1.99])
+
+
+def test_adam_weight_decay_over_two_steps_by_hand() -> None:
+    # The first step moves by lr whatever g' is; the second shows g' = g + λ·p itself.
+    lr, b1, b2, decay = 0.1, 0.9, 0.999, 0.5
+    p0, g1, g2 = 2.0, 3.0, -1.0
+    d1 = g1 + decay * p0  # 4
+    m1, v1 = (1 - b1) * d1, (1 - b2) * d1**2
+    p1 = p0 - lr * (m1 / (1 - b1)) / math.sqrt(v1 / (1 - b2))
+    d2 = g2 + decay * p1
+    m2, v2 = b1 * m1 + (1 - b1) * d2, b2 * v1 + (1 - b2) * d2**2
+    p2 = p1 - lr * (m2 / (1 - b1**2)) / math.sqrt(v2 / (1 - b2**2))
+    p = _param(p0)
+    adam = Adam([p], lr=lr, eps=0.0, weight_decay=decay)
+    assert _steps(adam, p, [g1, g2]) == pytest.approx([p1, p2], rel=1e-12)
 
 
 def test_optimisers_update_values_too_and_skip_missing_grads() -> None:
@@ -113,6 +139,94 @@ def test_a_float32_parameter_stays_float32() -> None:
 def test_invalid_hyperparameters(make: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make([_param()])  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: SGD(p, momentum=0.9, nesterov=True, dampening=0.1), "Nesterov"),
+        (lambda p: SGD(p, momentum=0.9, nesterov=True, dampening=-0.1), "Nesterov"),
+        (lambda p: Adam(p, betas=(1.5, 0.9)), r"betas must lie in \[0, 1\)"),
+        (lambda p: Adam(p, betas=(0.9, 1.5)), r"betas must lie in \[0, 1\)"),
+        (lambda p: Adam(p, weight_decay=-0.5), "weight_decay must not be negative"),
+        (lambda p: StepLR(SGD(p), step_size=1, gamma=0.0), "gamma must be positive"),
+        (lambda p: StepLR(SGD(p), step_size=1, gamma=-0.5), "gamma must be positive"),
+        (lambda p: CosineAnnealingLR(SGD(p), T_max=0), "T_max must be at least 1"),
+    ],
+)
+def test_hyperparameters_just_outside_their_range(make: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make([_param()])  # type: ignore[operator]
+
+
+def test_zero_learning_rate_and_zero_eps_are_allowed() -> None:
+    # PyTorch takes lr = 0 (a frozen run) and eps = 0 (no smoothing): so do we.
+    p = _param(2.0)
+    assert _steps(SGD([p], lr=0.0), p, [5.0]) == [2.0]
+    q = _param(2.0)
+    assert _steps(Adam([q], lr=0.5, eps=0.0), q, [3.0]) == pytest.approx([1.5])
+
+
+def test_defaults_are_pytorchs() -> None:
+    import inspect
+
+    import torch  # the oracle: its signatures hold the defaults users know
+
+    def defaults(function: object) -> dict[str, object]:
+        parameters = inspect.signature(function).parameters.values()  # type: ignore[arg-type]
+        return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+    p = _param()
+    sgd, adam = SGD([p]), Adam([p])
+    torch_sgd = defaults(torch.optim.SGD.__init__)
+    torch_adam = defaults(torch.optim.Adam.__init__)
+    for name in ("lr", "momentum", "dampening", "nesterov", "weight_decay"):
+        assert getattr(sgd, name) == torch_sgd[name], name
+    assert (adam.lr, adam.eps, adam.weight_decay) == (
+        torch_adam["lr"],
+        torch_adam["eps"],
+        torch_adam["weight_decay"],
+    )
+    assert (adam.beta1, adam.beta2) == torch_adam["betas"]
+    gamma = defaults(torch.optim.lr_scheduler.StepLR.__init__)["gamma"]
+    step = StepLR(SGD([p], lr=1.0), step_size=1)
+    step.step()
+    assert step.optimizer.lr == pytest.approx(gamma)
+    eta_min = defaults(torch.optim.lr_scheduler.CosineAnnealingLR.__init__)["eta_min"]
+    cosine = CosineAnnealingLR(SGD([p], lr=1.0), T_max=2)
+    cosine.step()
+    cosine.step()
+    assert cosine.optimizer.lr == pytest.approx(eta_min, abs=1e-15)
+
+
+def test_repr_names_every_setting() -> None:
+    sgd = SGD([_param(), _param()], lr=0.5, momentum=0.9)
+    assert repr(sgd) == (
+        "SGD(lr=0.5, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0, parameters=2)"
+    )
+    assert repr(StepLR(sgd, step_size=2)) == "StepLR(epoch=0, lr=0.5)"
+
+
+@pytest.mark.parametrize("bad", [1.0, np.ones(2)])
+def test_parameters_must_be_nodes(bad: object) -> None:
+    with pytest.raises(TypeError, match="parameter 1 is not a leaf node"):
+        SGD([_param(), bad])  # type: ignore[list-item]
+
+
+def test_parameters_must_be_leaves() -> None:
+    p = _param()
+    with pytest.raises(TypeError, match=r"parameter 0 is not a leaf node \(got Tensor\)"):
+        SGD([p * 2])
+
+
+def test_a_frozen_or_gradless_parameter_does_not_stop_the_others() -> None:
+    frozen, missing, trained = _param(), _param(), _param()
+    frozen.requires_grad = False
+    frozen.grad = np.ones(1)
+    SGD([frozen, missing, trained], lr=0.1)
+    trained.grad = np.ones(1)
+    SGD([frozen, missing, trained], lr=0.1).step()
+    assert (frozen.data[0], missing.data[0], trained.data[0]) == (1.0, 1.0, pytest.approx(0.9))
 
 
 def test_step_and_cosine_schedules_by_hand() -> None:
@@ -195,8 +309,9 @@ def _value_steps(optimizer: SGD, p: Value, grads: list[float]) -> list[float]:
 def test_sgd_momentum_dampening_and_nesterov_on_a_value_by_hand() -> None:
     p = Value(1.0)
     sgd = SGD([p], lr=0.1, momentum=0.9, dampening=0.1)
-    # buffer 0.5 → p = 1 − 0.05; buffer 0.9·0.5 + 0.9·(−1) = −0.45 → p = 0.95 + 0.045
-    assert _value_steps(sgd, p, [0.5, -1.0]) == pytest.approx([0.95, 0.995], abs=1e-12)
+    # buffer 0.5 → p = 1 − 0.05; buffer 0.9·0.5 + 0.9·(−1) = −0.45 → p = 0.95 + 0.045;
+    # buffer 0.9·(−0.45) + 0.9·2 = 1.395 → p = 0.995 − 0.1395
+    assert _value_steps(sgd, p, [0.5, -1.0, 2.0]) == pytest.approx([0.95, 0.995, 0.8555], abs=1e-12)
     q = Value(1.0)
     nesterov = SGD([q], lr=0.1, momentum=0.9, nesterov=True)
     # step 1: buffer 0.5, step 0.5 + 0.9·0.5 = 0.95; step 2: buffer 0.45 − 1 = −0.55,

@@ -1,0 +1,66 @@
+"""Run the tests that execute the mutated lines: cosmic-ray's test command, per mutant.
+
+    python -m mutation.tests_for_mutant PATH TEST_FILE...   (run in the scratch copy)
+
+cosmic-ray writes one mutant into PATH and runs this. It compares PATH with the pristine
+copy saved in ``.mutation/`` to find the changed statements, and runs (``-x``, quickest
+first) only the tests that the coverage run saw executing them: a test that never runs a
+statement cannot notice a change to it. A statement run at import time (a ``def`` line,
+a decorator, a module constant), or by no test that was measured (a subprocess, say),
+gets every test in TEST_FILE. With no change at all (cosmic-ray's baseline), every test
+runs too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from coverage.parser import PythonParser
+
+#: Where run.py leaves the pristine file, the line → tests map and the durations.
+STATE = Path(".mutation")
+
+
+def changed_lines(pristine: list[str], mutated: list[str]) -> set[int]:
+    """The 1-based numbers of the pristine lines that the mutant changed or removed."""
+    lines = set()
+    matcher = difflib.SequenceMatcher(a=pristine, b=mutated, autojunk=False)
+    for tag, start, stop, _, _ in matcher.get_opcodes():
+        if tag != "equal":
+            lines.update(range(start + 1, max(stop, start + 1) + 1))
+    return lines
+
+
+def selected_tests(path: str, everything: list[str]) -> list[str]:
+    """Node ids of the tests that run the mutated statements, or ``everything``."""
+    pristine_text = (STATE / "pristine.py").read_text()
+    changed = changed_lines(pristine_text.splitlines(), Path(path).read_text().splitlines())
+    if not changed:
+        return everything
+    parser = PythonParser(text=pristine_text)
+    parser.parse_source()
+    statements = {parser.first_line(line) for line in changed}
+    recorded = json.loads((STATE / "map.json").read_text())
+    tests_of_line: dict[str, list[str]] = recorded["tests_of_line"]
+    chosen: set[str] = set()
+    for statement in statements:
+        tests = tests_of_line.get(str(statement))
+        if tests is None or "" in tests:  # never measured, or run at import time
+            return everything
+        chosen.update(tests)
+    duration: dict[str, float] = recorded["durations"]
+    return sorted(chosen, key=lambda test: duration.get(test, float("inf")))
+
+
+def main() -> int:
+    path, test_files = sys.argv[1], sys.argv[2:]
+    tests = selected_tests(path, test_files)
+    return int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
