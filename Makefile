@@ -66,7 +66,7 @@ $(VENV)/.mutation-installed: $(STAMP)
 	touch $@
 
 mutation: $(VENV)/.mutation-installed
-	$(BIN)/python mutation/run.py $(if $(FILES),--files $(FILES))
+	$(BIN)/python -m mutation.run $(if $(FILES),--files $(FILES))
 
 clean:
 	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .ruff_cache .hypothesis tracegrad-demo mutation-report

@@ -1,6 +1,6 @@
 """Mutation testing of the numerical core: do the tests notice wrong code?
 
-    make mutation                   # or: python mutation/run.py [--files autograd/rules.py ...]
+    make mutation          # or: python -m mutation.run [--files autograd/rules.py ...]
 
 For each core file, cosmic-ray makes one single-point change at a time (an arithmetic
 operator, a comparison, a constant, a condition, a loop that runs zero times), runs that
@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coverage import CoverageData
+
+from mutation.test_server import ask
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "mutation-report"
@@ -77,10 +79,21 @@ CORE: dict[str, list[str]] = {
     "nn/metrics.py": ["tests/test_metrics.py"],
 }
 
-#: Operators left out: replacing + with a shift or a bitwise op, % or // is killed by
-#: any test that computes a float at all, and would triple the run's length.
+#: The mutation operators, trimmed to a sufficient set (Offutt et al., "An experimental
+#: determination of sufficient mutant operators", 1996; Kaminski, Ammann and Offutt,
+#: "Improving logic-based testing", 2013): each arithmetic operator is replaced by two
+#: others, not all eleven, and each comparison by its boundary neighbours and its
+#: negation (the mutants that subsume the other four). Every other cosmic-ray operator
+#: (constants, unary operators, conditions, loops, decorators, exceptions, booleans) runs.
+KEPT_BINARY = "Add_Sub|Add_Mul|Sub_Add|Sub_Mul|Mul_Div|Mul_Add|Div_Mul|Div_Sub|Pow_Mul|Pow_Div"
+KEPT_COMPARISON = (
+    "Eq_LtE|Eq_GtE|Eq_NotEq|NotEq_Lt|NotEq_Gt|NotEq_Eq|Lt_LtE|Lt_NotEq|Lt_GtE|"
+    "LtE_Lt|LtE_Eq|LtE_Gt|Gt_GtE|Gt_NotEq|Gt_LtE|GtE_Gt|GtE_Eq|GtE_Lt|"
+    "Is_IsNot|IsNot_Is|In_NotIn|NotIn_In"
+)
 EXCLUDED_OPERATORS = [
-    r"core/ReplaceBinaryOperator_.*_(BitAnd|BitOr|BitXor|LShift|RShift|FloorDiv|Mod)$",
+    rf"core/ReplaceBinaryOperator_(?!({KEPT_BINARY})$)",
+    rf"core/ReplaceComparisonOperator_(?!({KEPT_COMPARISON})$)",
 ]
 
 #: Seconds one mutant's tests may take before the mutant counts as killed (a hang).
@@ -106,10 +119,11 @@ class FileResult:
         return self.killed / self.counted if self.counted else 1.0
 
 
-def equivalent_mutants() -> set[tuple[str, int, str]]:
-    """(file, line, operator) of each mutant reviewed as equivalent.
+def equivalent_mutants() -> set[str]:
+    """``path:line:column operator`` of each mutant reviewed as equivalent.
 
-    Each line of ``equivalent.txt``: ``path:line operator — the reason``.
+    Each line of ``equivalent.txt``: ``path:line:column operator — the reason`` (the
+    column tells apart two mutants of one operator on one line).
     """
     known = set()
     if not EQUIVALENT.exists():
@@ -118,9 +132,7 @@ def equivalent_mutants() -> set[tuple[str, int, str]]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        where, operator = line.split()[:2]
-        path, number = where.rsplit(":", 1)
-        known.add((path, int(number), operator))
+        known.add(" ".join(line.split()[:2]))
     return known
 
 
@@ -140,9 +152,9 @@ def working_tree_copy(destination: Path) -> None:
             shutil.copy2(source, target)
 
 
-def cosmic_ray(*args: str, cwd: Path) -> str:
+def cosmic_ray(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
     tool = Path(sys.executable).parent / args[0]
-    done = subprocess.run([str(tool), *args[1:]], cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run([str(tool), *args[1:]], cwd=cwd, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed in {cwd}:\n{done.stdout}\n{done.stderr}")
     return done.stdout
@@ -213,7 +225,27 @@ exclude-operators = [{excluded}]
     cosmic_ray("cosmic-ray", "init", "cosmic-ray.toml", "session.sqlite", cwd=copy)
     cosmic_ray("cr-filter-operators", "session.sqlite", "cosmic-ray.toml", cwd=copy)
     cosmic_ray("cosmic-ray", "baseline", "cosmic-ray.toml", cwd=copy)
-    cosmic_ray("cosmic-ray", "exec", "cosmic-ray.toml", "session.sqlite", cwd=copy)
+    address = str(copy / ".mutation" / "server.sock")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mutation.test_server", address],
+        cwd=copy,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while not Path(address).exists() and server.poll() is None:
+            time.sleep(0.05)
+        with_server = {**os.environ, "MUTATION_SERVER": address}
+        exec_all = ("cosmic-ray", "exec", "cosmic-ray.toml", "session.sqlite")
+        cosmic_ray(*exec_all, cwd=copy, env=with_server)
+    finally:
+        if server.poll() is None:
+            ask(address, "stop")
+        server.wait()
+    errors = copy / ".mutation" / "errors.log"
+    if errors.exists():
+        failures = errors.read_text()
+        raise RuntimeError(f"the test server failed, the run of {path} is void:\n{failures}")
 
     known = equivalent_mutants()
     result = FileResult(path)
@@ -221,18 +253,16 @@ exclude-operators = [{excluded}]
         if outcome.get("worker_outcome") == "skipped":
             continue  # filtered out
         mutation = job["mutations"][0]
-        line = mutation["start_pos"][0]
-        operator = mutation["operator_name"]
+        line, column = mutation["start_pos"]
+        mutant = f"{path}:{line}:{column} {mutation['operator_name']}"
         if outcome.get("test_outcome") != "survived":  # killed, or it crashed or hung
             result.killed += 1
-            if (path, line, operator) in known:
-                result.stale.append(f"{path}:{line} {operator}")
-        elif (path, line, operator) in known:
+            if mutant in known:
+                result.stale.append(mutant)
+        elif mutant in known:
             result.equivalent += 1
         else:
-            result.survived.append(
-                {"where": f"{path}:{line}", "operator": operator, "diff": outcome.get("diff", "")}
-            )
+            result.survived.append({"mutant": mutant, "diff": outcome.get("diff", "")})
     result.seconds = time.perf_counter() - start
     return result
 
@@ -269,7 +299,7 @@ def main() -> None:
     survivors = [s for r in results for s in r.survived]
     with open(REPORT / "survivors.txt", "w") as report:
         for s in survivors:
-            report.write(f"{s['where']} {s['operator']}\n{s['diff']}\n")
+            report.write(f"{s['mutant']}\n{s['diff']}\n")
     print(f"\n{len(survivors)} survivors, with their diffs: {REPORT / 'survivors.txt'}")
     stale = [entry for r in results for entry in r.stale]
     if stale:

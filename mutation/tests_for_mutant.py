@@ -8,18 +8,21 @@ first) only the tests that the coverage run saw executing them: a test that neve
 statement cannot notice a change to it. A statement run at import time (a ``def`` line,
 a decorator, a module constant), or by no test that was measured (a subprocess, say),
 gets every test in TEST_FILE. With no change at all (cosmic-ray's baseline), every test
-runs too.
+runs too. With ``MUTATION_SERVER`` set, pytest runs in a fork of that test server.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
-import pytest
 from coverage.parser import PythonParser
+
+from mutation.test_server import ask
 
 #: Where run.py leaves the pristine file, the line → tests map and the durations.
 STATE = Path(".mutation")
@@ -58,8 +61,21 @@ def selected_tests(path: str, everything: list[str]) -> list[str]:
 
 def main() -> int:
     path, test_files = sys.argv[1], sys.argv[2:]
-    tests = selected_tests(path, test_files)
-    return int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests]))
+    arguments = ["-x", "-q", "-p", "no:cacheprovider", *selected_tests(path, test_files)]
+    # A bytecode file is trusted by its source's size and modification second, which a
+    # mutant may share with the version cached before it: never let one be read.
+    Path(importlib.util.cache_from_source(path)).unlink(missing_ok=True)
+    server = os.environ.get("MUTATION_SERVER")
+    if server is None:
+        import pytest
+
+        return int(pytest.main(arguments))
+    try:
+        return ask(server, arguments)
+    except OSError as error:  # run.py reports it: the run's figures would be wrong
+        with open(STATE / "errors.log", "a") as log:
+            log.write(f"{path}: {error}\n")
+        return 2
 
 
 if __name__ == "__main__":
