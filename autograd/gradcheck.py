@@ -192,6 +192,9 @@ def gradgradcheck(
             type(x)._constant(np.zeros_like(x.data)) if g is None else g for x, g in zip(xs, grads)
         )
 
+    _check_recorded_first_derivatives(
+        fn, inputs, vectors, first_derivatives(*inputs), eps, atol, rtol
+    )
     try:
         return gradcheck(first_derivatives, inputs, eps=eps, atol=atol, rtol=rtol)
     except GradcheckError as error:  # the checked function is a first derivative: say so
@@ -199,3 +202,34 @@ def gradgradcheck(
             "gradcheck: d(output", "gradgradcheck: the second derivative d(Σ v·dy/dx, output", 1
         )
         raise GradcheckError(message) from None
+
+
+def _check_recorded_first_derivatives(
+    fn: Function,
+    inputs: list[Node],
+    vectors: list[Any],
+    recorded: tuple[Node, ...],
+    eps: float,
+    atol: float,
+    rtol: float,
+) -> None:
+    """The first derivatives that ``create_graph=True`` records must be right themselves.
+
+    Differentiating them again only shows that they are consistent with their own
+    derivative: a recorded rule that scaled every gradient by 0 would pass. So they are
+    compared with central differences of Σ_k v_k·y_k first.
+    """
+    weights = np.concatenate([_flat(v) for v in vectors]) if vectors else np.zeros(0)
+    numeric = _numeric_jacobians(fn, inputs, eps)
+    for position, (node, jacobian, derivative) in enumerate(zip(inputs, numeric, recorded)):
+        expected = weights @ jacobian
+        got = _flat(derivative.data)
+        bad = np.abs(got - expected) > atol + rtol * np.abs(expected)
+        if bad.any():
+            column = int(np.argwhere(bad)[0][0])
+            raise GradcheckError(
+                f"gradgradcheck: the first derivative recorded with create_graph=True, "
+                f"d(Σ v·y)/d(input {position}{_element(np.shape(node.data), column)}), "
+                f"disagrees: recorded {got[column]:.8g}, numeric {expected[column]:.8g} "
+                f"(atol={atol}, rtol={rtol}; {int(bad.sum())} of {bad.size} entries differ)"
+            )

@@ -570,11 +570,11 @@ class Tensor(TensorHabits, Differentiable):
 
     def _extremum(self, axis: Axis, keepdims: bool, op: Rule, reduce: Any) -> Tensor:
         axes = _axes(axis, self.ndim, op.name)
-        empty = [a for a in axes if self.shape[a] == 0]
-        if empty or (self.size == 0 and not self.ndim):
+        empty = [a for a in axes if self.shape[a] == 0]  # a 0-d tensor is never empty
+        if empty:
             raise ValueError(
-                f"{op.name}: axis {empty[0] if empty else axis} of the tensor of shape "
-                f"{self.shape} is empty, and an empty {op.name} has no value"
+                f"{op.name}: axis {empty[0]} of the tensor of shape {self.shape} is empty, "
+                f"and an empty {op.name} has no value"
             )
         data = reduce(self._data, axis=axes, keepdims=keepdims)
         return _make(data, (self,), op, (_kept_shape(self.shape, axes), self.shape))

@@ -63,6 +63,7 @@ CORE: dict[str, list[str]] = {
         "tests/test_tensor_rules.py",
         "tests/test_habits.py",
         "tests/test_edge_cases.py",
+        "tests/test_versions.py",
     ],
     "autograd/functional.py": [
         "tests/test_tensor.py",

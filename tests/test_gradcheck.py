@@ -55,6 +55,29 @@ def test_gradgradcheck_catches_a_rule_that_is_not_differentiable_itself() -> Non
         rule.backward = original
 
 
+def test_gradgradcheck_catches_a_rule_that_is_wrong_only_when_recorded() -> None:
+    """A rule whose recorded branch (create_graph=True) halves the gradient is consistent
+    with its own derivative, so differentiating it again cannot tell: gradgradcheck also
+    compares the recorded first derivatives with central differences."""
+    rule = rules.RULES["exp"]
+    original = rule.backward
+
+    def halved_when_recorded(ctx: None, g: Any, out: Any, a: Any) -> tuple[Any]:
+        return (g * out * 0.5,) if isinstance(out, Value) else (g * out,)
+
+    rule.backward = halved_when_recorded
+    try:
+        assert gradcheck(lambda a: a.exp() * 3.0, [Value(0.5)])  # the plain branch is right
+        with pytest.raises(
+            GradcheckError,
+            match=r"^gradgradcheck: the first derivative recorded with create_graph=True, "
+            r"d\(Σ v·y\)/d\(input 0\), disagrees: recorded",
+        ):
+            gradgradcheck(lambda a: a.exp() * 3.0, [Value(0.5)])
+    finally:
+        rule.backward = original
+
+
 def test_gradcheck_handles_several_outputs() -> None:
     assert gradcheck(lambda a, b: (a * b, a + b, a.exp()), [Value(0.3), Value(1.7)])
 

@@ -430,3 +430,122 @@ def test_a_weight_read_transposed_gets_its_gradient_in_its_own_layout() -> None:
     (x @ f).sum().backward()
     assert f.grad.flags.f_contiguous and not f.grad.flags.c_contiguous
     np.testing.assert_allclose(f.grad, x.data.sum(axis=0)[:, None] * np.ones((3, 4)))
+
+
+# -- found by mutation testing: each case below once let a wrong line pass -----------------
+
+
+def test_a_number_divided_by_a_tensor() -> None:
+    x = Tensor(np.array([4.0, -0.5]), requires_grad=True)
+    y = 2.0 / x
+    np.testing.assert_array_equal(y.data, [0.5, -4.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [-0.125, -8.0])  # d(2/x)/dx = −2/x²
+
+
+def test_softmax_and_logsumexp_default_to_the_last_axis() -> None:
+    x = t64(2, 3, 4)  # three axes, so that axis 1 and axis −1 differ
+    np.testing.assert_array_equal(x.softmax().data, x.softmax(axis=-1).data)
+    np.testing.assert_array_equal(x.logsumexp().data, x.logsumexp(axis=-1).data)
+    assert x.logsumexp().shape == (2, 3)
+
+
+def test_repr_names_dtype_and_shape_only_when_they_are_not_the_default() -> None:
+    assert repr(Tensor([1.0, 2.0])) == "Tensor([1., 2.])"
+    assert repr(Tensor([1.0], dtype=np.float64)) == "Tensor([1.], dtype=float64)"
+    assert repr(Tensor([[1.0, 2.0]])) == "Tensor([[1., 2.]], shape=(1, 2))"
+
+
+def test_item_of_a_tensor_with_several_elements_is_refused() -> None:
+    assert Tensor([[2.5]]).item() == 2.5
+    for shape in [(2,), (0,), (2, 2)]:
+        with pytest.raises(ValueError, match="item: the tensor has"):
+            Tensor(np.zeros(shape)).item()
+
+
+def test_comparisons_take_tensors_and_refuse_values() -> None:
+    a, b = Tensor([1.0, 2.0]), Tensor([2.0, 2.0])
+    np.testing.assert_array_equal((a < b).data, [True, False])
+    np.testing.assert_array_equal((a >= b).data, [False, True])
+    with pytest.raises(TypeError, match="cannot compare Tensor and Value"):
+        _ = a < Value(1.0)
+
+
+def test_a_float32_tensor_times_a_float64_array_stays_float32() -> None:
+    w = Tensor(np.ones((2, 2), dtype=np.float32))
+    assert (w @ np.ones((2, 2))).dtype == np.float32
+    assert (np.ones((2, 2)) @ w).dtype == np.float32
+
+
+def test_matmul_refuses_a_scalar_on_either_side() -> None:
+    for a, b in [(Tensor(3.0), Tensor([1.0, 2.0])), (Tensor([1.0, 2.0]), Tensor(3.0))]:
+        with pytest.raises(ValueError, match="operands must not be scalars"):
+            _ = a @ b
+
+
+def test_a_one_element_root_gives_its_gradient_its_own_shape() -> None:
+    x = Tensor(np.array([2.0]), requires_grad=True)
+    y = x * 3.0
+    y.retain_grad()
+    y.backward()
+    assert y.grad.shape == (1,) and x.grad.shape == (1,)
+    np.testing.assert_array_equal(x.grad, [3.0])
+
+
+def test_data_keeps_its_shape_when_the_array_it_gave_is_reshaped() -> None:
+    t = Tensor([1.0, 2.0, 3.0])
+    for shape in [(3, 1), (1, 3)]:
+        view = t.data
+        view.shape = shape  # reshapes that view object only, not the tensor
+        assert t.data.shape == (3,)
+
+
+def test_assigning_another_tensors_array_shares_it_and_a_plain_array_does_not() -> None:
+    from autograd import DataChangedError
+
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = Tensor(np.zeros(2), requires_grad=True)
+    b.data = a.data  # now one array: a write through a reaches b's graph
+    loss = (b * b).sum()
+    a.data[0] = 5.0
+    with pytest.raises(DataChangedError):
+        loss.backward()
+    c = Tensor(np.zeros(2), requires_grad=True)
+    c.data = np.array([1.0, 2.0])
+    (c * c).sum().backward()  # its own storage: nothing changed since the forward
+    np.testing.assert_array_equal(c.grad, [2.0, 4.0])
+
+
+def test_factories_keep_their_keyword_only_arguments_and_defaults() -> None:
+    full = Tensor.full((2,), 1.0)
+    assert full.requires_grad is False and full.dtype == np.float32
+    with pytest.raises(TypeError):
+        Tensor.full((2,), 1.0, np.float64)  # type: ignore[misc]
+    for make in (Tensor.zeros, Tensor.ones, Tensor.rand, Tensor.randn):
+        assert make(2).requires_grad is False
+    # They are static: called on a tensor as on the class, as numpy's are on arrays.
+    t = Tensor([1.0])
+    assert t.zeros(2).shape == (2,) and t.eye(2).shape == (2, 2)
+    assert t.from_numpy(np.ones(2)).shape == (2,) and t.rand(2, rng=0).shape == (2,)
+
+
+def test_var_divides_by_the_count_less_ddof() -> None:
+    x = Tensor(np.array([1.0, 2.0, 3.0, 4.0]), requires_grad=True)  # Σ (x − 2.5)² = 5
+    assert x.var().item() == pytest.approx(1.25)
+    v = x.var(ddof=1)
+    assert v.item() == pytest.approx(5.0 / 3.0)
+    v.backward()
+    np.testing.assert_allclose(x.grad, 2.0 * (x.data - 2.5) / 3.0)
+
+
+def test_max_and_min_drop_the_reduced_axes_unless_asked() -> None:
+    x = t64(2, 3)
+    assert x.min().shape == () and x.max().shape == ()
+    assert x.min(axis=0).shape == (3,) and x.min(axis=0, keepdims=True).shape == (1, 3)
+
+
+def test_data_numpy_cannot_take_is_refused_with_a_type_error() -> None:
+    with pytest.raises(TypeError, match="Tensor: cannot make an array of set"):
+        Tensor({1.0, 2.0})
+    with pytest.raises(TypeError, match="Tensor: cannot make an array of list"):
+        Tensor([[1.0, 2.0], [3.0]])  # ragged

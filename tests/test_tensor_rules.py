@@ -20,6 +20,7 @@ from autograd import (
     Tensor,
     concatenate,
     cross_entropy,
+    grad,
     linear,
     maximum,
     minimum,
@@ -96,7 +97,8 @@ def _case_matmul(data: st.DataObject) -> Drawn:
 
 def _case_linear(data: st.DataObject) -> Drawn:
     n, k, m = (data.draw(st.integers(1, 3), label=name) for name in "nkm")
-    x = data.draw(testing.arrays((n, k), anywhere))
+    batch = data.draw(st.lists(st.integers(1, 2), max_size=2), label="batch")  # x: (..., n, k)
+    x = data.draw(testing.arrays((*batch, n, k), anywhere))
     w = data.draw(testing.arrays((m, k), anywhere))
     b = data.draw(testing.arrays((m,), anywhere))
     return (lambda x, w, b: linear(x, w, b)), [x, w, b]
@@ -336,3 +338,84 @@ def test_each_rule_reads_only_the_data_it_declares(name: str) -> None:
                     np.testing.assert_array_equal(np.asarray(e), np.asarray(o))
 
     check()
+
+
+# -- hand-worked cases: the branches that drawn values rarely reach ------------------------
+
+
+def _leaf(values: Any) -> Tensor:
+    return Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+def test_maximum_and_minimum_share_a_tie_equally() -> None:
+    a, b = _leaf([1.0, 2.0, 3.0]), _leaf([1.0, 0.0, 5.0])
+    (maximum(a, b) * Tensor([1.0, 10.0, 100.0])).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 10.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.5, 0.0, 100.0])
+    c, d = _leaf([1.0, 2.0, 3.0]), _leaf([1.0, 0.0, 5.0])
+    minimum(c, d).sum().backward()
+    np.testing.assert_array_equal(c.grad, [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(d.grad, [0.5, 1.0, 0.0])
+
+
+def test_clip_passes_the_gradient_at_its_bounds() -> None:
+    # As PyTorch's clamp: 1 on [lo, hi] including both ends, 0 outside.
+    a = _leaf([-2.0, -1.0, 0.0, 1.0, 2.0])
+    a.clip(-1.0, 1.0).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+def test_power_with_an_array_exponent_at_base_one_and_zero() -> None:
+    # d(a^p)/da = p·a^(p−1): at a = 1 it is p; where p = 0 it is 0 whatever a is.
+    a = _leaf([1.0, 0.0, 2.0, 1.0])
+    (a ** np.array([3.0, 0.0, 2.0, 0.0])).sum().backward()
+    np.testing.assert_array_equal(a.grad, [3.0, 0.0, 4.0, 0.0])
+
+
+def test_matmul_of_a_transposed_batch() -> None:
+    # A 3-D operand laid out column-major (a transpose of a row-major array).
+    x = _leaf(np.arange(24.0).reshape(4, 3, 2) / 10)
+    w = _leaf(np.arange(8.0).reshape(4, 2) / 10)
+    testing.assert_gradients_match(lambda x, w: x.transpose((2, 1, 0)) @ w, x.data, w.data)
+    (x.transpose((2, 1, 0)) @ w).sum().backward()
+    # d Σ(x' @ w)/dx'[b, i, k] = Σ_j w[k, j]
+    expected = np.broadcast_to(w.data.sum(axis=1), (2, 3, 4)).transpose((2, 1, 0))
+    np.testing.assert_allclose(x.grad, expected)
+
+
+@pytest.mark.parametrize("frozen", ["x", "weight", "bias"])
+def test_linear_gives_each_input_its_own_gradient_when_one_needs_none(frozen: str) -> None:
+    inputs = {
+        "x": _leaf([[1.0, 2.0], [3.0, 4.0]]),
+        "weight": _leaf([[0.5, -1.0], [2.0, 0.25], [1.0, 1.0]]),
+        "bias": _leaf([0.1, 0.2, 0.3]),
+    }
+    inputs[frozen].requires_grad = False
+    out = linear(inputs["x"], inputs["weight"], inputs["bias"])
+    (out * Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
+    g = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    expected = {
+        "x": g @ inputs["weight"].data,
+        "weight": g.T @ inputs["x"].data,
+        "bias": g.sum(axis=0),
+    }
+    for name, tensor in inputs.items():
+        if name == frozen:
+            assert tensor.grad is None
+        else:
+            np.testing.assert_allclose(tensor.grad, expected[name], err_msg=name)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_second_derivatives_with_every_reduction(reduction: str) -> None:
+    logits = np.array([[0.5, -1.0, 2.0], [0.0, 0.3, -0.7]])
+    labels = np.array([2, 0])
+    fn = lambda z: cross_entropy(z, labels, reduction)  # noqa: E731
+    testing.assert_gradients_match(fn, logits, order=2)
+
+
+def test_cross_entropy_of_no_rows_records_an_empty_gradient() -> None:
+    logits = Tensor(np.zeros((0, 3)), requires_grad=True)
+    loss = cross_entropy(logits, np.zeros(0, dtype=np.int64))
+    (gradient,) = grad(loss, [logits], create_graph=True)
+    assert gradient.shape == (0, 3)

@@ -120,3 +120,23 @@ def test_a_label_must_be_a_string() -> None:
     with pytest.raises(TypeError, match="label: expected a string, got int"):
         v.label = 3  # type: ignore[assignment]
     assert v.label == "v" and Value(2.0).label == ""
+
+
+def test_linear_of_three_inputs_by_hand() -> None:
+    w = [Value(1.0), Value(2.0), Value(3.0)]
+    x = [Value(4.0), Value(5.0), Value(6.0)]
+    b = Value(0.5)
+    out = Value.linear(w, x, b)
+    assert out.data == 32.5  # 4 + 10 + 18 + 0.5
+    out.backward()
+    assert [v.grad for v in w] == [4.0, 5.0, 6.0]
+    assert [v.grad for v in x] == [1.0, 2.0, 3.0]
+    assert b.grad == 1.0
+
+
+def test_a_negative_base_to_a_value_power_has_a_nan_exponent_gradient() -> None:
+    # d(a^b)/db = a^b·ln a, and ln of a negative number is nan (as in PyTorch), not an error.
+    a, b = Value(-2.0), Value(2.0)
+    (a**b).backward()
+    assert a.grad == -4.0  # b·a^(b−1)
+    assert math.isnan(b.grad)
