@@ -5,14 +5,17 @@
 cosmic-ray writes one mutant into PATH and runs this. It compares PATH with the pristine
 copy saved in ``.mutation/`` to find the changed statements, and runs (``-x``, quickest
 first) only the tests that the coverage run saw executing them: a test that never runs a
-statement cannot notice a change to it. A statement run at import time (a ``def`` line,
-a decorator, a module constant), or by no test that was measured (a subprocess, say),
-gets every test in TEST_FILE. With no change at all (cosmic-ray's baseline), every test
-runs too. With ``MUTATION_SERVER`` set, pytest runs in a fork of that test server.
+statement cannot notice a change to it. A change to a function's header (a default, a
+decorator) runs the tests that run the function's body. Any other statement run at
+import time (a module constant, a class attribute), or by no test that was measured (a
+subprocess, say), gets every test in TEST_FILE. With no change at all (cosmic-ray's
+baseline), every test runs too. With ``MUTATION_SERVER`` set, pytest runs in a fork of
+that test server.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
 import importlib.util
 import json
@@ -38,6 +41,23 @@ def changed_lines(pristine: list[str], mutated: list[str]) -> set[int]:
     return lines
 
 
+def function_headers(source: str) -> list[tuple[range, range]]:
+    """(header lines, body lines) of each function, innermost first.
+
+    The header (decorators, ``def`` line, signature) runs at import time; a change there
+    (a default, a decorator) shows only where the function is called, that is, to the
+    tests that run its body.
+    """
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            body_start = node.body[0].lineno
+            end = node.end_lineno or body_start
+            spans.append((range(first, body_start), range(body_start, end + 1)))
+    return sorted(spans, key=lambda span: len(span[1]))
+
+
 def selected_tests(path: str, everything: list[str]) -> list[str]:
     """Node ids of the tests that run the mutated statements, or ``everything``."""
     pristine_text = (STATE / "pristine.py").read_text()
@@ -46,12 +66,17 @@ def selected_tests(path: str, everything: list[str]) -> list[str]:
         return everything
     parser = PythonParser(text=pristine_text)
     parser.parse_source()
-    statements = {parser.first_line(line) for line in changed}
     recorded = json.loads((STATE / "map.json").read_text())
     tests_of_line: dict[str, list[str]] = recorded["tests_of_line"]
+    headers = function_headers(pristine_text)
     chosen: set[str] = set()
-    for statement in statements:
-        tests = tests_of_line.get(str(statement))
+    for line in changed:
+        body = next((body for header, body in headers if line in header), None)
+        if body is not None:  # a default, a decorator, a signature: the calls notice it
+            for body_line in body:
+                chosen.update(t for t in tests_of_line.get(str(body_line), []) if t)
+            continue
+        tests = tests_of_line.get(str(parser.first_line(line)))
         if tests is None or "" in tests:  # never measured, or run at import time
             return everything
         chosen.update(tests)
