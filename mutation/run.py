@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -120,11 +121,31 @@ class FileResult:
         return self.killed / self.counted if self.counted else 1.0
 
 
-def equivalent_mutants() -> set[str]:
-    """``path:line:column operator`` of each mutant reviewed as equivalent.
+#: Tokens for ``change_in``: numbers, names, two-character operators, other characters.
+TOKEN = re.compile(r"\d+\.?\d*(?:e-?\d+)?|\w+|==|!=|<=|>=|\*\*|//|\S")
 
-    Each line of ``equivalent.txt``: ``path:line:column operator — the reason`` (the
-    column tells apart two mutants of one operator on one line).
+
+def change_in(diff: str) -> str:
+    """The tokens a mutant replaced, as ``(old → new)``: one operator's mutants at one
+    place (``0`` to ``1`` and to ``-1``, say) differ only there."""
+    lines = diff.splitlines()
+    removed = " ".join(line[1:] for line in lines if line[:1] == "-" and line[:3] != "---")
+    added = " ".join(line[1:] for line in lines if line[:1] == "+" and line[:3] != "+++")
+    old, new = TOKEN.findall(removed), TOKEN.findall(added)
+    start = 0
+    while start < min(len(old), len(new)) and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    return f"({' '.join(old[start : len(old) - end])} → {' '.join(new[start : len(new) - end])})"
+
+
+def equivalent_mutants() -> set[str]:
+    """``path:line:column operator (old → new)`` of each mutant reviewed as equivalent.
+
+    Each line of ``equivalent.txt``: that, then `` — `` and the reason. The column and
+    the change tell apart the mutants of one operator on one line.
     """
     known = set()
     if not EQUIVALENT.exists():
@@ -133,7 +154,7 @@ def equivalent_mutants() -> set[str]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        known.add(" ".join(line.split()[:2]))
+        known.add(line.split(" — ")[0].strip())
     return known
 
 
@@ -255,7 +276,8 @@ exclude-operators = [{excluded}]
             continue  # filtered out
         mutation = job["mutations"][0]
         line, column = mutation["start_pos"]
-        mutant = f"{path}:{line}:{column} {mutation['operator_name']}"
+        diff = outcome.get("diff", "")
+        mutant = f"{path}:{line}:{column} {mutation['operator_name']} {change_in(diff)}"
         if outcome.get("test_outcome") != "survived":  # killed, or it crashed or hung
             result.killed += 1
             if mutant in known:
@@ -263,7 +285,7 @@ exclude-operators = [{excluded}]
         elif mutant in known:
             result.equivalent += 1
         else:
-            result.survived.append({"mutant": mutant, "diff": outcome.get("diff", "")})
+            result.survived.append({"mutant": mutant, "diff": diff})
     result.seconds = time.perf_counter() - start
     return result
 

@@ -20,6 +20,8 @@ from autograd import (
     gradcheck,
     gradgradcheck,
     linear,
+    maximum,
+    minimum,
     no_grad,
     stack,
     topological_order,
@@ -447,6 +449,13 @@ def test_softmax_and_logsumexp_default_to_the_last_axis() -> None:
     x = t64(2, 3, 4)  # three axes, so that axis 1 and axis −1 differ
     np.testing.assert_array_equal(x.softmax().data, x.softmax(axis=-1).data)
     np.testing.assert_array_equal(x.logsumexp().data, x.logsumexp(axis=-1).data)
+    np.testing.assert_array_equal(x.log_softmax().data, x.log_softmax(axis=-1).data)
+    np.testing.assert_array_equal(
+        x.logsumexp(dim=0, keepdim=True).data, x.logsumexp(axis=0, keepdims=True).data
+    )
+    np.testing.assert_array_equal(
+        x.var(dim=0, keepdim=True).data, x.var(axis=0, keepdims=True).data
+    )
     assert x.logsumexp().shape == (2, 3)
 
 
@@ -521,12 +530,17 @@ def test_factories_keep_their_keyword_only_arguments_and_defaults() -> None:
     assert full.requires_grad is False and full.dtype == np.float32
     with pytest.raises(TypeError):
         Tensor.full((2,), 1.0, np.float64)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Tensor.eye(2, 2, np.float64)  # type: ignore[misc]
     for make in (Tensor.zeros, Tensor.ones, Tensor.rand, Tensor.randn):
         assert make(2).requires_grad is False
+    assert Tensor.zeros().shape == () and Tensor.ones((2, 3)).shape == (2, 3)
     # They are static: called on a tensor as on the class, as numpy's are on arrays.
     t = Tensor([1.0])
-    assert t.zeros(2).shape == (2,) and t.eye(2).shape == (2, 2)
-    assert t.from_numpy(np.ones(2)).shape == (2,) and t.rand(2, rng=0).shape == (2,)
+    assert t.zeros(2).shape == (2,) and t.ones(2).shape == (2,) and t.eye(2).shape == (2, 2)
+    assert t.full((2,), 3.0).shape == (2,) and t.arange(3).shape == (3,)
+    assert t.from_numpy(np.ones(2)).shape == (2,)
+    assert t.rand(2, rng=0).shape == (2,) and t.randn(2, rng=0).shape == (2,)
 
 
 def test_var_divides_by_the_count_less_ddof() -> None:
@@ -549,3 +563,42 @@ def test_data_numpy_cannot_take_is_refused_with_a_type_error() -> None:
         Tensor({1.0, 2.0})
     with pytest.raises(TypeError, match="Tensor: cannot make an array of list"):
         Tensor([[1.0, 2.0], [3.0]])  # ragged
+
+
+def test_var_refuses_a_ddof_that_leaves_no_degree_of_freedom() -> None:
+    x = Tensor(np.array([1.0, 2.0, 3.0, 4.0]))
+    for ddof in (4, 5):
+        with pytest.raises(ValueError, match="var: 4 elements along axis None leave no degree"):
+            x.var(ddof=ddof)
+
+
+def test_len_counts_the_first_axis_and_refuses_a_0d_tensor() -> None:
+    assert len(Tensor([1.0, 2.0, 3.0])) == 3 and len(Tensor(np.zeros((2, 5)))) == 2
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
+        len(Tensor(1.0))
+
+
+def test_arange_with_one_and_with_two_bounds() -> None:
+    np.testing.assert_array_equal(Tensor.arange(3).data, [0, 1, 2])
+    np.testing.assert_array_equal(Tensor.arange(1, 4).data, [1, 2, 3])
+
+
+def test_maximum_and_minimum_keep_the_tensors_dtype_on_either_side() -> None:
+    t, array = Tensor(np.array([1.0, 5.0], dtype=np.float32)), np.array([2.0, 3.0])
+    for out in (maximum(t, array), maximum(array, t), minimum(t, array), minimum(array, t)):
+        assert out.dtype == np.float32
+
+
+def test_an_empty_reduction_names_the_first_empty_axis() -> None:
+    with pytest.raises(ValueError, match="max: axis 1 of the tensor of shape \\(3, 0, 0\\)"):
+        Tensor(np.zeros((3, 0, 0))).max(axis=(1, 2))
+
+
+def test_a_reshape_that_copies_does_not_share_the_inputs_storage() -> None:
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = x.transpose().reshape((6,))  # not expressible as a view: numpy copies
+    assert not np.may_share_memory(y.data, x.data)
+    loss = (y * y).sum()
+    x.data[0, 0] = 5.0  # y's values did not change, so its product may still be differentiated
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, 2.0 * np.arange(6.0).reshape(2, 3))

@@ -367,9 +367,9 @@ def test_clip_passes_the_gradient_at_its_bounds() -> None:
 
 def test_power_with_an_array_exponent_at_base_one_and_zero() -> None:
     # d(a^p)/da = p·a^(p−1): at a = 1 it is p; where p = 0 it is 0 whatever a is.
-    a = _leaf([1.0, 0.0, 2.0, 1.0])
-    (a ** np.array([3.0, 0.0, 2.0, 0.0])).sum().backward()
-    np.testing.assert_array_equal(a.grad, [3.0, 0.0, 4.0, 0.0])
+    a = _leaf([1.0, 0.0, 2.0, 1.0, -0.5, 0.5])
+    (a ** np.array([3.0, 0.0, 2.0, 0.0, 0.0, 0.0])).sum().backward()
+    np.testing.assert_array_equal(a.grad, [3.0, 0.0, 4.0, 0.0, 0.0, 0.0])
 
 
 def test_matmul_of_a_transposed_batch() -> None:
@@ -419,3 +419,14 @@ def test_cross_entropy_of_no_rows_records_an_empty_gradient() -> None:
     loss = cross_entropy(logits, np.zeros(0, dtype=np.int64))
     (gradient,) = grad(loss, [logits], create_graph=True)
     assert gradient.shape == (0, 3)
+
+
+def test_linear_of_a_single_sample() -> None:
+    # x of shape (in,): out = W·x + b, d/dW = outer(g, x), d/dx = Wᵀ·g.
+    x, w, b = _leaf([1.0, 2.0]), _leaf([[0.5, -1.0], [2.0, 0.25], [1.0, 1.0]]), _leaf([0.0] * 3)
+    out = linear(x, w, b)
+    np.testing.assert_allclose(out.data, [-1.5, 2.5, 3.0])
+    (out * Tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_allclose(w.grad, np.outer([1.0, 2.0, 3.0], [1.0, 2.0]))
+    np.testing.assert_allclose(x.grad, [7.5, 2.5])
+    np.testing.assert_allclose(b.grad, [1.0, 2.0, 3.0])
