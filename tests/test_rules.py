@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd import Value, grad, testing, topological_order
+from autograd import Value, grad, rules, testing, topological_order
 
 Case = tuple[Callable[..., Any], list[st.SearchStrategy[float]]]
 
@@ -131,3 +131,10 @@ def test_relu_and_abs_take_the_zero_subgradient_at_zero() -> None:
     x.zero_grad()
     abs(x).backward()
     assert x.grad == 0.0
+
+
+def test_a_rule_declares_what_it_reads_by_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        rules.rule("a_new_op", "n", "inputs")  # type: ignore[misc]
+    with pytest.raises(ValueError, match="rule 'a_new_op': reads must be"):
+        rules.rule("a_new_op", reads="everything")(lambda ctx, g, out, a: (g,))

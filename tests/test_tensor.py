@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import tracemalloc
 import weakref
 
@@ -602,3 +603,65 @@ def test_a_reshape_that_copies_does_not_share_the_inputs_storage() -> None:
     x.data[0, 0] = 5.0  # y's values did not change, so its product may still be differentiated
     loss.backward()
     np.testing.assert_array_equal(x.grad, 2.0 * np.arange(6.0).reshape(2, 3))
+
+
+def test_backward_without_grad_needs_exactly_one_element() -> None:
+    empty = Tensor(np.zeros(0), requires_grad=True)
+    with pytest.raises(ValueError, match="only for a tensor with one element"):
+        (empty * 2.0).backward()
+
+
+def test_backward_refuses_a_grad_of_another_shape_smaller_or_larger() -> None:
+    y = Tensor(np.ones(3), requires_grad=True) * 2.0
+    for shape in [(2,), (4,), (3, 1)]:
+        with pytest.raises(ValueError, match=re.escape(f"grad has shape {shape} but")):
+            y.backward(np.ones(shape))
+
+
+def test_assigning_a_reshaped_view_of_its_own_data_reshapes_the_tensor() -> None:
+    t = Tensor([1.0, 2.0, 3.0])
+    t.data = t.data.reshape(1, 3)
+    assert t.shape == (1, 3)
+    t.data = t.data.reshape(3)
+    assert t.shape == (3,)
+
+
+def test_matmul_names_misaligned_inner_sizes_either_way() -> None:
+    for a, b in [(np.ones((2, 2)), np.ones((3, 2))), (np.ones((2, 3)), np.ones((2, 2)))]:
+        with pytest.raises(ValueError, match="are not aligned"):
+            _ = Tensor(a) @ Tensor(b)
+
+
+def test_repr_of_a_scalar_and_of_long_tensors() -> None:
+    assert repr(Tensor(1.0)) == "Tensor(1.)"
+    long, short = repr(Tensor(np.arange(21.0))), repr(Tensor(np.arange(20.0)))
+    assert "..." in long and long.endswith("shape=(21,))")  # over 20 elements: summarised
+    assert "..." not in short and "shape" not in short
+
+
+def test_clip_takes_either_bound_alone() -> None:
+    x = Tensor([1.0, 5.0])
+    np.testing.assert_array_equal(x.clip(min=2.0).data, [2.0, 5.0])
+    np.testing.assert_array_equal(x.clip(max=2.0).data, [1.0, 2.0])
+    with pytest.raises(ValueError, match="clip: give min, max or both"):
+        x.clip()
+
+
+def test_an_integer_tensor_does_not_cast_a_float_array_to_integers() -> None:
+    np.testing.assert_array_equal(
+        maximum(Tensor(np.array([1, 2])), np.array([1.5, 0.5])).data, [1.5, 2.0]
+    )
+
+
+def test_one_axis_ops_refuse_a_0d_tensor() -> None:
+    for op in ("softmax", "log_softmax", "logsumexp"):
+        with pytest.raises(ValueError, match=f"{op}: needs a tensor of at least one dimension"):
+            getattr(Tensor(1.0), op)()
+
+
+def test_eye_and_min_defaults() -> None:
+    assert Tensor.eye(2).requires_grad is False
+    x = t64(2, 3)
+    np.testing.assert_array_equal(
+        x.min(dim=0, keepdim=True).data, x.min(axis=0, keepdims=True).data
+    )
