@@ -30,7 +30,7 @@ def _torch_pow_grads(a: list[float], b: list[float]) -> tuple[np.ndarray, np.nda
 
 
 def test_tensor_to_tensor_powers_at_zero_match_pytorch() -> None:
-    a, b = [0.0, 0.0, 0.0, 2.0, 0.0, 3.0, 0.0], [0.0, 2.0, 0.5, 3.0, 1.0, 0.0, -0.5]
+    a, b = [0.0, 0.0, 0.0, 2.0, 0.0, 3.0, 0.0, 1.0], [0.0, 2.0, 0.5, 3.0, 1.0, 0.0, -0.5, 3.0]
     x = Tensor(a, requires_grad=True, dtype=np.float64)
     y = Tensor(b, requires_grad=True, dtype=np.float64)
     with np.errstate(divide="ignore"):  # 0^−0.5 = inf, which numpy warns about

@@ -140,3 +140,15 @@ def test_a_negative_base_to_a_value_power_has_a_nan_exponent_gradient() -> None:
     (a**b).backward()
     assert a.grad == -4.0  # b·a^(b−1)
     assert math.isnan(b.grad)
+
+
+@pytest.mark.parametrize("a", [0.5, -0.5, 2.0])
+def test_a_value_power_of_a_value_by_hand(a: float) -> None:
+    # d(a^b)/da = b·a^(b−1); d(a^b)/db = a^b·ln a, nan for a negative base
+    x, y = Value(a), Value(2.0)
+    (x**y).backward()
+    assert x.grad == pytest.approx(2.0 * a)
+    if a > 0:
+        assert y.grad == pytest.approx(a**2 * math.log(a))
+    else:
+        assert math.isnan(y.grad)
