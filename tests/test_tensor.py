@@ -717,3 +717,45 @@ def test_shapes_and_targets_that_do_not_fit_are_named() -> None:
         Tensor(np.ones(3)).broadcast_to((2,))
     with pytest.raises(ValueError, match="binary_cross_entropy: logits of shape \\(3,\\)"):
         Tensor(np.zeros(3)).binary_cross_entropy(np.zeros(2))
+
+
+def test_a_shape_mixes_no_tuple_with_ints() -> None:
+    with pytest.raises(TypeError, match="zeros: a shape is ints"):
+        Tensor.zeros((2, 3), 4)  # type: ignore[arg-type]
+
+
+def test_transpose_takes_negative_axes_and_refuses_axes_out_of_range() -> None:
+    x = t64(2, 3)
+    np.testing.assert_array_equal(x.transpose(-1, -2).data, x.data.T)
+    for bad in [(0, 5), (0, 2), (-3, 0)]:
+        with pytest.raises(
+            np.exceptions.AxisError, match=f"axis {bad[0] if bad[0] < 0 else bad[1]}"
+        ):
+            x.transpose(*bad)
+
+
+def test_data_gives_the_same_array_object_while_the_data_stays() -> None:
+    t = Tensor([1.0, 2.0])
+    assert t.data is t.data  # made once: reading .data in a loop costs nothing
+    t.data = np.zeros(3)
+    assert t.data is t.data and t.data.shape == (3,)
+
+
+def test_one_axis_ops_refuse_several_axes() -> None:
+    for axis in [(0, 1), [0], None]:
+        with pytest.raises(TypeError, match="softmax: takes one axis"):
+            t64(2, 3).softmax(axis=axis)  # type: ignore[arg-type]
+
+
+def test_matmul_names_batch_axes_that_do_not_broadcast() -> None:
+    with pytest.raises(
+        ValueError, match="matmul: the batch axes of shapes \\(2, 2, 3\\) and \\(3, 3, 4\\)"
+    ):
+        _ = Tensor(np.ones((2, 2, 3))) @ Tensor(np.ones((3, 3, 4)))
+
+
+def test_from_numpy_takes_integers_without_grad_and_floats_with_it() -> None:
+    assert Tensor.from_numpy(np.array([1, 2])).dtype == np.int64
+    assert Tensor.from_numpy(np.array([1.0, 2.0]), requires_grad=True).requires_grad
+    with pytest.raises(TypeError, match="from_numpy: only floating-point tensors can require"):
+        Tensor.from_numpy(np.array([1, 2]), requires_grad=True)
