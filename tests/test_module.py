@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -283,3 +285,131 @@ def test_every_library_module_has_a_type_name_of_its_own() -> None:
     assert all(kind.type_name == name for name, kind in REGISTRY.items())
     assert set(LEGACY_TYPE_NAMES.values()) <= set(REGISTRY)
     assert Pair.type_name == ""  # a user's module: weights only
+
+
+# -- found by mutation testing: each case below once let a wrong line pass -----------------
+
+
+@pytest.fixture
+def registry() -> Iterator[dict[str, type]]:
+    """The registry of library module types, restored after a test that defines some."""
+    from nn.module import REGISTRY
+
+    saved = dict(REGISTRY)
+    yield REGISTRY
+    REGISTRY.clear()
+    REGISTRY.update(saved)
+
+
+def test_a_class_outside_the_library_is_not_registered(registry: dict[str, type]) -> None:
+    mine = type("Mine", (nn.Module,), {"__module__": "app"})  # "app" sorts before "nn"
+    assert mine.type_name == "" and "Mine" not in registry
+
+
+def test_two_library_modules_of_one_name_fail_and_a_reload_does_not(
+    registry: dict[str, type],
+) -> None:
+    for elsewhere in ("nn.aaa", "nn.zzz"):  # sorting before and after nn.layers
+        with pytest.raises(TypeError, match="two of the library's modules are named 'Linear'"):
+            type("Linear", (nn.Module,), {"__module__": elsewhere})
+    assert registry["Linear"] is nn.Linear
+    reloaded = type("Linear", (nn.Module,), {"__module__": "nn.layers"})  # importlib.reload
+    assert registry["Linear"] is reloaded
+
+
+def test_a_library_module_that_cannot_rebuild_itself_has_no_architecture(
+    registry: dict[str, type],
+) -> None:
+    bare = type("Bare", (nn.Module,), {"__module__": "nn.testonly"})
+    assert bare.type_name == "Bare" and bare().architecture() is None
+
+
+def test_a_new_module_trains_and_zero_grad_reaches_every_parameter() -> None:
+    model = nn.MLP(2, [3, 1], rng=0)
+    assert model.training and nn.Linear(2, 3).training
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_repr_names_a_shared_module_once_and_goes_on() -> None:
+    inner = nn.Sequential(nn.Linear(2, 3), nn.Tanh())
+    assert repr(nn.Sequential(inner, inner, nn.ReLU())) == (
+        "Sequential(\n"
+        "  (0): Sequential(\n"
+        "    (0): Linear(2, 3, bias=True)\n"
+        "    (1): Tanh()\n"
+        "  )\n"
+        "  (1): <Sequential, shown above>\n"
+        "  (2): ReLU()\n"
+        ")"
+    )
+
+
+def test_a_shared_module_does_not_hide_the_modules_after_it() -> None:
+    shared, last = nn.Linear(2, 2), nn.Linear(2, 3)
+    model = nn.Sequential(shared, shared, last)
+    assert [name for name, _ in model.named_parameters()] == [
+        "0.weight", "0.bias", "2.weight", "2.bias"
+    ]  # fmt: skip
+
+
+def test_parameters_are_found_up_to_32_containers_deep() -> None:
+    found, lost = Pair(), Pair()
+    found.deep = Tensor(np.ones(1), requires_grad=True)
+    lost.deep = Tensor(np.ones(1), requires_grad=True)
+    for _ in range(32):
+        found.deep = [found.deep]
+        lost.deep = [lost.deep]
+    lost.deep = [lost.deep]  # 33 deep: not a model's structure, so not searched
+    assert "deep" + ".0" * 32 in dict(found.named_parameters())
+    assert not any(name.startswith("deep") for name, _ in lost.named_parameters())
+
+
+def test_byte_counts_of_architectures_and_the_load_limit(tmp_path: Path) -> None:
+    from nn.module import architecture_bytes
+
+    assert architecture_bytes(nn.Linear(3, 4).architecture()) == (3 * 4 + 4) * 4  # float32
+    assert architecture_bytes(nn.Sequential(nn.ReLU()).architecture()) == 0
+    assert nn.Module.parameter_count({}) == 0
+    path = tmp_path / "model.tgm"
+    nn.Linear(3, 4).save(path)
+    assert isinstance(nn.load(path, max_bytes=64), nn.Linear)  # exactly enough
+    with pytest.raises(nn.ModelFileError, match="more than the 63 allowed"):
+        nn.load(path, max_bytes=63)
+
+
+def test_malformed_architectures_are_named() -> None:
+    from nn.module import build
+
+    for config in ([3, 4], {1: 3}):
+        with pytest.raises(nn.ModelFileError, match="the config of Linear is not a JSON object"):
+            build({"type": "Linear", "config": config})
+    long_name = "X" * 100
+    with pytest.raises(nn.ModelFileError) as caught:
+        build({"type": long_name})
+    assert str(caught.value).endswith("unknown module type '" + "X" * 76 + "...")
+    for name, shown in [
+        ("Y" * 78, repr("Y" * 78)),  # repr adds quotes: 80 characters, shown whole
+        ("Y" * 79, "'" + "Y" * 76 + "..."),  # 81: cut to 77 and "..."
+        ("Nope", "'Nope'"),
+    ]:
+        with pytest.raises(nn.ModelFileError) as caught:
+            build({"type": name})
+        assert str(caught.value).endswith(f"unknown module type {shown}")
+
+
+def test_state_dicts_that_do_not_fit_are_named() -> None:
+    model = nn.MLP(3, [4, 2], rng=0)
+    state = model.state_dict()
+    for name, bad, problem in [
+        ("0.weight", np.zeros((3, 3), np.float32), "shape of 0.weight: the file has (3, 3)"),
+        ("0.weight", np.zeros((4, 3), np.complex64), "0.weight holds complex64 values"),
+        ("0.weight", np.zeros((4, 3), bool), "0.weight holds bool values"),
+    ]:
+        with pytest.raises(nn.ModelFileError, match=re.escape(problem)):
+            model.load_state_dict({**state, name: bad})
+    partial = {"2.bias": np.full(2, 7.0, np.float32)}  # 0.weight missing, not strict
+    model.load_state_dict(partial, strict=False)
+    assert model.layers[2].bias.data.tolist() == [7.0, 7.0]
