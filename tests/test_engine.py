@@ -225,3 +225,60 @@ def test_a_rule_that_returns_the_wrong_number_of_gradients_is_a_rule_error() -> 
         node = record(Value, 3.0, parents, rule)
         with pytest.raises(RuleError, match=rf"'{rule.name}' returned \d gradients for \d inputs"):
             node.backward()
+
+
+# -- found by mutation testing: each case below once let a wrong line pass -----------------
+
+
+def test_an_output_given_twice_gets_the_sum_of_its_seeds() -> None:
+    x = Value(3.0)
+    y = x * x
+    (g,) = grad([y, y], [x], grad_outputs=[2.0, 5.0])
+    assert g.data == 42.0  # (2 + 5)·2x
+
+
+def test_a_frozen_input_gets_no_gradient() -> None:
+    import numpy as np
+
+    from autograd import Tensor
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    frozen = Tensor(np.array([3.0, 4.0]))
+    (x * frozen).sum().backward()
+    assert frozen.grad is None
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+def test_data_written_before_the_forward_is_no_change() -> None:
+    import numpy as np
+
+    from autograd import Tensor
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    x.data[0] = 5.0  # before the graph is built: the graph reads the new value
+    loss = (x * x).sum()
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [10.0, 4.0])
+
+
+def test_a_leafs_gradient_takes_its_dtype_and_layout() -> None:
+    import numpy as np
+
+    from autograd import Tensor
+
+    scalar = Tensor(np.float32(1.5), requires_grad=True)  # 0-d: strides say nothing
+    (scalar * Tensor(np.float64(2.0), dtype=np.float64)).backward()
+    assert scalar.grad.dtype == np.float32 and float(scalar.grad) == 2.0
+    f = Tensor(np.asfortranarray(np.ones((3, 4))), dtype=np.float64, requires_grad=True)
+    c = Tensor(np.arange(12.0).reshape(3, 4), dtype=np.float64)  # row-major
+    (f * c).sum().backward()  # f's gradient is formed row-major, as c is
+    assert f.grad.flags.f_contiguous and not f.grad.flags.c_contiguous
+    np.testing.assert_array_equal(f.grad, c.data)
+
+
+def test_backward_takes_create_graph_by_keyword_only() -> None:
+    from autograd import engine
+
+    y = Value(2.0) * 3.0
+    with pytest.raises(TypeError):
+        engine.backward(y, None, True)  # type: ignore[misc]
