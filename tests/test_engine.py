@@ -274,6 +274,49 @@ def test_a_leafs_gradient_takes_its_dtype_and_layout() -> None:
     (f * c).sum().backward()  # f's gradient is formed row-major, as c is
     assert f.grad.flags.f_contiguous and not f.grad.flags.c_contiguous
     np.testing.assert_array_equal(f.grad, c.data)
+    r = Tensor(np.ones((3, 4)), dtype=np.float64, requires_grad=True)  # row-major
+    k = Tensor(np.asfortranarray(c.data), dtype=np.float64)
+    (r * k).sum().backward()  # r's gradient is formed column-major, as k is
+    assert r.grad.flags.c_contiguous and not r.grad.flags.f_contiguous
+
+
+def test_a_stored_gradient_shares_no_memory_with_another() -> None:
+    import numpy as np
+
+    from autograd import Tensor
+
+    x = Tensor(np.arange(4.0), dtype=np.float64, requires_grad=True)
+    y = x.reshape((2, 2))
+    y.retain_grad()
+    (y * Tensor(np.full((2, 2), 3.0), dtype=np.float64)).sum().backward()
+    assert not np.may_share_memory(x.grad, y.grad)  # x's is a reshape of y's, copied
+    np.testing.assert_array_equal(x.grad, [3.0] * 4)
+
+
+def test_create_graph_records_even_inside_no_grad() -> None:
+    x = Value(2.0)
+    y = x**3
+    with no_grad():
+        (slope,) = grad(y, [x], create_graph=True)
+    assert slope.data == 12.0 and slope.requires_grad
+    (curvature,) = grad(slope, [x])
+    assert curvature.data == 12.0  # 6x
+
+
+def test_a_seed_given_as_a_node_is_differentiable_with_create_graph() -> None:
+    x, v = Value(2.0), Value(5.0)
+    (g,) = grad(x**3, [x], grad_outputs=[v], create_graph=True)
+    assert g.data == 60.0  # v·3x²
+    (dv,) = grad(g, [v])
+    assert dv.data == 12.0  # 3x²
+
+
+def test_inputs_given_as_a_string_are_refused() -> None:
+    x = Value(1.0)
+    with pytest.raises(TypeError, match="grad: inputs must be a node or a sequence of nodes"):
+        grad(x * 2.0, "x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="grad: outputs must be a node or a sequence of nodes"):
+        grad(b"y", [x])  # type: ignore[arg-type]
 
 
 def test_backward_takes_create_graph_by_keyword_only() -> None:

@@ -152,3 +152,21 @@ def test_a_value_power_of_a_value_by_hand(a: float) -> None:
         assert y.grad == pytest.approx(a**2 * math.log(a))
     else:
         assert math.isnan(y.grad)
+
+
+def test_sum_of_values_records_a_constant_only_when_there_is_one() -> None:
+    a, b = Value(1.0), Value(2.0)
+    assert Value.sum([]).data == 0.0
+    total = Value.sum([a, b])
+    assert total.data == 3.0 and set(total.parents) == {a, b}
+    shifted = Value.sum([a, 4.0])
+    assert shifted.data == 5.0 and len(shifted.parents) == 2
+
+
+def test_a_power_that_overflows_keeps_its_sign() -> None:
+    assert (Value(-1e200) ** 3).data == -math.inf  # odd power of a negative base
+    assert (Value(-1e200) ** 2).data == math.inf
+    assert (Value(1e200) ** 3).data == math.inf
+    assert (Value(-1e200) ** 3.0).data == -math.inf  # an integer given as a float
+    with pytest.raises(ValueError, match="a negative base .* to a non-integer power"):
+        Value(-1e200) ** 2.5
