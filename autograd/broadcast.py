@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 
 def broadcast_axes(from_shape: tuple[int, ...], to_shape: tuple[int, ...]) -> tuple[int, ...]:
     """The axes of ``to_shape`` along which an array of ``from_shape`` was repeated."""
@@ -22,9 +24,19 @@ def broadcast_axes(from_shape: tuple[int, ...], to_shape: tuple[int, ...]) -> tu
 
 
 def sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
-    """Sum ``grad`` (an array, or a Tensor when the engine records a graph) down to ``shape``."""
+    """Sum ``grad`` (an array, or a Tensor when the engine records a graph) down to ``shape``.
+
+    ``grad``'s shape must be a broadcast of ``shape``: anything else is a rule's mistake,
+    and a ValueError, never a reshape that happens to fit.
+    """
     if grad.shape == shape:
         return grad
+    try:
+        fits = np.broadcast_shapes(shape, grad.shape) == grad.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"a gradient of shape {grad.shape} does not fit an input of shape {shape}")
     axes = broadcast_axes(shape, grad.shape)
     if axes:
         grad = grad.sum(axis=axes)

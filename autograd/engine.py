@@ -132,12 +132,15 @@ def gradients(
             for parent_grad in parent_grads:
                 if parent_grad is not None:
                     _check_finite(parent_grad, f"the backward of {rule.name!r}")
-        pass_on(first, parent_grads[0])
-        if second is not None:
-            pass_on(second, parent_grads[1])
-            if many:
-                for parent, parent_grad in zip(many[2:], parent_grads[2:]):
-                    pass_on(parent, parent_grad)
+        try:
+            pass_on(first, parent_grads[0])
+            if second is not None:
+                pass_on(second, parent_grads[1])
+                if many:
+                    for parent, parent_grad in zip(many[2:], parent_grads[2:]):
+                        pass_on(parent, parent_grad)
+        except ValueError as error:  # a gradient that does not fit its input's shape
+            raise RuleError(f"the backward of {rule.name!r}: {error}") from None
 
 
 class RuleError(RuntimeError):
@@ -202,9 +205,7 @@ def _owned(g: Any, stored: set[int], node: Node) -> Any:
         if not isinstance(node._data, np.ndarray):
             return float(g)  # a Value's gradient is a Python float
         g = np.array(g)
-    data = node._data
-    if g.shape != data.shape:  # the engine sums every gradient to its node's shape
-        raise RuleError(f"a gradient of shape {g.shape} reached a node of shape {data.shape}")
+    data = node._data  # g has data's shape: pass_on summed it to it, or refused it
     if g.base is not None or id(g) in stored or g.strides != data.strides:
         owned = np.empty_like(data)  # the data's dtype and layout
         np.copyto(owned, g, casting="same_kind")

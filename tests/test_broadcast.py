@@ -7,7 +7,10 @@ adjoint Bᵀ. So for every x of shape s and g of shape S, ⟨B x, g⟩ = ⟨x, B
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -50,3 +53,17 @@ def test_hand_worked_sums() -> None:
     np.testing.assert_array_equal(
         sum_to_shape(np.ones((3, 4, 1)), (3, 1, 1)), 4 * np.ones((3, 1, 1))
     )
+
+
+@pytest.mark.parametrize(
+    ("grad_shape", "shape"), [((2, 3), (3, 2)), ((3, 1), (3, 2)), ((4,), (2, 2))]
+)
+def test_a_gradient_that_is_not_a_broadcast_of_the_shape_is_refused(
+    grad_shape: tuple[int, ...], shape: tuple[int, ...]
+) -> None:
+    # (2, 3) → (3, 2) and (4,) → (2, 2) have the right number of elements: a reshape would
+    # fit them silently.
+    with pytest.raises(
+        ValueError, match=f"a gradient of shape {re.escape(str(grad_shape))} does not fit"
+    ):
+        sum_to_shape(np.ones(grad_shape), shape)

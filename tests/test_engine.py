@@ -325,3 +325,68 @@ def test_backward_takes_create_graph_by_keyword_only() -> None:
     y = Value(2.0) * 3.0
     with pytest.raises(TypeError):
         engine.backward(y, None, True)  # type: ignore[misc]
+
+
+def test_two_leaves_never_share_one_gradient_array() -> None:
+    import numpy as np
+
+    from autograd import Tensor
+
+    x, y = (Tensor(np.zeros(3), dtype=np.float64, requires_grad=True) for _ in range(2))
+    (x + y).backward(np.ones(3))  # add hands the same array to both
+    assert not np.may_share_memory(x.grad, y.grad)
+    x.grad += 1.0
+    np.testing.assert_array_equal(y.grad, [1.0, 1.0, 1.0])
+
+
+def test_a_retained_gradient_is_an_array_of_its_own() -> None:
+    import numpy as np
+
+    from autograd import Tensor
+
+    x = Tensor(np.ones((2, 3)), dtype=np.float64, requires_grad=True)
+    y = x * 2.0
+    y.retain_grad()
+    y.sum().backward()  # sum's rule hands back a read-only broadcast view
+    assert y.grad.flags.writeable and y.grad.strides == y.data.strides
+    y.grad += 1.0
+    np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0))
+
+
+def test_a_rule_that_returns_the_wrong_shape_is_named() -> None:
+    import numpy as np
+
+    from autograd import Tensor, rules
+    from autograd.engine import RuleError
+
+    rule = rules.RULES["exp"]
+    original = rule.backward
+    rule.backward = lambda ctx, g, out, a: ((g * out)[..., :1],)  # (3, 1) for (3, 2)
+    try:
+        x = Tensor(np.zeros((3, 2)), requires_grad=True)
+        with pytest.raises(
+            RuleError,
+            match=r"the backward of 'exp': a gradient of shape \(3, 1\) does not fit an input "
+            r"of shape \(3, 2\)",
+        ):
+            x.exp().sum().backward()
+    finally:
+        rule.backward = original
+
+
+def test_grad_needs_outputs_and_inputs() -> None:
+    x = Value(1.0)
+    with pytest.raises(ValueError, match="grad: outputs and inputs must not be empty"):
+        grad(x * 2.0, [])
+    with pytest.raises(ValueError, match="grad: outputs and inputs must not be empty"):
+        grad([], [x])
+
+
+def test_engine_backward_records_no_graph_unless_asked() -> None:
+    import numpy as np
+
+    from autograd import Tensor, engine
+
+    x = Tensor(np.ones(2), dtype=np.float64, requires_grad=True)
+    engine.backward((x * x).sum())
+    assert type(x.grad) is np.ndarray

@@ -168,5 +168,5 @@ def test_a_power_that_overflows_keeps_its_sign() -> None:
     assert (Value(-1e200) ** 2).data == math.inf
     assert (Value(1e200) ** 3).data == math.inf
     assert (Value(-1e200) ** 3.0).data == -math.inf  # an integer given as a float
-    with pytest.raises(ValueError, match="a negative base .* to a non-integer power"):
+    with pytest.raises(ValueError, match=r"a negative base .* to a non-integer power"):
         Value(-1e200) ** 2.5
