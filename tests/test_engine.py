@@ -390,3 +390,28 @@ def test_engine_backward_records_no_graph_unless_asked() -> None:
     x = Tensor(np.ones(2), dtype=np.float64, requires_grad=True)
     engine.backward((x * x).sum())
     assert type(x.grad) is np.ndarray
+
+
+def test_grad_outputs_must_match_the_outputs_in_number_and_may_be_one_number() -> None:
+    x = Value(2.0)
+    with pytest.raises(ValueError, match="grad: got 1 grad_outputs for 2 outputs"):
+        grad([x * 2.0, x * 3.0], [x], grad_outputs=[1.0])
+    (g,) = grad(x * x, [x], grad_outputs=3.0)  # one output, its seed given bare
+    assert g.data == 12.0
+
+
+def test_the_engines_walk_yields_raw_gradients_unless_asked() -> None:
+    from autograd.engine import gradients
+
+    x = Value(2.0)
+    y = x * 3.0
+    assert {type(g) for _, g in gradients([y], [1.0])} == {float}
+
+
+@pytest.mark.parametrize("constant_first", [True, False])
+def test_a_node_that_gets_no_gradient_does_not_stop_the_walk(constant_first: bool) -> None:
+    x = Value(2.0)
+    constant = Value(3.0, requires_grad=False) * 4.0  # an interior node that needs no grad
+    y = constant * x if constant_first else x * constant
+    y.backward()
+    assert x.grad == 12.0

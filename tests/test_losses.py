@@ -144,3 +144,10 @@ def test_bad_reduction_and_bad_logits() -> None:
         nn.mse_loss(_t(2), np.zeros(2), reduction="avg")
     with pytest.raises(TypeError, match="logits must be a Tensor"):
         nn.cross_entropy([Value(1.0)], [0])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("label", [-1, 3, 5])
+def test_value_cross_entropy_refuses_labels_outside_the_classes(label: int) -> None:
+    rows = [[Value(0.1), Value(0.2), Value(0.3)]]
+    with pytest.raises(ValueError, match=re.escape(f"labels must lie in [0, 3), got {label}")):
+        nn.cross_entropy(rows, np.array([label]))
