@@ -151,3 +151,44 @@ def test_value_cross_entropy_refuses_labels_outside_the_classes(label: int) -> N
     rows = [[Value(0.1), Value(0.2), Value(0.3)]]
     with pytest.raises(ValueError, match=re.escape(f"labels must lie in [0, 3), got {label}")):
         nn.cross_entropy(rows, np.array([label]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("kind", ["labels", "probabilities"])
+def test_value_rows_give_the_tensor_cross_entropy_and_its_gradient(
+    reduction: str, kind: str
+) -> None:
+    # Two implementations that share no code: rows of Values and the fused Tensor op.
+    logits = np.array([[1.0, 0.0, -2.0], [0.5, 3.0, 0.25]])
+    target = (
+        np.array([2, 1]) if kind == "labels" else np.array([[0.25, 0.75, 0.0], [0.1, 0.2, 0.7]])
+    )
+    rows = [[Value(float(z)) for z in row] for row in logits]
+    tensor = Tensor(logits, dtype=np.float64, requires_grad=True)
+    ours = nn.cross_entropy(rows, target, reduction=reduction)
+    fused = nn.cross_entropy(tensor, target, reduction=reduction)
+    if reduction == "none":
+        assert [v.data for v in ours] == pytest.approx(fused.data.tolist(), rel=1e-12)
+        ours, fused = Value.sum(ours), fused.sum()
+    assert ours.data == pytest.approx(fused.item(), rel=1e-12)
+    ours.backward()
+    fused.backward()
+    got = [[v.grad for v in row] for row in rows]
+    np.testing.assert_allclose(got, tensor.grad, rtol=1e-12, atol=1e-15)
+
+
+def test_one_row_of_values_and_targets_of_the_wrong_kind() -> None:
+    row = [[Value(1.0), Value(2.0), Value(0.0)]]
+    assert nn.cross_entropy(row, np.array([1])).data == pytest.approx(
+        np.log(np.exp([1.0, 2.0, 0.0]).sum()) - 2.0
+    )
+    for bad in (np.array([0.5]), np.full((1, 2), 0.5)):
+        with pytest.raises(TypeError, match=r"labels must be integer class indices or \(n, 3\)"):
+            nn.cross_entropy(row, bad)
+
+
+def test_an_elementwise_loss_of_values() -> None:
+    single = nn.mse_loss(Value(3.0), 1.0, reduction="none")
+    assert isinstance(single, Value) and single.data == 4.0
+    with pytest.raises(TypeError, match="mse_loss: output 1 is float, not a Value"):
+        nn.mse_loss([Value(1.0), 2.0], [0.0, 0.0])  # type: ignore[list-item]

@@ -178,3 +178,9 @@ def test_edges_of_value_ops() -> None:
     assert (Value(0.0) ** 2.5).data == 0.0  # zero is not a negative base
     assert Value(0.0).sqrt().data == 0.0
     assert not Value(1.0) > 2.0 and Value(3.0) > 2.0 and not Value(2.0) > 2.0
+
+
+def test_linear_needs_as_many_inputs_as_weights() -> None:
+    for weights, inputs in [([Value(1.0), Value(2.0)], [Value(1.0)]), ([Value(1.0)], [1.0, 2.0])]:
+        with pytest.raises(ValueError, match="they must match"):
+            Value.linear(weights, inputs)
