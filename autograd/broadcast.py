@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 
 def broadcast_axes(from_shape: tuple[int, ...], to_shape: tuple[int, ...]) -> tuple[int, ...]:
     """The axes of ``to_shape`` along which an array of ``from_shape`` was repeated."""
@@ -31,15 +29,17 @@ def sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     """
     if grad.shape == shape:
         return grad
-    try:
-        fits = np.broadcast_shapes(shape, grad.shape) == grad.shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(f"a gradient of shape {grad.shape} does not fit an input of shape {shape}")
     axes = broadcast_axes(shape, grad.shape)
     if axes:
         grad = grad.sum(axis=axes)
     if grad.shape != shape:  # the stretched size-1 axes were summed away; put them back
+        if _without_ones(grad.shape) != _without_ones(shape):
+            raise ValueError(
+                f"a gradient of shape {grad.shape} does not fit an input of shape {shape}"
+            )
         grad = grad.reshape(shape)
     return grad
+
+
+def _without_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(size for size in shape if size != 1)
