@@ -167,7 +167,9 @@ def gradgradcheck(
 
     It checks the function x ↦ Σ_k v_k · dy_k/dx (the gradient with ``create_graph=True``,
     for fixed random seeds v_k drawn from ``numpy.random.default_rng(seed)``) with
-    ``gradcheck``: its Jacobian is the Hessian of Σ_k v_k·y_k.
+    ``gradcheck``: its Jacobian is the Hessian of Σ_k v_k·y_k. First it compares that
+    recorded gradient itself with central differences of Σ_k v_k·y_k, since a rule whose
+    recorded branch is wrong can still be consistent with its own derivative.
     """
     inputs = _checked_inputs(inputs)
     rng = np.random.default_rng(seed)
