@@ -759,3 +759,21 @@ def test_from_numpy_takes_integers_without_grad_and_floats_with_it() -> None:
     assert Tensor.from_numpy(np.array([1.0, 2.0]), requires_grad=True).requires_grad
     with pytest.raises(TypeError, match="from_numpy: only floating-point tensors can require"):
         Tensor.from_numpy(np.array([1, 2]), requires_grad=True)
+
+
+def test_assigning_a_view_of_its_own_data_with_another_shape() -> None:
+    for shape in [(3, 1), (1, 3)]:
+        t = Tensor([1.0, 2.0, 3.0])
+        view = t.data
+        view.shape = shape  # the same memory, another shape
+        t.data = view
+        assert t.shape == shape
+
+
+def test_repr_names_an_integer_dtype_and_arange_keeps_its_defaults() -> None:
+    assert repr(Tensor(np.array([1, 2]), dtype=np.int64)) == "Tensor([1, 2], dtype=int64)"
+    assert not Tensor.arange(3).requires_grad
+    with pytest.raises(TypeError):
+        Tensor.arange(0, 4, 1, np.float64)  # type: ignore[misc]
+    x = t64(2, 3)
+    np.testing.assert_array_equal(x.log_softmax(dim=0).data, x.log_softmax(axis=0).data)

@@ -344,7 +344,7 @@ def test_each_rule_reads_only_the_data_it_declares(name: str) -> None:
 
 
 def _leaf(values: Any) -> Tensor:
-    return Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+    return Tensor(values, dtype=np.float64, requires_grad=True)
 
 
 def test_maximum_and_minimum_share_a_tie_equally() -> None:
@@ -430,3 +430,26 @@ def test_linear_of_a_single_sample() -> None:
     np.testing.assert_allclose(w.grad, np.outer([1.0, 2.0, 3.0], [1.0, 2.0]))
     np.testing.assert_allclose(x.grad, [7.5, 2.5])
     np.testing.assert_allclose(b.grad, [1.0, 2.0, 3.0])
+
+
+def test_max_along_the_last_axis_shares_ties_within_each_row() -> None:
+    # Square, so that normalising by the wrong axis's sums would broadcast silently.
+    x = _leaf([[1.0, 1.0, 0.0], [2.0, 0.0, 0.0], [0.0, 3.0, 3.0]])
+    x.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0.5, 0.5, 0.0], [1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
+
+
+def test_linear_with_batch_axes_by_hand() -> None:
+    rng = np.random.default_rng(3)
+    x, w, b = (
+        _leaf(rng.standard_normal((2, 3, 4))),
+        _leaf(rng.standard_normal((5, 4))),
+        _leaf([0.0] * 5),
+    )
+    g = rng.standard_normal((2, 3, 5))
+    out = linear(x, w, b)
+    np.testing.assert_allclose(out.data, np.einsum("bni,oi->bno", x.data, w.data))
+    (out * Tensor(g, dtype=np.float64)).sum().backward()
+    np.testing.assert_allclose(w.grad, np.einsum("bno,bni->oi", g, x.data))
+    np.testing.assert_allclose(x.grad, np.einsum("bno,oi->bni", g, w.data))
+    np.testing.assert_allclose(b.grad, g.sum(axis=(0, 1)))
