@@ -41,12 +41,13 @@ def changed_lines(pristine: list[str], mutated: list[str]) -> set[int]:
     return lines
 
 
-def function_headers(source: str) -> list[tuple[range, range]]:
-    """(header lines, body lines) of each function, innermost first.
+def function_headers(source: str) -> list[tuple[range, range, str]]:
+    """(header lines, body lines, name) of each function, innermost first.
 
     The header (decorators, ``def`` line, signature) runs at import time; a change there
-    (a default, a decorator) shows only where the function is called, that is, to the
-    tests that run its body.
+    (a default, a decorator, a ``*`` that makes arguments keyword-only) shows only where
+    the function is called: to the tests that run its body, and to those that call it in
+    a way the header refuses, which never reach the body.
     """
     spans = []
     for node in ast.walk(ast.parse(source)):
@@ -54,8 +55,23 @@ def function_headers(source: str) -> list[tuple[range, range]]:
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             body_start = node.body[0].lineno
             end = node.end_lineno or body_start
-            spans.append((range(first, body_start), range(body_start, end + 1)))
+            spans.append((range(first, body_start), range(body_start, end + 1), node.name))
     return sorted(spans, key=lambda span: len(span[1]))
+
+
+def tests_naming(name: str, test_files: list[str]) -> set[str]:
+    """Node ids of the test functions in ``test_files`` whose code mentions ``name``."""
+    named = set()
+    for test_file in test_files:
+        for node in ast.parse(Path(test_file).read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+                mentioned = {
+                    getattr(part, "id", None) or getattr(part, "attr", None)
+                    for part in ast.walk(node)
+                }
+                if name in mentioned:
+                    named.add(f"{test_file}::{node.name}")
+    return named
 
 
 def selected_tests(path: str, everything: list[str]) -> list[str]:
@@ -71,10 +87,12 @@ def selected_tests(path: str, everything: list[str]) -> list[str]:
     headers = function_headers(pristine_text)
     chosen: set[str] = set()
     for line in changed:
-        body = next((body for header, body in headers if line in header), None)
-        if body is not None:  # a default, a decorator, a signature: the calls notice it
+        function = next(((body, name) for header, body, name in headers if line in header), None)
+        if function is not None:  # a default, a decorator, a signature: the calls notice it
+            body, name = function
             for body_line in body:
                 chosen.update(t for t in tests_of_line.get(str(body_line), []) if t)
+            chosen.update(tests_naming(name, everything))
             continue
         tests = tests_of_line.get(str(parser.first_line(line)))
         if tests is None or "" in tests:  # never measured, or run at import time

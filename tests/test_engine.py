@@ -257,8 +257,21 @@ def test_data_written_before_the_forward_is_no_change() -> None:
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     x.data[0] = 5.0  # before the graph is built: the graph reads the new value
     loss = (x * x).sum()
+    Tensor(np.zeros(2)).data[0] = 1.0  # a later write elsewhere makes the walk look
     loss.backward()
     np.testing.assert_array_equal(x.grad, [10.0, 4.0])
+
+
+def test_a_gradient_given_to_backward_is_not_aliased() -> None:
+    import numpy as np
+
+    from autograd import Tensor
+
+    x = Tensor(np.ones(4), dtype=np.float64, requires_grad=True)
+    given = np.ones((2, 2))
+    x.reshape((2, 2)).backward(given)  # reshape hands back a view of the given array
+    given[0, 0] = 5.0
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0, 1.0, 1.0])
 
 
 def test_a_leafs_gradient_takes_its_dtype_and_layout() -> None:
@@ -404,7 +417,7 @@ def test_the_engines_walk_yields_raw_gradients_unless_asked() -> None:
     from autograd.engine import gradients
 
     x = Value(2.0)
-    y = x * 3.0
+    y = x * x  # the rule multiplies by an input: a node, were the graph recorded
     assert {type(g) for _, g in gradients([y], [1.0])} == {float}
 
 
