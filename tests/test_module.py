@@ -365,6 +365,15 @@ def test_parameters_are_found_up_to_32_containers_deep() -> None:
     lost.deep = [lost.deep]  # 33 deep: not a model's structure, so not searched
     assert "deep" + ".0" * 32 in dict(found.named_parameters())
     assert not any(name.startswith("deep") for name, _ in lost.named_parameters())
+    found.deep, lost.deep = (
+        Tensor(np.ones(1), requires_grad=True),
+        Tensor(np.ones(1), requires_grad=True),
+    )
+    for _ in range(32):  # dicts count as containers too
+        found.deep, lost.deep = {"k": found.deep}, {"k": lost.deep}
+    lost.deep = {"k": lost.deep}
+    assert "deep" + ".k" * 32 in dict(found.named_parameters())
+    assert not any(name.startswith("deep") for name, _ in lost.named_parameters())
 
 
 def test_byte_counts_of_architectures_and_the_load_limit(tmp_path: Path) -> None:
@@ -413,3 +422,17 @@ def test_state_dicts_that_do_not_fit_are_named() -> None:
     partial = {"2.bias": np.full(2, 7.0, np.float32)}  # 0.weight missing, not strict
     model.load_state_dict(partial, strict=False)
     assert model.layers[2].bias.data.tolist() == [7.0, 7.0]
+    with pytest.raises(nn.ModelFileError, match=re.escape("shape of 2.bias: the file has (3,)")):
+        model.load_state_dict({"2.bias": np.zeros(3, np.float32)}, strict=False)
+
+
+def test_a_size_of_zero_and_a_positional_limit_are_refused(tmp_path: Path) -> None:
+    from nn.module import architecture_bytes
+
+    config = {"in_features": 0, "out_features": 2, "bias": True, "init": "kaiming"}
+    with pytest.raises(nn.ModelFileError, match="a size must be a positive integer, got 0"):
+        architecture_bytes({"type": "Linear", "config": config})  # asked before building
+    path = tmp_path / "model.tgm"
+    nn.Linear(3, 4).save(path)
+    with pytest.raises(TypeError):
+        nn.load(path, 64)  # type: ignore[misc]
