@@ -367,9 +367,9 @@ def test_clip_passes_the_gradient_at_its_bounds() -> None:
 
 def test_power_with_an_array_exponent_at_base_one_and_zero() -> None:
     # d(a^p)/da = p·a^(p−1): at a = 1 it is p; where p = 0 it is 0 whatever a is.
-    a = _leaf([1.0, 0.0, 2.0, 1.0, -0.5, 0.5])
-    (a ** np.array([3.0, 0.0, 2.0, 0.0, 0.0, 0.0])).sum().backward()
-    np.testing.assert_array_equal(a.grad, [3.0, 0.0, 4.0, 0.0, 0.0, 0.0])
+    a = _leaf([1.0, 0.0, 2.0, 1.0, -0.5, 0.5, 2.0])
+    (a ** np.array([3.0, 0.0, 2.0, 0.0, 0.0, 0.0, -1.0])).sum().backward()
+    np.testing.assert_array_equal(a.grad, [3.0, 0.0, 4.0, 0.0, 0.0, 0.0, -0.25])
 
 
 def test_matmul_of_a_transposed_batch() -> None:

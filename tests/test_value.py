@@ -168,6 +168,7 @@ def test_a_power_that_overflows_keeps_its_sign() -> None:
     assert (Value(-1e200) ** 2).data == math.inf
     assert (Value(1e200) ** 3).data == math.inf
     assert (Value(-1e200) ** 3.0).data == -math.inf  # an integer given as a float
+    assert (Value(0.5) ** -2001).data == math.inf  # a small positive base: never negative
     with pytest.raises(ValueError, match=r"a negative base .* to a non-integer power"):
         Value(-1e200) ** 2.5
 
@@ -177,6 +178,8 @@ def test_edges_of_value_ops() -> None:
     assert Value.sum([a, -4.0]).data == -3.0  # a negative constant is kept too
     assert (Value(0.0) ** 2.5).data == 0.0  # zero is not a negative base
     assert Value(0.0).sqrt().data == 0.0
+    with pytest.raises(ValueError, match="log: the argument must be positive, got 0.0"):
+        Value(0.0).log()
     assert not Value(1.0) > 2.0 and Value(3.0) > 2.0 and not Value(2.0) > 2.0
 
 
