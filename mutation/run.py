@@ -1,6 +1,7 @@
 """Mutation testing of the numerical core: do the tests notice wrong code?
 
     make mutation          # or: python -m mutation.run [--files autograd/rules.py ...]
+    python -m mutation.run --recheck mutation-report/survivors.txt   # after new tests
 
 For each core file, cosmic-ray makes one single-point change at a time (an arithmetic
 operator, a comparison, a constant, a condition, a loop that runs zero times), runs that
@@ -290,11 +291,97 @@ exclude-operators = [{excluded}]
     return result
 
 
+#: A survivor's first line in ``survivors.txt``: ``path:line:column operator (old → new)``.
+SURVIVOR = re.compile(r"^\S+\.py:\d+:\d+ core/\S+ \(.*\)$")
+
+
+def read_survivors(text: str) -> list[tuple[str, str]]:
+    """(mutant, diff) of each survivor that a run wrote to ``survivors.txt``."""
+    survivors: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if SURVIVOR.match(line):
+            survivors.append((line, []))
+        elif survivors:
+            survivors[-1][1].append(line)
+    return [(mutant, "\n".join(diff)) for mutant, diff in survivors]
+
+
+def mutated(source: str, diff: str) -> str | None:
+    """``source`` with ``diff`` (one mutant's unified diff) applied; None if it no longer fits."""
+    lines = source.splitlines()
+    result, position = [], 0
+    chunks = re.split(r"^(@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@.*)$", diff, flags=re.M)
+    for header, body in zip(chunks[1::2], chunks[2::2]):
+        start = int(re.match(r"@@ -(\d+)", header).group(1)) - 1  # type: ignore[union-attr]
+        result += lines[position:start]
+        position = start
+        for line in body.splitlines():
+            if line[:1] in (" ", "-"):
+                if position >= len(lines) or lines[position] != line[1:]:
+                    return None
+                if line[:1] == " ":
+                    result.append(line[1:])
+                position += 1
+            elif line[:1] == "+":
+                result.append(line[1:])
+    return "\n".join(result + lines[position:]) + "\n"
+
+
+def recheck(survivors_file: Path) -> None:
+    """Run each survivor of an earlier run again, against today's tests.
+
+    Faster than a new run when only tests changed since: each survivor is applied from
+    its diff to a copy of the working tree and its tests run. A survivor whose diff no
+    longer fits its file (the code changed) is reported; run that file again in full.
+    """
+    known = equivalent_mutants()
+    by_file: dict[str, list[tuple[str, str]]] = {}
+    for mutant, diff in read_survivors(survivors_file.read_text()):
+        by_file.setdefault(mutant.split(":")[0], []).append((mutant, diff))
+    with tempfile.TemporaryDirectory(prefix="tracegrad-recheck-") as scratch:
+        for path, entries in by_file.items():
+            copy = Path(scratch) / path.replace("/", "_")
+            working_tree_copy(copy)
+            record_tests_of_lines(copy, path, CORE[path])
+            pristine = (copy / path).read_text()
+            outcome: dict[str, list[str]] = {"killed": [], "equivalent": [], "survived": []}
+            outcome["no longer fits"] = []
+            for mutant, diff in entries:
+                if mutant in known:
+                    outcome["equivalent"].append(mutant)
+                    continue
+                changed = mutated(pristine, diff)
+                if changed is None:
+                    outcome["no longer fits"].append(mutant)
+                    continue
+                (copy / path).write_text(changed)
+                tests = [sys.executable, "-m", "mutation.tests_for_mutant", path, *CORE[path]]
+                done = subprocess.run(tests, cwd=copy, capture_output=True)
+                (copy / path).write_text(pristine)
+                outcome["killed" if done.returncode else "survived"].append(mutant)
+            counts = ", ".join(f"{len(found)} {what}" for what, found in outcome.items())
+            print(f"{path}: {len(entries)} survivors of the run: {counts}")
+            for what in ("survived", "no longer fits"):
+                for mutant in outcome[what]:
+                    print(f"  {what}: {mutant}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", nargs="*", choices=sorted(CORE), help="default: all")
     parser.add_argument("--jobs", type=int, default=2, help="files tested at once")
+    parser.add_argument(
+        "--recheck",
+        type=Path,
+        metavar="SURVIVORS",
+        help="run the survivors listed in a run's survivors.txt again, against today's tests",
+    )
     args = parser.parse_args()
+    if args.recheck:
+        os.environ["HYPOTHESIS_PROFILE"] = "mutation"
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        recheck(args.recheck)
+        return
     # The largest files first, so that the two workers finish at about the same time.
     files = sorted(args.files or CORE, key=lambda f: (ROOT / f).stat().st_size, reverse=True)
     os.environ["HYPOTHESIS_PROFILE"] = "mutation"
