@@ -192,3 +192,29 @@ def test_an_elementwise_loss_of_values() -> None:
     assert isinstance(single, Value) and single.data == 4.0
     with pytest.raises(TypeError, match="mse_loss: output 1 is float, not a Value"):
         nn.mse_loss([Value(1.0), 2.0], [0.0, 0.0])  # type: ignore[list-item]
+
+
+def test_value_targets_must_match_the_outputs() -> None:
+    outputs = [Value(1.0), Value(2.0)]
+    with pytest.raises(
+        ValueError, match=r"mse_loss: 2 Value outputs need 2 targets, got shape \(2, 1\)"
+    ):
+        nn.mse_loss(outputs, np.zeros((2, 1)))
+    for count in (1, 3):
+        with pytest.raises(ValueError, match=f"mse_loss: 2 outputs and {count} targets"):
+            nn.mse_loss(outputs, np.zeros(count))
+
+
+def test_value_rows_must_agree_with_each_other_and_with_the_targets() -> None:
+    a, b, c = Value(0.1), Value(0.2), Value(0.3)
+    for rows in ([[a, b], [a, b, c]], [[a, b, c], [a, b]]):
+        with pytest.raises(ValueError, match="every row of Value logits must have the same length"):
+            nn.cross_entropy(rows, np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"2 rows of logits and targets of shape \(3,\)"):
+        nn.cross_entropy([[a, b], [b, a]], np.array([0, 1, 1]))
+    for probabilities in (np.full((2, 3), 0.5), np.full((2, 2, 1), 0.5)):  # too many columns, 3-D
+        with pytest.raises(TypeError, match=r"labels must be integer class indices or \(n, 2\)"):
+            nn.cross_entropy([[a, b], [b, a]], probabilities)
+    assert nn.cross_entropy([[a, b]], np.array([0])).data == pytest.approx(
+        np.log(np.exp(0.1) + np.exp(0.2)) - 0.1  # label 0 is a class
+    )

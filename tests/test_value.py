@@ -178,7 +178,7 @@ def test_edges_of_value_ops() -> None:
     assert Value.sum([a, -4.0]).data == -3.0  # a negative constant is kept too
     assert (Value(0.0) ** 2.5).data == 0.0  # zero is not a negative base
     assert Value(0.0).sqrt().data == 0.0
-    with pytest.raises(ValueError, match="log: the argument must be positive, got 0.0"):
+    with pytest.raises(ValueError, match=r"log: the argument must be positive, got 0\.0"):
         Value(0.0).log()
     assert not Value(1.0) > 2.0 and Value(3.0) > 2.0 and not Value(2.0) > 2.0
 
@@ -187,3 +187,10 @@ def test_linear_needs_as_many_inputs_as_weights() -> None:
     for weights, inputs in [([Value(1.0), Value(2.0)], [Value(1.0)]), ([Value(1.0)], [1.0, 2.0])]:
         with pytest.raises(ValueError, match="they must match"):
             Value.linear(weights, inputs)
+
+
+def test_constants_need_no_grad_and_value_defaults() -> None:
+    assert not (Value(2.0, requires_grad=False) * 3.0).requires_grad
+    w, x = Value(2.0), Value(5.0)
+    assert Value.linear([w], [x]).data == 10.0  # no bias given: none added
+    assert Value(1.0).shape == () and not Value(3.0) < 2.0 and Value(1.0) < 2.0
