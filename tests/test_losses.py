@@ -218,3 +218,13 @@ def test_value_rows_must_agree_with_each_other_and_with_the_targets() -> None:
     assert nn.cross_entropy([[a, b]], np.array([0])).data == pytest.approx(
         np.log(np.exp(0.1) + np.exp(0.2)) - 0.1  # label 0 is a class
     )
+
+
+def test_targets_given_as_lists_and_one_hot_integers() -> None:
+    out = Tensor(np.array([1.0, 2.0]), dtype=np.float64)
+    assert nn.mse_loss(out, [0.0, 0.0]).item() == pytest.approx(2.5)
+    rows = [[Value(0.1), Value(0.2)], [Value(0.3), Value(-0.1)]]
+    by_labels = nn.cross_entropy(rows, [1, 0]).data
+    one_hot = nn.cross_entropy(rows, np.array([[0, 1], [1, 0]])).data  # integer probabilities
+    assert by_labels == pytest.approx(one_hot)
+    assert nn.cross_entropy([[Value(0.7)], [Value(-2.0)]], [0, 0]).data == 0.0  # one class

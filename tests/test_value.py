@@ -194,3 +194,16 @@ def test_constants_need_no_grad_and_value_defaults() -> None:
     w, x = Value(2.0), Value(5.0)
     assert Value.linear([w], [x]).data == 10.0  # no bias given: none added
     assert Value(1.0).shape == () and not Value(3.0) < 2.0 and Value(1.0) < 2.0
+
+
+def test_interior_values_keep_their_gradient_as_in_micrograd() -> None:
+    x = Value(2.0)
+    y = x * 2.0
+    z = y * 3.0
+    z.backward()
+    assert (y.grad, x.grad) == (3.0, 6.0)
+
+
+def test_comparisons_at_equality_and_overflow_of_a_small_negative_base() -> None:
+    assert not Value(2.0) < 2.0 and Value(2.0) <= 2.0 and Value(1.0) <= 2.0
+    assert (Value(-0.5) ** -2001).data == -math.inf
