@@ -206,4 +206,5 @@ def test_interior_values_keep_their_gradient_as_in_micrograd() -> None:
 
 def test_comparisons_at_equality_and_overflow_of_a_small_negative_base() -> None:
     assert not Value(2.0) < 2.0 and Value(2.0) <= 2.0 and Value(1.0) <= 2.0
+    assert Value(3.0) >= 2.0 and Value(2.0) >= 2.0 and not Value(1.0) >= 2.0
     assert (Value(-0.5) ** -2001).data == -math.inf
