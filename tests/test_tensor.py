@@ -777,3 +777,31 @@ def test_repr_names_an_integer_dtype_and_arange_keeps_its_defaults() -> None:
         Tensor.arange(0, 4, 1, np.float64)  # type: ignore[misc]
     x = t64(2, 3)
     np.testing.assert_array_equal(x.log_softmax(dim=0).data, x.log_softmax(axis=0).data)
+
+
+def test_fused_ops_refuse_shapes_that_do_not_fit() -> None:
+    x = t64(2, 3)
+    for weight in (np.ones(3), np.ones((4, 3, 1))):
+        with pytest.raises(ValueError, match="linear: weight must be 2-D"):
+            linear(x, Tensor(weight))
+    with pytest.raises(ValueError, match=re.escape("stack: shapes (2,), (3,) must be equal")):
+        stack([Tensor(np.ones(2)), Tensor(np.ones(3))])
+    with pytest.raises(
+        ValueError, match=re.escape("logits must have shape (n, classes), got (2, 3, 1)")
+    ):
+        cross_entropy(Tensor(np.ones((2, 3, 1))), np.zeros(2, np.int64))
+    with pytest.raises(
+        ValueError, match=re.escape("labels of shape (2,) do not fit logits of shape (3, 4)")
+    ):
+        cross_entropy(Tensor(np.ones((3, 4))), np.zeros(2, np.int64))
+    with pytest.raises(
+        ValueError, match=re.escape("class probabilities of shape (1, 3) do not fit")
+    ):
+        cross_entropy(Tensor(np.ones((2, 3))), np.full((1, 3), 1 / 3))  # would broadcast
+
+
+def test_fused_ops_give_numpy_operands_the_tensors_dtype() -> None:
+    t, array = Tensor(np.ones(2, dtype=np.float32)), np.ones(2)  # float32 and float64
+    assert concatenate([t, array]).dtype == np.float32
+    mask = np.array([True, False])
+    assert where(mask, t, array).dtype == np.float32 and where(mask, array, t).dtype == np.float32

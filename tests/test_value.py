@@ -208,3 +208,11 @@ def test_comparisons_at_equality_and_overflow_of_a_small_negative_base() -> None
     assert not Value(2.0) < 2.0 and Value(2.0) <= 2.0 and Value(1.0) <= 2.0
     assert Value(3.0) >= 2.0 and Value(2.0) >= 2.0 and not Value(1.0) >= 2.0
     assert (Value(-0.5) ** -2001).data == -math.inf
+
+
+def test_division_by_a_negative_number_and_fractional_powers_of_negative_bases() -> None:
+    assert (Value(1.0) / -2.0).data == -0.5
+    with pytest.raises(ValueError, match="a negative base"):
+        Value(-0.5) ** 0.5
+    w, x = Value(2.0), Value(3.0)
+    assert Value(1.0).linear([w], [x]).data == 6.0  # static: callable on a Value too
