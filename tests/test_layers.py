@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import nn
-from autograd import Tensor, gradcheck
+from autograd import Tensor, Value, gradcheck
+from nn.layers import TensorModule
 
 
 def test_linear_computes_x_wt_plus_b_with_pytorch_names() -> None:
@@ -102,3 +103,52 @@ def test_bad_arguments() -> None:
         nn.Linear(0, 3)
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 5\) does not fit"):
         nn.Linear(4, 3)(Tensor.zeros(2, 5))
+
+
+# -- found by mutation testing: each case below once let a wrong line pass -----------------
+
+
+class _Scaled(TensorModule):
+    def forward(self, x: Tensor, scale: float) -> Tensor:
+        return x * scale
+
+
+def test_what_a_tensor_module_takes_at_its_entrance() -> None:
+    layer = nn.Linear(2, 3, rng=0)
+    assert layer(np.ones((1, 2))).dtype == np.float32  # float64 data, float32 layer
+    assert layer([[1.0, 2.0]]).shape == (1, 3)  # a list is data too
+    np.testing.assert_array_equal(_Scaled()(np.ones(2), 3.0).data, [3.0, 3.0])  # more arguments
+    assert nn.Softmax()(np.array([[1, 2]])).dtype == np.float32  # integers are data
+    for values in (Value(1.0), [Value(1.0)], [Value(1.0), Value(2.0)]):
+        with pytest.raises(TypeError, match=r"networks of Values are built with nn\.scalar"):
+            layer(values)
+    with pytest.raises(
+        TypeError, match="Linear: expected a Tensor \\(or a numpy array\\), got dict"
+    ):
+        layer({"a": 1.0})
+
+
+def test_linear_defaults_and_parameter_counts() -> None:
+    layer = nn.Linear(3, 4)
+    assert layer.bias is not None and layer.bias.requires_grad and layer.weight.requires_grad
+    config = {"in_features": 3, "out_features": 4}
+    assert nn.Linear.parameter_count({**config, "bias": False}) == 12
+    assert nn.Linear.parameter_count(config) == 16
+
+
+def test_softmax_layers_default_to_the_last_axis() -> None:
+    x = Tensor(np.arange(24.0).reshape(2, 3, 4) / 10)
+    np.testing.assert_allclose(nn.Softmax()(x).data, x.softmax(axis=-1).data)
+    np.testing.assert_allclose(nn.LogSoftmax()(x).data, x.log_softmax(axis=-1).data)
+
+
+def test_dropout_by_hand() -> None:
+    assert nn.Dropout().p == 0.5
+    for p in (-0.1, 1.0, 1.5):
+        with pytest.raises(ValueError, match="Dropout: p must be in \\[0, 1\\)"):
+            nn.Dropout(p)
+    x = Tensor(np.ones(1000))
+    assert nn.Dropout(0.0)(x) is x
+    out = nn.Dropout(0.25, rng=0)(x).data
+    assert set(np.unique(out)) <= {0.0, np.float32(1 / 0.75)}  # kept ones scaled by 1/(1−p)
+    assert 0.2 < (out == 0).mean() < 0.3

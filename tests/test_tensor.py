@@ -805,3 +805,20 @@ def test_fused_ops_give_numpy_operands_the_tensors_dtype() -> None:
     assert concatenate([t, array]).dtype == np.float32
     mask = np.array([True, False])
     assert where(mask, t, array).dtype == np.float32 and where(mask, array, t).dtype == np.float32
+
+
+def test_fused_ops_name_what_does_not_fit() -> None:
+    with pytest.raises(
+        ValueError, match=re.escape("input of shape (2, 2) does not fit weight of shape (3, 3)")
+    ):
+        linear(t64(2, 2), t64(3, 3))
+    with pytest.raises(
+        ValueError, match=re.escape("where: shapes (2,), (3,) and (2,) cannot be broadcast")
+    ):
+        where(np.array([True, False]), t64(3), t64(2))
+    with pytest.raises(
+        ValueError, match=re.escape("give integer labels of shape (2,) or probabilities")
+    ):
+        cross_entropy(Tensor(np.ones((2, 3))), np.full((1, 3), 1 / 3))
+    assert concatenate([[1.0, 2.0], Tensor(np.ones(1))]).shape == (3,)  # a list first
+    assert Value(1.0).sum([Value(2.0), 3.0]).data == 5.0  # static: callable on a Value too
