@@ -53,7 +53,7 @@ def accuracy(output: Any, labels: Any) -> float:
 
 def _one_score_each(output: Any) -> bool:
     scores = as_array(output)
-    return scores.dtype.kind == "f" and (scores.ndim == 1 or scores.shape[1:] == (1,))
+    return scores.dtype.kind == "f" and (scores.ndim <= 1 or scores.shape[1:] == (1,))
 
 
 def zero_one_loss(output: Any, labels: Any) -> float:

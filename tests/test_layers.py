@@ -152,3 +152,12 @@ def test_dropout_by_hand() -> None:
     out = nn.Dropout(0.25, rng=0)(x).data
     assert set(np.unique(out)) <= {0.0, np.float32(1 / 0.75)}  # kept ones scaled by 1/(1−p)
     assert 0.2 < (out == 0).mean() < 0.3
+
+
+def test_more_edges_of_layers() -> None:
+    np.testing.assert_array_equal(_Scaled()(Tensor(np.ones(2)), 3.0).data, [3.0, 3.0])
+    for sizes in ((0, 3), (3, 0)):
+        with pytest.raises(ValueError, match="must be positive"):
+            nn.Linear(*sizes)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2, bias=False))
+    assert nn.Sequential.parameter_count(model.config()) == 16 + 8

@@ -47,3 +47,28 @@ def test_r2_score_takes_output_then_target() -> None:
 def test_mismatched_lengths_are_errors() -> None:
     with pytest.raises(ValueError, match="3 predictions and 2 labels"):
         nn.accuracy(np.array([0, 1, 1]), [0, 1])
+
+
+# -- found by mutation testing: each case below once let a wrong line pass -----------------
+
+
+def test_scores_of_one_column_one_row_or_one_sample() -> None:
+    assert nn.accuracy(np.array([[0.5], [-0.3]]), [1, 0]) == 1.0  # one score each: a sign
+    assert nn.accuracy(np.array([[0.1, 0.9, 0.0]]), [1]) == 1.0  # one sample, three classes
+    assert nn.accuracy(np.array([0.5, -0.2, 0.3]), [1, -1, -1]) == pytest.approx(2 / 3)
+    assert nn.accuracy(np.array([[0.5], [-0.2]]), [1, -1]) == 1.0
+    assert nn.accuracy(np.float64(-0.5), -1) == 1.0  # a single score against a ±1 label
+    # Booleans are predicted classes, not scores: False is class 0, not −1.
+    assert nn.accuracy(np.array([True, False]), [1, -1]) == 0.5
+
+
+def test_confusion_matrix_edges() -> None:
+    with pytest.raises(TypeError, match="swap them"):
+        nn.confusion_matrix(np.array([0, 1]), np.array([0.2, 0.9]))
+    np.testing.assert_array_equal(
+        nn.confusion_matrix(np.array([0, 1]), np.array([False, True])), [[1, 0], [0, 1]]
+    )
+    for output, labels in [([0, 1, 1], [0, 1]), ([0], [0, 1])]:
+        with pytest.raises(ValueError, match="predictions"):
+            nn.confusion_matrix(np.array(output), np.array(labels))
+    assert nn.confusion_matrix(np.zeros(0, np.int64), np.zeros(0, np.int64)).shape == (1, 1)

@@ -822,3 +822,13 @@ def test_fused_ops_name_what_does_not_fit() -> None:
         cross_entropy(Tensor(np.ones((2, 3))), np.full((1, 3), 1 / 3))
     assert concatenate([[1.0, 2.0], Tensor(np.ones(1))]).shape == (3,)  # a list first
     assert Value(1.0).sum([Value(2.0), 3.0]).data == 5.0  # static: callable on a Value too
+
+
+def test_more_shapes_that_do_not_fit_fused_ops() -> None:
+    x, w = t64(2, 3), t64(4, 3)
+    for bias in (t64(3), t64(5)):
+        with pytest.raises(ValueError, match="linear: bias of shape"):
+            linear(x, w, bias)
+    with pytest.raises(ValueError, match=re.escape("class probabilities of shape (1,) do not fit")):
+        cross_entropy(Tensor(np.ones((2, 3))), np.array([0.5]))  # floats, but not one per row
+    assert stack([t64(3), t64(3)]).shape == (2, 3)  # a new first axis by default
