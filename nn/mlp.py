@@ -31,6 +31,8 @@ class MLP(Sequential):
     ) -> None:
         if not sizes:
             raise ValueError("MLP: sizes must name at least one layer")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MLP: dropout must be in [0, 1), got {dropout}")
         chosen = find_activation(activation, "MLP")
         generator = as_generator(rng)
         widths = [nin, *sizes]

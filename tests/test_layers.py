@@ -161,3 +161,39 @@ def test_more_edges_of_layers() -> None:
             nn.Linear(*sizes)
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2, bias=False))
     assert nn.Sequential.parameter_count(model.config()) == 16 + 8
+
+
+def test_leaky_relu_at_zero_and_its_default_slope() -> None:
+    x = Tensor(np.array([-2.0, 0.0, 3.0]), dtype=np.float64, requires_grad=True)
+    out = nn.LeakyReLU()(x)
+    np.testing.assert_allclose(out.data, [-0.02, 0.0, 3.0])
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad, [0.01, 0.01, 1.0])  # at 0 the slope, as PyTorch's
+
+
+def test_activations_are_fixed_records() -> None:
+    import dataclasses
+
+    from nn.activations import activation
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        activation("relu", "test").init = "xavier"  # type: ignore[misc]
+
+
+def test_initialisers_reach_their_bounds_and_unknown_names_are_refused() -> None:
+    from nn.init import initialise
+
+    weights = initialise("xavier", (100, 300), rng=0, dtype=np.float64)
+    bound = np.sqrt(6.0 / (300 + 100))
+    assert weights.max() <= bound and weights.max() > 0.99 * bound
+    assert weights.min() >= -bound and weights.min() < -0.99 * bound
+    for name in ("he", "zeros"):  # sorting before "kaiming" and after "xavier"
+        with pytest.raises(ValueError, match=f"unknown initialiser '{name}'"):
+            initialise(name, (2, 2))
+
+
+def test_mlp_refuses_a_dropout_outside_zero_to_one() -> None:
+    for dropout in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="MLP: dropout must be in \\[0, 1\\)"):
+            nn.MLP(2, [3, 1], dropout=dropout)
+    assert not any(isinstance(m, nn.Dropout) for m in nn.MLP(2, [3, 1]).layers)
