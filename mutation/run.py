@@ -327,43 +327,58 @@ def mutated(source: str, diff: str) -> str | None:
     return "\n".join(result + lines[position:]) + "\n"
 
 
-def recheck(survivors_file: Path) -> None:
+def recheck(survivors_file: Path, jobs: int) -> None:
     """Run each survivor of an earlier run again, against today's tests.
 
     Faster than a new run when only tests changed since: each survivor is applied from
     its diff to a copy of the working tree and its tests run. A survivor whose diff no
     longer fits its file (the code changed) is reported; run that file again in full.
     """
-    known = equivalent_mutants()
     by_file: dict[str, list[tuple[str, str]]] = {}
     for mutant, diff in read_survivors(survivors_file.read_text()):
         by_file.setdefault(mutant.split(":")[0], []).append((mutant, diff))
-    with tempfile.TemporaryDirectory(prefix="tracegrad-recheck-") as scratch:
-        for path, entries in by_file.items():
-            copy = Path(scratch) / path.replace("/", "_")
-            working_tree_copy(copy)
-            record_tests_of_lines(copy, path, CORE[path])
-            pristine = (copy / path).read_text()
-            outcome: dict[str, list[str]] = {"killed": [], "equivalent": [], "survived": []}
-            outcome["no longer fits"] = []
-            for mutant, diff in entries:
-                if mutant in known:
-                    outcome["equivalent"].append(mutant)
-                    continue
-                changed = mutated(pristine, diff)
-                if changed is None:
-                    outcome["no longer fits"].append(mutant)
-                    continue
-                (copy / path).write_text(changed)
-                tests = [sys.executable, "-m", "mutation.tests_for_mutant", path, *CORE[path]]
-                done = subprocess.run(tests, cwd=copy, capture_output=True)
-                (copy / path).write_text(pristine)
-                outcome["killed" if done.returncode else "survived"].append(mutant)
-            counts = ", ".join(f"{len(found)} {what}" for what, found in outcome.items())
-            print(f"{path}: {len(entries)} survivors of the run: {counts}")
-            for what in ("survived", "no longer fits"):
-                for mutant in outcome[what]:
-                    print(f"  {what}: {mutant}")
+    with (
+        tempfile.TemporaryDirectory(prefix="tracegrad-recheck-") as scratch,
+        ThreadPoolExecutor(max_workers=jobs) as pool,
+    ):
+        reports = pool.map(
+            lambda item: recheck_file(item[0], item[1], Path(scratch)), by_file.items()
+        )
+        for report in reports:
+            print(report)
+
+
+def recheck_file(path: str, entries: list[tuple[str, str]], scratch: Path) -> str:
+    """What became of ``path``'s survivors (see ``recheck``), as lines to print."""
+    known = equivalent_mutants()
+    copy = scratch / path.replace("/", "_")
+    working_tree_copy(copy)
+    record_tests_of_lines(copy, path, CORE[path])
+    pristine = (copy / path).read_text()
+    outcome: dict[str, list[str]] = {
+        "killed": [],
+        "equivalent": [],
+        "survived": [],
+        "no longer fits": [],
+    }
+    for mutant, diff in entries:
+        if mutant in known:
+            outcome["equivalent"].append(mutant)
+            continue
+        changed = mutated(pristine, diff)
+        if changed is None:
+            outcome["no longer fits"].append(mutant)
+            continue
+        (copy / path).write_text(changed)
+        tests = [sys.executable, "-m", "mutation.tests_for_mutant", path, *CORE[path]]
+        done = subprocess.run(tests, cwd=copy, capture_output=True)
+        (copy / path).write_text(pristine)
+        outcome["killed" if done.returncode else "survived"].append(mutant)
+    counts = ", ".join(f"{len(found)} {what}" for what, found in outcome.items())
+    lines = [f"{path}: {len(entries)} survivors of the run: {counts}"]
+    for what in ("survived", "no longer fits"):
+        lines += [f"  {what}: {mutant}" for mutant in outcome[what]]
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -380,7 +395,7 @@ def main() -> None:
     if args.recheck:
         os.environ["HYPOTHESIS_PROFILE"] = "mutation"
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        recheck(args.recheck)
+        recheck(args.recheck, args.jobs)
         return
     # The largest files first, so that the two workers finish at about the same time.
     files = sorted(args.files or CORE, key=lambda f: (ROOT / f).stat().st_size, reverse=True)
