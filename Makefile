@@ -59,8 +59,10 @@ bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/lesson.py
 	$(BENCH)/bin/python benchmarks/threads.py
 
-# Mutation testing of the numerical core with cosmic-ray (mutation/run.py): slow, so not
-# part of `make test`. Pass FILES="autograd/rules.py nn/optim.py" for a subset.
+# Mutation testing of the numerical core with cosmic-ray (mutation/run.py): about 35
+# minutes on two cores, so not part of `make test`. Pass FILES="autograd/rules.py" for a
+# subset; `python -m mutation.run --recheck mutation-report/survivors.txt` reruns a run's
+# survivors against new tests.
 $(VENV)/.mutation-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,mutation]'
 	touch $@
