@@ -308,7 +308,7 @@ def read_survivors(text: str) -> list[tuple[str, str]]:
 
 def mutated(source: str, diff: str) -> str | None:
     """``source`` with ``diff`` (one mutant's unified diff) applied; None if it no longer fits."""
-    lines = source.splitlines()
+    lines = source.split("\n")  # a final newline leaves an empty last line, as diffs see it
     result, position = [], 0
     chunks = re.split(r"^(@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@.*)$", diff, flags=re.M)
     for header, body in zip(chunks[1::2], chunks[2::2]):
@@ -324,7 +324,7 @@ def mutated(source: str, diff: str) -> str | None:
                 position += 1
             elif line[:1] == "+":
                 result.append(line[1:])
-    return "\n".join(result + lines[position:]) + "\n"
+    return "\n".join(result + lines[position:])
 
 
 def recheck(survivors_file: Path, jobs: int) -> None:

@@ -197,3 +197,7 @@ def test_mlp_refuses_a_dropout_outside_zero_to_one() -> None:
         with pytest.raises(ValueError, match="MLP: dropout must be in \\[0, 1\\)"):
             nn.MLP(2, [3, 1], dropout=dropout)
     assert not any(isinstance(m, nn.Dropout) for m in nn.MLP(2, [3, 1]).layers)
+
+
+def test_boolean_arrays_are_data_of_the_default_dtype() -> None:
+    assert nn.Softmax()(np.array([[True, False]])).dtype == np.float32

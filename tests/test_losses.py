@@ -210,8 +210,11 @@ def test_value_rows_must_agree_with_each_other_and_with_the_targets() -> None:
     for rows in ([[a, b], [a, b, c]], [[a, b, c], [a, b]]):
         with pytest.raises(ValueError, match="every row of Value logits must have the same length"):
             nn.cross_entropy(rows, np.array([0, 1]))
-    with pytest.raises(ValueError, match=r"2 rows of logits and targets of shape \(3,\)"):
-        nn.cross_entropy([[a, b], [b, a]], np.array([0, 1, 1]))
+    for labels in (np.array([0, 1, 1]), np.array([0])):
+        with pytest.raises(
+            ValueError, match=rf"2 rows of logits and targets of shape \({len(labels)},\)"
+        ):
+            nn.cross_entropy([[a, b], [b, a]], labels)
     for probabilities in (np.full((2, 3), 0.5), np.full((2, 2, 1), 0.5)):  # too many columns, 3-D
         with pytest.raises(TypeError, match=r"labels must be integer class indices or \(n, 2\)"):
             nn.cross_entropy([[a, b], [b, a]], probabilities)

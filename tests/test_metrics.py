@@ -72,3 +72,22 @@ def test_confusion_matrix_edges() -> None:
         with pytest.raises(ValueError, match="predictions"):
             nn.confusion_matrix(np.array(output), np.array(labels))
     assert nn.confusion_matrix(np.zeros(0, np.int64), np.zeros(0, np.int64)).shape == (1, 1)
+
+
+def test_more_edges_of_metrics() -> None:
+    assert nn.zero_one_loss(np.array([0.9, -0.5, 0.2]), [1, 1, 1]) == pytest.approx(1 / 3)
+    assert nn.accuracy(np.array([0.0]), [0]) == 1.0  # a score of exactly 0 is class 0
+    for output, labels in [(np.array([0.5]), [1, 0]), (np.zeros((2, 2, 1)), [0, 0])]:
+        with pytest.raises(ValueError, match="predictions and"):
+            nn.accuracy(output, labels)
+    with pytest.raises(ValueError, match="accuracy: no samples"):
+        nn.accuracy(np.zeros(0), np.zeros(0))
+    np.testing.assert_array_equal(
+        nn.confusion_matrix(np.array([[0], [1]]), np.array([0.0, 1.0])), [[1, 0], [0, 1]]
+    )
+    np.testing.assert_array_equal(
+        nn.confusion_matrix(np.int64(1), np.float64(1.0)), [[0, 0], [0, 1]]
+    )
+    for y_hat, y in [(np.ones(2), np.arange(3.0)), (np.ones(3), np.arange(2.0))]:
+        with pytest.raises(ValueError, match=r"r2_score: \d+ predictions and \d+ targets"):
+            nn.r2_score(y_hat, y)

@@ -832,3 +832,14 @@ def test_more_shapes_that_do_not_fit_fused_ops() -> None:
     with pytest.raises(ValueError, match=re.escape("class probabilities of shape (1,) do not fit")):
         cross_entropy(Tensor(np.ones((2, 3))), np.array([0.5]))  # floats, but not one per row
     assert stack([t64(3), t64(3)]).shape == (2, 3)  # a new first axis by default
+
+
+def test_fused_ops_refuse_0d_inputs_1d_logits_and_name_concatenate_shapes() -> None:
+    with pytest.raises(ValueError, match="linear: input of shape \\(\\) does not fit"):
+        linear(Tensor(1.0), t64(2, 1))
+    with pytest.raises(ValueError, match="cross_entropy: logits must have shape \\(n, classes\\)"):
+        cross_entropy(t64(3), np.zeros(3, np.int64))
+    with pytest.raises(
+        ValueError, match=re.escape("concatenate: shapes (2, 3), (2, 4) differ off axis 0")
+    ):
+        concatenate([t64(2, 3), t64(2, 4)])

@@ -216,3 +216,11 @@ def test_division_by_a_negative_number_and_fractional_powers_of_negative_bases()
         Value(-0.5) ** 0.5
     w, x = Value(2.0), Value(3.0)
     assert Value(1.0).linear([w], [x]).data == 6.0  # static: callable on a Value too
+
+
+def test_constant_nodes_need_no_grad_and_sum_is_static() -> None:
+    frozen = Value(1.0, requires_grad=False)
+    assert not Value.sum([frozen, 4.0]).requires_grad  # 4.0 becomes a constant node
+    assert Value(1.0).sum([Value(2.0), 3.0]).data == 5.0  # callable on a Value too
+    with pytest.raises(TypeError):
+        (Value(2.0) * 3.0).backward(None, True)  # type: ignore[misc]
