@@ -428,3 +428,19 @@ def test_a_node_that_gets_no_gradient_does_not_stop_the_walk(constant_first: boo
     y = constant * x if constant_first else x * constant
     y.backward()
     assert x.grad == 12.0
+
+
+@pytest.mark.parametrize("late_first", [True, False])
+def test_an_input_that_asked_for_grad_after_the_forward_does_not_stop_the_walk(
+    late_first: bool,
+) -> None:
+    import numpy as np
+
+    from autograd import Tensor
+
+    late = Tensor(np.ones((2, 2)), dtype=np.float64)  # needs no grad when the product is made
+    w = Tensor(np.full((2, 2), 3.0), dtype=np.float64, requires_grad=True)
+    y = late @ w if late_first else w @ late
+    late.requires_grad = True  # the rule gives it nothing (it needed none at the forward)
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad, np.full((2, 2), 2.0))
