@@ -201,3 +201,8 @@ def test_mlp_refuses_a_dropout_outside_zero_to_one() -> None:
 
 def test_boolean_arrays_are_data_of_the_default_dtype() -> None:
     assert nn.Softmax()(np.array([[True, False]])).dtype == np.float32
+
+
+def test_mlp_refuses_a_dropout_above_one() -> None:
+    with pytest.raises(ValueError, match="MLP: dropout must be in"):
+        nn.MLP(2, [3, 1], dropout=1.5)

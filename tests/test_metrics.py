@@ -91,3 +91,8 @@ def test_more_edges_of_metrics() -> None:
     for y_hat, y in [(np.ones(2), np.arange(3.0)), (np.ones(3), np.arange(2.0))]:
         with pytest.raises(ValueError, match=r"r2_score: \d+ predictions and \d+ targets"):
             nn.r2_score(y_hat, y)
+
+
+def test_plus_minus_one_labels_are_signs_only_for_one_float_score_each() -> None:
+    assert nn.accuracy(np.array([1, -1]), [1, -1]) == 1.0  # integer outputs are classes
+    assert nn.accuracy(np.array([[0.9, 0.1], [0.2, 0.8]]), [-1, 1]) == 0.5  # argmax 0, 1
