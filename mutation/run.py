@@ -7,8 +7,11 @@ For each core file, cosmic-ray makes one single-point change at a time (an arith
 operator, a comparison, a constant, a condition, a loop that runs zero times), runs that
 file's tests on the changed copy, and records whether a test failed (the mutant is
 killed) or all passed (it survived). Each file is tested in a scratch copy of the
-working tree, two files at a time, with its own tests (``-x``: the first failure is
-enough) and hypothesis's quick ``mutation`` profile. Mutants listed in
+working tree, two files at a time. Of the file's tests, each mutant runs those that
+execute the changed statement (``tests_for_mutant``, from one coverage run per file),
+quickest first, ``-x`` (the first failure is enough), with hypothesis's quick
+``mutation`` profile, in a fork of a test server that has the libraries imported
+(``test_server``). Mutants listed in
 ``mutation/equivalent.txt`` change no behaviour (reviewed by hand, one line each, with
 the reason) and are not counted. The table gives killed / counted per file; survivors
 are written to ``mutation-report/survivors.txt`` with their diffs.
