@@ -114,6 +114,8 @@ class FileResult:
     equivalent: int = 0
     #: Mutants listed as equivalent that a test kills: the list is wrong about them.
     stale: list[str] = field(default_factory=list)
+    #: Every mutant made, so that entries of equivalent.txt that match none are reported.
+    made: set[str] = field(default_factory=set)
     seconds: float = 0.0
 
     @property
@@ -282,6 +284,7 @@ exclude-operators = [{excluded}]
         line, column = mutation["start_pos"]
         diff = outcome.get("diff", "")
         mutant = f"{path}:{line}:{column} {mutation['operator_name']} {change_in(diff)}"
+        result.made.add(mutant)
         if outcome.get("test_outcome") != "survived":  # killed, or it crashed or hung
             result.killed += 1
             if mutant in known:
@@ -433,6 +436,12 @@ def main() -> None:
     if stale:
         print("Listed as equivalent but killed (remove them from equivalent.txt):")
         print("\n".join(f"  {entry}" for entry in stale))
+    run = {r.path for r in results}
+    made = {mutant for r in results for mutant in r.made}
+    unused = sorted(e for e in equivalent_mutants() if e.split(":")[0] in run and e not in made)
+    if unused:
+        print("Listed as equivalent but no such mutant was made (the code moved: review again):")
+        print("\n".join(f"  {entry}" for entry in unused))
 
 
 if __name__ == "__main__":
