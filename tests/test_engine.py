@@ -5,9 +5,11 @@ from __future__ import annotations
 import gc
 import weakref
 
+import numpy as np
 import pytest
 
-from autograd import Value, grad, no_grad, topological_order
+from autograd import Tensor, Value, engine, grad, no_grad, rules, topological_order
+from autograd.engine import RuleError, gradients
 from autograd.node import Node
 
 
@@ -209,7 +211,6 @@ def test_no_grad_records_nothing() -> None:
 
 
 def test_a_rule_that_returns_the_wrong_number_of_gradients_is_a_rule_error() -> None:
-    from autograd.engine import RuleError
     from autograd.node import record
     from autograd.rules import Rule
 
@@ -238,10 +239,6 @@ def test_an_output_given_twice_gets_the_sum_of_its_seeds() -> None:
 
 
 def test_a_frozen_input_gets_no_gradient() -> None:
-    import numpy as np
-
-    from autograd import Tensor
-
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     frozen = Tensor(np.array([3.0, 4.0]))
     (x * frozen).sum().backward()
@@ -250,10 +247,6 @@ def test_a_frozen_input_gets_no_gradient() -> None:
 
 
 def test_data_written_before_the_forward_is_no_change() -> None:
-    import numpy as np
-
-    from autograd import Tensor
-
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     x.data[0] = 5.0  # before the graph is built: the graph reads the new value
     loss = (x * x).sum()
@@ -263,10 +256,6 @@ def test_data_written_before_the_forward_is_no_change() -> None:
 
 
 def test_a_gradient_given_to_backward_is_not_aliased() -> None:
-    import numpy as np
-
-    from autograd import Tensor
-
     x = Tensor(np.ones(4), dtype=np.float64, requires_grad=True)
     given = np.ones((2, 2))
     x.reshape((2, 2)).backward(given)  # reshape hands back a view of the given array
@@ -275,10 +264,6 @@ def test_a_gradient_given_to_backward_is_not_aliased() -> None:
 
 
 def test_a_leafs_gradient_takes_its_dtype_and_layout() -> None:
-    import numpy as np
-
-    from autograd import Tensor
-
     scalar = Tensor(np.float32(1.5), requires_grad=True)  # 0-d: strides say nothing
     (scalar * Tensor(np.float64(2.0), dtype=np.float64)).backward()
     assert scalar.grad.dtype == np.float32 and float(scalar.grad) == 2.0
@@ -294,10 +279,6 @@ def test_a_leafs_gradient_takes_its_dtype_and_layout() -> None:
 
 
 def test_a_stored_gradient_shares_no_memory_with_another() -> None:
-    import numpy as np
-
-    from autograd import Tensor
-
     x = Tensor(np.arange(4.0), dtype=np.float64, requires_grad=True)
     y = x.reshape((2, 2))
     y.retain_grad()
@@ -333,18 +314,12 @@ def test_inputs_given_as_a_string_are_refused() -> None:
 
 
 def test_backward_takes_create_graph_by_keyword_only() -> None:
-    from autograd import engine
-
     y = Value(2.0) * 3.0
     with pytest.raises(TypeError):
         engine.backward(y, None, True)  # type: ignore[misc]
 
 
 def test_two_leaves_never_share_one_gradient_array() -> None:
-    import numpy as np
-
-    from autograd import Tensor
-
     x, y = (Tensor(np.zeros(3), dtype=np.float64, requires_grad=True) for _ in range(2))
     (x + y).backward(np.ones(3))  # add hands the same array to both
     assert not np.may_share_memory(x.grad, y.grad)
@@ -353,10 +328,6 @@ def test_two_leaves_never_share_one_gradient_array() -> None:
 
 
 def test_a_retained_gradient_is_an_array_of_its_own() -> None:
-    import numpy as np
-
-    from autograd import Tensor
-
     x = Tensor(np.ones((2, 3)), dtype=np.float64, requires_grad=True)
     y = x * 2.0
     y.retain_grad()
@@ -367,10 +338,6 @@ def test_a_retained_gradient_is_an_array_of_its_own() -> None:
 
 
 def test_a_rule_that_returns_the_wrong_shape_is_named() -> None:
-    import numpy as np
-
-    from autograd import Tensor, rules
-    from autograd.engine import RuleError
 
     rule = rules.RULES["exp"]
     original = rule.backward
@@ -396,10 +363,6 @@ def test_grad_needs_outputs_and_inputs() -> None:
 
 
 def test_engine_backward_records_no_graph_unless_asked() -> None:
-    import numpy as np
-
-    from autograd import Tensor, engine
-
     x = Tensor(np.ones(2), dtype=np.float64, requires_grad=True)
     engine.backward((x * x).sum())
     assert type(x.grad) is np.ndarray
@@ -414,8 +377,6 @@ def test_grad_outputs_must_match_the_outputs_in_number_and_may_be_one_number() -
 
 
 def test_the_engines_walk_yields_raw_gradients_unless_asked() -> None:
-    from autograd.engine import gradients
-
     x = Value(2.0)
     y = x * x  # the rule multiplies by an input: a node, were the graph recorded
     assert {type(g) for _, g in gradients([y], [1.0])} == {float}
@@ -434,10 +395,6 @@ def test_a_node_that_gets_no_gradient_does_not_stop_the_walk(constant_first: boo
 def test_an_input_that_asked_for_grad_after_the_forward_does_not_stop_the_walk(
     late_first: bool,
 ) -> None:
-    import numpy as np
-
-    from autograd import Tensor
-
     late = Tensor(np.ones((2, 2)), dtype=np.float64)  # needs no grad when the product is made
     w = Tensor(np.full((2, 2), 3.0), dtype=np.float64, requires_grad=True)
     y = late @ w if late_first else w @ late
