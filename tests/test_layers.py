@@ -154,7 +154,7 @@ def test_dropout_by_hand() -> None:
     assert 0.2 < (out == 0).mean() < 0.3
 
 
-def test_more_edges_of_layers() -> None:
+def test_extra_arguments_with_a_tensor_zero_sizes_and_sequential_counts() -> None:
     np.testing.assert_array_equal(_Scaled()(Tensor(np.ones(2)), 3.0).data, [3.0, 3.0])
     for sizes in ((0, 3), (3, 0)):
         with pytest.raises(ValueError, match="must be positive"):

@@ -74,7 +74,7 @@ def test_confusion_matrix_edges() -> None:
     assert nn.confusion_matrix(np.zeros(0, np.int64), np.zeros(0, np.int64)).shape == (1, 1)
 
 
-def test_more_edges_of_metrics() -> None:
+def test_zero_scores_mismatched_counts_no_samples_and_integer_outputs() -> None:
     assert nn.zero_one_loss(np.array([0.9, -0.5, 0.2]), [1, 1, 1]) == pytest.approx(1 / 3)
     assert nn.accuracy(np.array([0.0]), [0]) == 1.0  # a score of exactly 0 is class 0
     for output, labels in [(np.array([0.5]), [1, 0]), (np.zeros((2, 2, 1)), [0, 0])]:

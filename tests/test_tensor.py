@@ -824,7 +824,7 @@ def test_fused_ops_name_what_does_not_fit() -> None:
     assert Value(1.0).sum([Value(2.0), 3.0]).data == 5.0  # static: callable on a Value too
 
 
-def test_more_shapes_that_do_not_fit_fused_ops() -> None:
+def test_bias_shapes_float_targets_of_the_wrong_shape_and_stacks_default_axis() -> None:
     x, w = t64(2, 3), t64(4, 3)
     for bias in (t64(3), t64(5)):
         with pytest.raises(ValueError, match="linear: bias of shape"):
