@@ -46,9 +46,10 @@ class Node:
         "_rule",
         "_ctx",
         "_epoch",
-        "_retains_grad",
         # These stay empty on the nodes ops make, until used: such nodes seldom get a
-        # label or a write, and an empty slot costs neither a store nor the collector's time.
+        # label, a write or retain_grad(), and an empty slot costs neither a store nor the
+        # collector's time.
+        "_retains_grad",
         "_label",
         "_storage",
         "__weakref__",
@@ -141,7 +142,7 @@ class Node:
     @property
     def retains_grad(self) -> bool:
         """True if an interior node keeps its gradient after ``backward()`` (as PyTorch's)."""
-        return self._retains_grad
+        return getattr(self, "_retains_grad", self._retains_by_default)
 
     # -- the data ---------------------------------------------------------------------
 
@@ -273,14 +274,14 @@ def record(kind: type[N], data: Any, parents: tuple[Node, ...], op: Rule, ctx: A
     out._rule = op
     out._ctx = ctx
     out._epoch = clock.now
-    out._retains_grad = kind._retains_by_default
     out._first = first
-    if len(parents) == 1:
+    count = len(parents)
+    if count == 1:
         out._second = None
         out._many = ()
     else:
         out._second = parents[1]
-        out._many = parents if len(parents) > 2 else ()
+        out._many = parents if count > 2 else ()
     return out
 
 
@@ -303,5 +304,4 @@ def init_leaf(node: Node, data: Any, requires_grad: bool, label: str = "") -> No
     node._rule = None
     node._ctx = None
     node._epoch = clock.now
-    node._retains_grad = type(node)._retains_by_default
     node._storage = None

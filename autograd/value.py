@@ -20,7 +20,6 @@ from typing import Any
 from . import rules
 from .engine import Differentiable
 from .node import Node, init_leaf, leaf, record
-from .rules import Rule
 
 
 def _to_float(x: Any, op: str) -> float:
@@ -32,10 +31,6 @@ def _to_float(x: Any, op: str) -> float:
     if isinstance(x, numbers.Real):
         return float(x)
     raise TypeError(f"{op}: expected a real number, got {type(x).__name__}")
-
-
-def _make(data: float, parents: tuple[Value, ...], op: Rule, ctx: Any = None) -> Value:
-    return record(Value, data, parents, op, ctx)
 
 
 def _constant(data: float) -> Value:
@@ -133,30 +128,30 @@ class Value(Differentiable):
 
     def __add__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            return _make(self._data + other._data, (self, other), rules.add)
+            return record(Value, self._data + other._data, (self, other), rules.add)
         c = _number(other, "add")
         if c is None:
             return NotImplemented
-        return _make(self._data + c, (self,), rules.add_constant, c)
+        return record(Value, self._data + c, (self,), rules.add_constant, c)
 
     __radd__ = __add__
 
     def __mul__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            return _make(self._data * other._data, (self, other), rules.mul)
+            return record(Value, self._data * other._data, (self, other), rules.mul)
         c = _number(other, "mul")
         if c is None:
             return NotImplemented
-        return _make(self._data * c, (self,), rules.mul_constant, c)
+        return record(Value, self._data * c, (self,), rules.mul_constant, c)
 
     __rmul__ = __mul__
 
     def __neg__(self) -> Value:
-        return _make(-self._data, (self,), rules.neg)
+        return record(Value, -self._data, (self,), rules.neg)
 
     def __sub__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            return _make(self._data - other._data, (self, other), rules.sub)
+            return record(Value, self._data - other._data, (self, other), rules.sub)
         c = _number(other, "sub")
         if c is None:
             return NotImplemented
@@ -172,7 +167,7 @@ class Value(Differentiable):
         if isinstance(other, Value):
             if other._data == 0.0:
                 raise ZeroDivisionError(f"div: {self._data} divided by zero")
-            return _make(self._data / other._data, (self, other), rules.div)
+            return record(Value, self._data / other._data, (self, other), rules.div)
         c = _number(other, "div")
         if c is None:
             return NotImplemented
@@ -189,11 +184,11 @@ class Value(Differentiable):
     def __pow__(self, exponent: Any) -> Value:
         if isinstance(exponent, Value):
             data = _power(self._data, exponent._data)
-            return _make(data, (self, exponent), rules.pow_)
+            return record(Value, data, (self, exponent), rules.pow_)
         p = _number(exponent, "pow")
         if p is None:
             return NotImplemented
-        return _make(_power(self._data, p), (self,), rules.pow_const, p)
+        return record(Value, _power(self._data, p), (self,), rules.pow_const, p)
 
     def __rpow__(self, base: Any) -> Value:
         c = _number(base, "pow")
@@ -209,35 +204,35 @@ class Value(Differentiable):
             data = math.exp(self._data)
         except OverflowError:
             data = math.inf
-        return _make(data, (self,), rules.exp)
+        return record(Value, data, (self,), rules.exp)
 
     def log(self) -> Value:
         """The natural logarithm ln x, for x > 0."""
         if self._data <= 0.0:
             raise ValueError(f"log: the argument must be positive, got {self._data}")
-        return _make(math.log(self._data), (self,), rules.log)
+        return record(Value, math.log(self._data), (self,), rules.log)
 
     def sqrt(self) -> Value:
         """√x, for x ≥ 0."""
         if self._data < 0.0:
             raise ValueError(f"sqrt: the argument must not be negative, got {self._data}")
-        return _make(math.sqrt(self._data), (self,), rules.sqrt)
+        return record(Value, math.sqrt(self._data), (self,), rules.sqrt)
 
     def tanh(self) -> Value:
         """tanh x = (e^x − e^−x) / (e^x + e^−x)."""
-        return _make(math.tanh(self._data), (self,), rules.tanh)
+        return record(Value, math.tanh(self._data), (self,), rules.tanh)
 
     def sigmoid(self) -> Value:
         """σ(x) = 1 / (1 + e^−x), computed without overflow for large |x|."""
-        return _make(rules.stable_sigmoid(self._data), (self,), rules.sigmoid)
+        return record(Value, rules.stable_sigmoid(self._data), (self,), rules.sigmoid)
 
     def relu(self) -> Value:
         """max(x, 0)."""
-        return _make(self._data if self._data > 0.0 else 0.0, (self,), rules.relu)
+        return record(Value, self._data if self._data > 0.0 else 0.0, (self,), rules.relu)
 
     def abs(self) -> Value:
         """|x|."""
-        return _make(abs(self._data), (self,), rules.abs_)
+        return record(Value, abs(self._data), (self,), rules.abs_)
 
     __abs__ = abs
 
@@ -249,7 +244,7 @@ class Value(Differentiable):
         y = _to_float(target, "binary_cross_entropy")
         x = self._data
         data = max(x, 0.0) - y * x + math.log1p(math.exp(-abs(x)))
-        return _make(data, (self,), rules.binary_cross_entropy, y)
+        return record(Value, data, (self,), rules.binary_cross_entropy, y)
 
     @staticmethod
     def sum(terms: Iterable[Value | float]) -> Value:
@@ -269,7 +264,7 @@ class Value(Differentiable):
         data = 0.0
         for node in nodes:
             data += node._data
-        return _make(data, tuple(nodes), rules.add_n)
+        return record(Value, data, tuple(nodes), rules.add_n)
 
     @staticmethod
     def linear(
@@ -293,7 +288,7 @@ class Value(Differentiable):
         )
         raw = [p._data for p in parents]
         data = raw[-1] + sum(map(operator.mul, raw[:n], raw[n:-1]))
-        return _make(data, parents, rules.weighted_sum, n)
+        return record(Value, data, parents, rules.weighted_sum, n)
 
     # -- comparisons compare the data and return bools ---------------------------------
 

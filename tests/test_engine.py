@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gc
 import weakref
+from typing import Any
 
 import numpy as np
 import pytest
 
-from autograd import Tensor, Value, engine, grad, no_grad, rules, topological_order
+from autograd import Tensor, Value, detect_anomaly, engine, grad, no_grad, rules, topological_order
 from autograd.engine import RuleError, gradients
 from autograd.node import Node
 
@@ -210,21 +211,37 @@ def test_no_grad_records_nothing() -> None:
     assert y.is_leaf and y.parents == ()
 
 
-def test_a_rule_that_returns_the_wrong_number_of_gradients_is_a_rule_error() -> None:
+def _gives(count: int) -> Any:
+    """A derivative rule that returns ``count`` gradients, whatever its inputs."""
+
+    def backward(ctx: None, g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
+        return (g,) * count
+
+    return backward
+
+
+@pytest.mark.parametrize(("inputs", "returned"), [(1, 2), (1, 0), (2, 1), (2, 3), (3, 2), (3, 4)])
+@pytest.mark.parametrize("kind", ["Value", "Tensor", "Value, create_graph", "Value, anomaly"])
+def test_a_rule_that_returns_the_wrong_number_of_gradients_is_a_rule_error(
+    kind: str, inputs: int, returned: int
+) -> None:
     from autograd.node import record
     from autograd.rules import Rule
 
-    def two_for_one(ctx: None, g: float, out: float, a: float) -> tuple[float, float]:
-        return g, g
-
-    def none_for_two(ctx: None, g: float, out: float, a: float, b: float) -> tuple[float]:
-        return (g,)
-
-    x, y = Value(1.0), Value(2.0)
-    for rule, parents in ((Rule("bad", "?", two_for_one), (x,)),
-                          (Rule("worse", "?", none_for_two), (x, y))):  # fmt: skip
-        node = record(Value, 3.0, parents, rule)
-        with pytest.raises(RuleError, match=rf"'{rule.name}' returned \d gradients for \d inputs"):
+    if kind.startswith("Value"):
+        parents = tuple(Value(float(k)) for k in range(inputs))
+        node = record(Value, 3.0, parents, Rule("bad", "?", _gives(returned)))
+    else:
+        parents = tuple(Tensor(np.ones(2), requires_grad=True) for _ in range(inputs))
+        node = record(Tensor, np.ones(2), parents, Rule("bad", "?", _gives(returned))).sum()
+    message = rf"the backward of 'bad' returned {returned} gradients for {inputs} inputs"
+    with pytest.raises(RuleError, match=message):
+        if kind.endswith("create_graph"):
+            node.backward(create_graph=True)
+        elif kind.endswith("anomaly"):
+            with detect_anomaly():
+                node.backward()
+        else:
             node.backward()
 
 
@@ -285,6 +302,22 @@ def test_a_stored_gradient_shares_no_memory_with_another() -> None:
     (y * Tensor(np.full((2, 2), 3.0), dtype=np.float64)).sum().backward()
     assert not np.may_share_memory(x.grad, y.grad)  # x's is a reshape of y's, copied
     np.testing.assert_array_equal(x.grad, [3.0] * 4)
+
+
+def test_every_value_keeps_its_gradient_and_a_tensor_only_when_asked() -> None:
+    x = Value(3.0)
+    y = x * x
+    assert x.retains_grad and y.retains_grad
+    (y * 2.0).backward()
+    (y * 2.0).backward()
+    assert y.grad == 2.0  # an interior node's gradient is overwritten by each backward
+    assert x.grad == 24.0  # a leaf's accumulates: 2 · 2·2x
+    t = Tensor([3.0], requires_grad=True)
+    u, w = t * t, t * 2.0
+    assert not u.retains_grad and not w.retains_grad
+    w.retain_grad()
+    (u + w).sum().backward()
+    assert u.grad is None and w.retains_grad and w.grad.tolist() == [1.0]
 
 
 def test_create_graph_records_even_inside_no_grad() -> None:
