@@ -114,14 +114,19 @@ def gradients(
                 shares = rule.backward(node._ctx, g, node._data, *[p._data for p in many])
         except ArithmeticError as error:  # Python floats raise where numpy gives inf or nan
             raise type(error)(f"the backward of {rule.name!r} failed: {error}") from error
-        if broadcasts or check_anomaly:
-            shares = _fitted(rule.name, shares, node.parents, broadcasts, check_anomaly)
-        # Each parent adds its share to what it has so far (a parent used twice gets the sum).
+        if check_anomaly:
+            for share in shares:
+                if share is not None:
+                    _check_finite(share, f"the backward of {rule.name!r}")
+        # Each parent adds its share to what it has so far (a parent used twice gets the
+        # sum), once summed back to the parent's shape where the op broadcast the parent.
         if many:  # an op with more than two inputs
             if len(shares) != len(many):
                 raise RuleError.miscounted(rule.name, shares, many)
             for parent, share in zip(many, shares):
                 if share is not None and parent.requires_grad:
+                    if broadcasts and share.shape != parent._data.shape:
+                        share = _summed_back(rule, share, parent)
                     so_far = grads.get(parent)
                     grads[parent] = share if so_far is None else so_far + share
             continue
@@ -135,37 +140,23 @@ def gradients(
         except ValueError:  # not exactly one share per input
             raise RuleError.miscounted(rule.name, shares, node.parents) from None
         if first_share is not None and first.requires_grad:
+            if broadcasts and first_share.shape != first._data.shape:
+                first_share = _summed_back(rule, first_share, first)
             so_far = grads.get(first)
             grads[first] = first_share if so_far is None else so_far + first_share
         if second is not None and second_share is not None and second.requires_grad:
+            if broadcasts and second_share.shape != second._data.shape:
+                second_share = _summed_back(rule, second_share, second)
             so_far = grads.get(second)
             grads[second] = second_share if so_far is None else so_far + second_share
 
 
-def _fitted(
-    name: str, shares: Sequence[Any], parents: Sequence[Node], broadcasts: bool, check_anomaly: bool
-) -> list[Any]:
-    """Each parent's share, checked finite under ``detect_anomaly`` and, for a kind that
-    broadcasts, summed back to the parent's shape (un-broadcasting).
-
-    A share for a parent that needs no gradient becomes None: nobody will read it.
-    """
-    if len(shares) != len(parents):
-        raise RuleError.miscounted(name, shares, parents)
-    fitted = []
-    for parent, share in zip(parents, shares):
-        if share is not None:
-            if check_anomaly:
-                _check_finite(share, f"the backward of {name!r}")
-            if not parent.requires_grad:
-                share = None
-            elif broadcasts and share.shape != parent._data.shape:
-                try:
-                    share = sum_to_shape(share, parent._data.shape)
-                except ValueError as error:  # a gradient that does not fit its input's shape
-                    raise RuleError(f"the backward of {name!r}: {error}") from None
-        fitted.append(share)
-    return fitted
+def _summed_back(rule: Rule, share: Any, parent: Node) -> Any:
+    """``share`` summed back to ``parent``'s shape (un-broadcasting); a misfit is the rule's bug."""
+    try:
+        return sum_to_shape(share, parent._data.shape)
+    except ValueError as error:  # a gradient that does not fit its input's shape
+        raise RuleError(f"the backward of {rule.name!r}: {error}") from None
 
 
 class RuleError(RuntimeError):
@@ -368,7 +359,7 @@ def backward(root: Node, grad_output: Any = None, *, create_graph: bool = False)
         for node, g in gradients([root], seeds, create_graph):
             if node._first is None:  # leaves accumulate
                 _accumulate(node, g, stored)
-            elif retains_all or hasattr(node, "_retains_grad"):  # the others overwrite
+            elif retains_all or node._retains_grad:  # the others overwrite
                 node.grad = g if type(g) is float else _owned(g, stored, node)
 
 

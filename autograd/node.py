@@ -46,10 +46,9 @@ class Node:
         "_rule",
         "_ctx",
         "_epoch",
-        # These stay empty on the nodes ops make, until used: such nodes seldom get a
-        # label, a write or retain_grad(), and an empty slot costs neither a store nor the
-        # collector's time.
         "_retains_grad",
+        # These stay empty on the nodes ops make, until used: such nodes seldom get a
+        # label or a write, and an empty slot costs neither a store nor the collector's time.
         "_label",
         "_storage",
         "__weakref__",
@@ -74,6 +73,7 @@ class Node:
     _ctx: Any
     #: ``versions.clock.now`` when the node was made: writes after it invalidate its rule.
     _epoch: int
+    #: Whether retain_grad() was called (a kind that retains by default never reads it).
     _retains_grad: bool
     _label: str
     #: The memory behind ``_data`` and when it was last written (None or empty: never).
@@ -142,7 +142,7 @@ class Node:
     @property
     def retains_grad(self) -> bool:
         """True if an interior node keeps its gradient after ``backward()`` (as PyTorch's)."""
-        return getattr(self, "_retains_grad", self._retains_by_default)
+        return self._retains_by_default or self._retains_grad
 
     # -- the data ---------------------------------------------------------------------
 
@@ -169,9 +169,10 @@ class Node:
         shape, or is a single number.
         """
         if isinstance(self._data, np.ndarray):
-            if np.ndim(delta) and np.shape(delta) != self._data.shape:  # no silent broadcast
+            shape = delta.shape if type(delta) is np.ndarray else np.shape(delta)
+            if shape and shape != self._data.shape:  # no silent broadcast
                 raise ValueError(
-                    f"subtract_data_: delta of shape {np.shape(delta)} does not fit data of "
+                    f"subtract_data_: delta of shape {shape} does not fit data of "
                     f"shape {self._data.shape}"
                 )
             self._data -= delta  # numpy's in-place operators cast with "same_kind"
@@ -274,6 +275,7 @@ def record(kind: type[N], data: Any, parents: tuple[Node, ...], op: Rule, ctx: A
     out._rule = op
     out._ctx = ctx
     out._epoch = clock.now
+    out._retains_grad = False
     out._first = first
     count = len(parents)
     if count == 1:
@@ -304,4 +306,5 @@ def init_leaf(node: Node, data: Any, requires_grad: bool, label: str = "") -> No
     node._rule = None
     node._ctx = None
     node._epoch = clock.now
+    node._retains_grad = False
     node._storage = None
