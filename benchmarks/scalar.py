@@ -1,13 +1,15 @@
 """The scalar engine against micrograd 0.1.0: time per training step, nodes per second, memory.
 
-    make bench                      # or: python benchmarks/scalar.py [--steps 30]
+    make bench                      # or: python benchmarks/scalar.py [--steps 10 --rounds 3]
 
 The workload is the demo's (``nn.demo``): 100 points of two moons, MLP 2-16-16-1,
 max-margin loss + 1e-4·L2, full-batch SGD. micrograd trains the very same model from the
 very same initial weights, so both runs follow the same loss trajectory (checked).
 Each measurement runs in a fresh Python process, so that one's garbage does not slow
-the other's collector. micrograd must be importable (``make bench`` installs it into the
-benchmark's own environment).
+the other's collector, and the engines take turns for several rounds, so that a slow
+spell of this shared machine falls on all of them: a step time is the median over all
+rounds. micrograd must be importable (``make bench`` installs it into the benchmark's
+own environment).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def _time_steps(step: Callable[[int], float], steps: int) -> dict[str, Any]:
         start = time.perf_counter()
         losses.append(step(k))
         times.append(time.perf_counter() - start)
-    return {"median_step_s": statistics.median(times), "losses": losses}
+    return {"step_s": times, "losses": losses}
 
 
 def worker_ours(steps: int) -> dict[str, Any]:
@@ -221,7 +223,8 @@ def run_worker(name: str, steps: int, gc_enabled: bool) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=30, help="training steps timed (>= 20)")
+    parser.add_argument("--steps", type=int, default=10, help="training steps timed per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the engines in turn")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--no-gc", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -234,18 +237,30 @@ def main() -> None:
     import micrograd  # noqa: F401  (fail early with a clear ImportError)
 
     steps = args.steps
-    ours = run_worker("ours", steps, True)
-    ours_nogc = run_worker("ours", steps, False)
-    graph_ours = run_worker("ours_micrograd_graph", steps, True)
-    graph_ours_nogc = run_worker("ours_micrograd_graph", steps, False)
-    theirs = run_worker("micrograd", steps, True)
-    theirs_nogc = run_worker("micrograd", steps, False)
-    gaps = [
-        max(abs(a - b) for a, b in zip(run["losses"], theirs["losses"]))
-        for run in (ours, graph_ours)
+    step_runs = [  # (worker, with the garbage collector on)
+        ("ours", True),
+        ("ours", False),
+        ("ours_micrograd_graph", True),
+        ("ours_micrograd_graph", False),
+        ("micrograd", True),
+        ("micrograd", False),
     ]
+    times: dict[tuple[str, bool], list[float]] = {run: [] for run in step_runs}
+    gaps = []
+    for _ in range(args.rounds):
+        results = {(name, gc_on): run_worker(name, steps, gc_on) for name, gc_on in step_runs}
+        for key, result in results.items():
+            times[key] += result["step_s"]
+        reference = results[("micrograd", True)]["losses"]
+        gaps += [
+            max(abs(a - b) for a, b in zip(result["losses"], reference))
+            for result in results.values()
+        ]
     if max(gaps) > 1e-9:
-        raise RuntimeError(f"the runs computed different losses (gaps {gaps})")
+        raise RuntimeError(f"the runs computed different losses (largest gap {max(gaps)})")
+    ours, ours_nogc, graph_ours, graph_ours_nogc, theirs, theirs_nogc = (
+        {"median_step_s": statistics.median(times[key])} for key in step_runs
+    )
 
     chain = run_worker("ours_chain", steps, True)
     their_chain = run_worker("micrograd_chain", steps, True)
@@ -255,8 +270,9 @@ def main() -> None:
     their_graph = run_worker("micrograd_step_memory", steps, True)
 
     print(
-        f"Demo workload (two moons, MLP 2-16-16-1), median of {steps} steps, same losses "
-        f"(largest gap {max(gaps):.1e}):\n"
+        f"Demo workload (two moons, MLP 2-16-16-1), median of {steps} steps in each of "
+        f"{args.rounds} rounds, the engines taking turns; same losses (largest gap "
+        f"{max(gaps):.1e}):\n"
     )
     print("| engine | graph | ms per step | micrograd (GC on) ÷ this | micrograd (GC off) ÷ this |")
     print("|---|---|---:|---:|---:|")
