@@ -131,7 +131,7 @@ def gradients(
                     grads[parent] = share if so_far is None else so_far + share
             continue
         # The same for one or two inputs, which nearly every node has, written out: a
-        # helper called per parent made the backward of micrograd's graph an eighth slower.
+        # helper called per parent made the backward of micrograd's graph a tenth slower.
         try:
             if second is None:
                 (first_share,) = shares

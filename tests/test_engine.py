@@ -9,7 +9,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograd import Tensor, Value, detect_anomaly, engine, grad, no_grad, rules, topological_order
+from autograd import (
+    Tensor,
+    Value,
+    concatenate,
+    detect_anomaly,
+    engine,
+    grad,
+    no_grad,
+    rules,
+    topological_order,
+)
 from autograd.engine import RuleError, gradients
 from autograd.node import Node
 
@@ -243,6 +253,32 @@ def test_a_rule_that_returns_the_wrong_number_of_gradients_is_a_rule_error(
                 node.backward()
         else:
             node.backward()
+
+
+def test_an_input_used_twice_by_an_op_with_more_than_two_inputs_gets_both_shares() -> None:
+    x, y = Value(2.0), Value(5.0)
+    Value.sum([x, x, y]).backward()
+    assert (x.grad, y.grad) == (2.0, 1.0)
+    a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0], requires_grad=True)
+    concatenate([a, b, a]).sum().backward()
+    assert a.grad.tolist() == [2.0, 2.0] and b.grad.tolist() == [1.0]
+
+
+def test_the_engine_sums_back_broadcast_shares_of_an_op_with_more_than_two_inputs() -> None:
+    from autograd.node import record
+    from autograd.rules import Rule
+
+    add4 = Rule("add4", "+", lambda ctx, g, out, a, b, c, d: (g, g, g, None))  # none for d
+    a = Tensor(np.ones((2, 3)), requires_grad=True)
+    b = Tensor(np.ones(3), requires_grad=True)  # broadcast along the rows
+    c = Tensor(np.ones((2, 1)), requires_grad=True)  # broadcast along the columns
+    d = Tensor(np.ones((2, 3)), requires_grad=True)
+    out = record(Tensor, a.data + b.data + c.data + d.data, (a, b, c, d), add4)
+    (out * Tensor(np.arange(6.0).reshape(2, 3))).sum().backward()
+    assert a.grad.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    assert b.grad.tolist() == [3.0, 5.0, 7.0]  # summed over the rows it was repeated along
+    assert c.grad.tolist() == [[3.0], [12.0]]  # and over the columns
+    assert d.grad is None  # the rule gave it nothing
 
 
 # -- found by mutation testing: each case below once let a wrong line pass -----------------

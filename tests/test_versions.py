@@ -190,6 +190,16 @@ def test_a_change_that_no_rule_reads_is_not_an_error() -> None:
     np.testing.assert_array_equal(x.grad, np.full((2, 2), 2.0))
 
 
+def test_a_write_to_data_the_graph_does_not_read_is_not_an_error() -> None:
+    x, buffer = Value(2.0), Value(0.0)
+    x.data = 3.0  # written before the forward: the graph reads the new data
+    buffer.data = 1.0
+    y = x * x
+    buffer.data = 2.0  # after the forward, but y's rule never reads it
+    y.backward()
+    assert x.grad == 6.0
+
+
 def test_an_optimiser_step_between_forward_and_backward_is_an_error() -> None:
     model = nn.Linear(3, 2, rng=0)
     x = Tensor(np.ones((4, 3)))
