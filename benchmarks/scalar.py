@@ -54,6 +54,78 @@ def worker_ours(steps: int) -> dict[str, Any]:
     return _time_steps(lambda k: training_step(model, X, signs, k).loss, steps)
 
 
+class _BareValue:
+    """The floor: a scalar node with nothing but what micrograd's step needs.
+
+    Five slots, an op code instead of a rule, no checks of any kind (no requires_grad, no
+    no_grad, no check for changed data, no broadcasting, no anomaly mode), an iterative
+    topological sort, and the backward written out per op code. No library would ship
+    it; it shows what pure Python costs per node on this graph.
+    """
+
+    __slots__ = ("data", "grad", "_a", "_b", "_op")
+    ADD, MUL, RELU, ADD_CONSTANT, MUL_CONSTANT, LEAF = range(6)
+
+    def __init__(self, data: float, a: Any = None, b: Any = None, op: int = 5) -> None:
+        self.data, self.grad, self._a, self._b, self._op = data, 0.0, a, b, op
+
+    def __add__(self, other: Any) -> _BareValue:
+        if isinstance(other, _BareValue):
+            return _BareValue(self.data + other.data, self, other, self.ADD)
+        return _BareValue(self.data + other, self, None, self.ADD_CONSTANT)
+
+    __radd__ = __add__
+
+    def __mul__(self, other: Any) -> _BareValue:
+        if isinstance(other, _BareValue):
+            return _BareValue(self.data * other.data, self, other, self.MUL)
+        return _BareValue(self.data * other, self, other, self.MUL_CONSTANT)
+
+    __rmul__ = __mul__
+
+    def relu(self) -> _BareValue:
+        return _BareValue(self.data if self.data > 0 else 0.0, self, None, self.RELU)
+
+    def backward(self) -> None:
+        order: list[_BareValue] = []
+        visited: set[_BareValue] = set()
+        entered: list[_BareValue] = []
+        stack: list[_BareValue | None] = [self]
+        while stack:
+            node = stack.pop()
+            if node is None:
+                order.append(entered.pop())
+                continue
+            if node in visited:
+                continue
+            visited.add(node)
+            if node._a is None:
+                order.append(node)
+                continue
+            entered.append(node)
+            stack.append(None)
+            if isinstance(node._b, _BareValue) and node._b not in visited:
+                stack.append(node._b)
+            if node._a not in visited:
+                stack.append(node._a)
+        self.grad = 1.0
+        for node in reversed(order):
+            op, g, a, b = node._op, node.grad, node._a, node._b
+            if op == self.ADD:
+                a.grad += g
+                b.grad += g
+            elif op == self.MUL:
+                a.grad += g * b.data
+                b.grad += g * a.data
+            elif op == self.RELU:
+                if node.data > 0:
+                    a.grad += g
+            elif op == self.ADD_CONSTANT:
+                a.grad += g
+            elif op == self.MUL_CONSTANT:
+                a.grad += g * b
+
+
 def _micrograd_workload(
     engine: str = "micrograd",
 ) -> tuple[Any, Any, list[float], Callable[[int], float]]:
@@ -61,16 +133,21 @@ def _micrograd_workload(
 
     With ``engine="tracegrad"`` only the Value class is swapped: micrograd.nn builds its
     neurons from our Value (``sum(w*x ...)`` as micrograd writes it, a node for every
-    ``*`` and every ``+``), and the step is the notebook's, line for line.
+    ``*`` and every ``+``), and the step is the notebook's, line for line. With
+    ``engine="floor"`` the class swapped in is ``_BareValue``.
     """
+    import micrograd.engine
     import micrograd.nn
 
-    if engine == "tracegrad":
-        from autograd import Value
+    import autograd
 
-        micrograd.nn.Value = Value  # the module-level name micrograd.nn builds with
-    else:
-        from micrograd.engine import Value
+    classes = {
+        "tracegrad": autograd.Value,
+        "floor": _BareValue,
+        "micrograd": micrograd.engine.Value,
+    }
+    Value = classes[engine]
+    micrograd.nn.Value = Value  # the module-level name micrograd.nn builds with
 
     ours, X, signs = _our_workload()
     model = micrograd.nn.MLP(2, [16, 16, 1])
@@ -102,6 +179,11 @@ def worker_ours_micrograd_graph(steps: int) -> dict[str, Any]:
 
 def worker_micrograd(steps: int) -> dict[str, Any]:
     return _time_steps(_micrograd_workload("micrograd")[3], steps)
+
+
+def worker_floor(steps: int) -> dict[str, Any]:
+    """micrograd's graph on the bare node: what pure Python costs per node."""
+    return _time_steps(_micrograd_workload("floor")[3], steps)
 
 
 def worker_ours_chain(_: int) -> dict[str, Any]:
@@ -189,7 +271,7 @@ def worker_ours_step_memory(_: int) -> dict[str, Any]:
 def worker_micrograd_step_memory(_: int) -> dict[str, Any]:
     from micrograd.engine import Value
 
-    model, X, signs, _ = _micrograd_workload("micrograd")
+    model, X, signs, _step = _micrograd_workload("micrograd")
 
     def build() -> Any:
         inputs = [list(map(Value, row)) for row in X.tolist()]
@@ -244,6 +326,8 @@ def main() -> None:
         ("ours_micrograd_graph", False),
         ("micrograd", True),
         ("micrograd", False),
+        ("floor", True),
+        ("floor", False),
     ]
     times: dict[tuple[str, bool], list[float]] = {run: [] for run in step_runs}
     gaps = []
@@ -258,7 +342,7 @@ def main() -> None:
         ]
     if max(gaps) > 1e-9:
         raise RuntimeError(f"the runs computed different losses (largest gap {max(gaps)})")
-    ours, ours_nogc, graph_ours, graph_ours_nogc, theirs, theirs_nogc = (
+    ours, ours_nogc, graph_ours, graph_ours_nogc, theirs, theirs_nogc, floor, floor_nogc = (
         {"median_step_s": statistics.median(times[key])} for key in step_runs
     )
 
@@ -283,6 +367,8 @@ def main() -> None:
         ("tracegrad, GC off", "micrograd's (its nn, our Value)", graph_ours_nogc),
         ("micrograd 0.1.0 as shipped (GC on)", "micrograd's", theirs),
         ("micrograd 0.1.0, GC off", "micrograd's", theirs_nogc),
+        ("the floor: a bare node, no checks (not a library)", "micrograd's", floor),
+        ("the floor, GC off", "micrograd's", floor_nogc),
     ]
     for name, shape, run in rows:
         seconds = run["median_step_s"]
