@@ -21,7 +21,8 @@ from autograd import (
     topological_order,
 )
 from autograd.engine import RuleError, gradients
-from autograd.node import Node
+from autograd.node import Node, record
+from autograd.rules import Rule
 
 
 def test_order_puts_parents_first() -> None:
@@ -235,9 +236,6 @@ def _gives(count: int) -> Any:
 def test_a_rule_that_returns_the_wrong_number_of_gradients_is_a_rule_error(
     kind: str, inputs: int, returned: int
 ) -> None:
-    from autograd.node import record
-    from autograd.rules import Rule
-
     if kind.startswith("Value"):
         parents = tuple(Value(float(k)) for k in range(inputs))
         node = record(Value, 3.0, parents, Rule("bad", "?", _gives(returned)))
@@ -265,9 +263,6 @@ def test_an_input_used_twice_by_an_op_with_more_than_two_inputs_gets_both_shares
 
 
 def test_the_engine_sums_back_broadcast_shares_of_an_op_with_more_than_two_inputs() -> None:
-    from autograd.node import record
-    from autograd.rules import Rule
-
     add4 = Rule("add4", "+", lambda ctx, g, out, a, b, c, d: (g, g, g, None))  # none for d
     a = Tensor(np.ones((2, 3)), requires_grad=True)
     b = Tensor(np.ones(3), requires_grad=True)  # broadcast along the rows
