@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import graphviz
 import numpy as np
 
 from tracegrad.files import write_atomically
 
 from .node import Node
+
+if TYPE_CHECKING:
+    import graphviz
 
 #: How many values a tensor may hold for them to be written into its record.
 TINY_TENSOR = 6
@@ -109,6 +111,8 @@ def graph_source(
         raise TypeError(f"draw_graph: expected a Value or Tensor, got {type(root).__name__}")
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"draw_graph: rankdir must be LR, RL, TB or BT, got {rankdir!r}")
+    import graphviz  # on first use: it is a sixth of `import autograd`
+
     nodes = _walk(root, max_nodes)
     names = {id(node): f"n{number}" for number, node in enumerate(nodes)}
     dot = graphviz.Digraph("compute_graph", graph_attr={"rankdir": rankdir})
@@ -141,6 +145,8 @@ def draw_graph(
     Raises ``GraphvizNotFoundError`` when ``dot`` is missing and ``GraphTooLargeError``
     when the graph has more than ``max_nodes`` nodes.
     """
+    import graphviz
+
     dot = graph_source(root, rankdir=rankdir, show_grad=show_grad, max_nodes=max_nodes)
     if path is not None:
         try:

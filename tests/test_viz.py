@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import graphviz
@@ -82,3 +84,13 @@ def test_an_ops_constant_is_drawn_in_its_ellipse() -> None:
     x = Value(1.0)
     source = draw_graph((x * 2.0 + 0.5) ** 3).source
     assert 'label="× 2"' in source and 'label="+ 0.5"' in source and 'label="^3"' in source
+
+
+def test_graphviz_is_imported_when_a_graph_is_drawn_not_with_autograd() -> None:
+    program = (
+        "import sys, autograd\n"
+        "assert 'graphviz' not in sys.modules\n"
+        "autograd.draw_graph(autograd.Value(1.0) * 2.0)\n"
+        "assert 'graphviz' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True)
