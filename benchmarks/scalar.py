@@ -68,7 +68,7 @@ class _BareValue:
     __slots__ = ("data", "grad", "_a", "_b", "_op")
     ADD, MUL, RELU, ADD_CONSTANT, MUL_CONSTANT, LEAF = range(6)
 
-    def __init__(self, data: float, a: Any = None, b: Any = None, op: int = 5) -> None:
+    def __init__(self, data: float, a: Any = None, b: Any = None, op: int = LEAF) -> None:
         self.data, self.grad, self._a, self._b, self._op = data, 0.0, a, b, op
 
     def __add__(self, other: Any) -> _BareValue:
