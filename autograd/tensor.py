@@ -23,7 +23,7 @@ from tracegrad.rng import Seed, as_generator
 from . import rules
 from .engine import Differentiable
 from .habits import TensorHabits, pytorch_names
-from .node import Node, init_leaf, leaf, record
+from .node import Node, init_leaf, leaf, record_all
 from .rules import Rule
 from .versions import Storage, TrackedArray, tracked_view
 
@@ -37,7 +37,7 @@ Axis = int | Sequence[int] | None
 def _make(data: Any, parents: tuple[Tensor, ...], op: Rule, ctx: Any = None) -> Tensor:
     if type(data) is not np.ndarray:  # numpy returns scalars for 0-d results
         data = np.asarray(data)
-    return record(Tensor, data, parents, op, ctx)
+    return record_all(Tensor, data, op, parents, ctx)
 
 
 def _constant(data: Any) -> Tensor:

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import rules
 from .engine import Differentiable
-from .node import Node, init_leaf, leaf, record
+from .node import Node, init_leaf, leaf, record, record_all
 
 
 def _to_float(x: Any, op: str) -> float:
@@ -128,30 +128,30 @@ class Value(Differentiable):
 
     def __add__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            return record(Value, self._data + other._data, (self, other), rules.add)
+            return record(Value, self._data + other._data, rules.add, self, other)
         c = _number(other, "add")
         if c is None:
             return NotImplemented
-        return record(Value, self._data + c, (self,), rules.add_constant, c)
+        return record(Value, self._data + c, rules.add_constant, self, ctx=c)
 
     __radd__ = __add__
 
     def __mul__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            return record(Value, self._data * other._data, (self, other), rules.mul)
+            return record(Value, self._data * other._data, rules.mul, self, other)
         c = _number(other, "mul")
         if c is None:
             return NotImplemented
-        return record(Value, self._data * c, (self,), rules.mul_constant, c)
+        return record(Value, self._data * c, rules.mul_constant, self, ctx=c)
 
     __rmul__ = __mul__
 
     def __neg__(self) -> Value:
-        return record(Value, -self._data, (self,), rules.neg)
+        return record(Value, -self._data, rules.neg, self)
 
     def __sub__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            return record(Value, self._data - other._data, (self, other), rules.sub)
+            return record(Value, self._data - other._data, rules.sub, self, other)
         c = _number(other, "sub")
         if c is None:
             return NotImplemented
@@ -167,7 +167,7 @@ class Value(Differentiable):
         if isinstance(other, Value):
             if other._data == 0.0:
                 raise ZeroDivisionError(f"div: {self._data} divided by zero")
-            return record(Value, self._data / other._data, (self, other), rules.div)
+            return record(Value, self._data / other._data, rules.div, self, other)
         c = _number(other, "div")
         if c is None:
             return NotImplemented
@@ -184,11 +184,11 @@ class Value(Differentiable):
     def __pow__(self, exponent: Any) -> Value:
         if isinstance(exponent, Value):
             data = _power(self._data, exponent._data)
-            return record(Value, data, (self, exponent), rules.pow_)
+            return record(Value, data, rules.pow_, self, exponent)
         p = _number(exponent, "pow")
         if p is None:
             return NotImplemented
-        return record(Value, _power(self._data, p), (self,), rules.pow_const, p)
+        return record(Value, _power(self._data, p), rules.pow_const, self, ctx=p)
 
     def __rpow__(self, base: Any) -> Value:
         c = _number(base, "pow")
@@ -204,35 +204,35 @@ class Value(Differentiable):
             data = math.exp(self._data)
         except OverflowError:
             data = math.inf
-        return record(Value, data, (self,), rules.exp)
+        return record(Value, data, rules.exp, self)
 
     def log(self) -> Value:
         """The natural logarithm ln x, for x > 0."""
         if self._data <= 0.0:
             raise ValueError(f"log: the argument must be positive, got {self._data}")
-        return record(Value, math.log(self._data), (self,), rules.log)
+        return record(Value, math.log(self._data), rules.log, self)
 
     def sqrt(self) -> Value:
         """√x, for x ≥ 0."""
         if self._data < 0.0:
             raise ValueError(f"sqrt: the argument must not be negative, got {self._data}")
-        return record(Value, math.sqrt(self._data), (self,), rules.sqrt)
+        return record(Value, math.sqrt(self._data), rules.sqrt, self)
 
     def tanh(self) -> Value:
         """tanh x = (e^x − e^−x) / (e^x + e^−x)."""
-        return record(Value, math.tanh(self._data), (self,), rules.tanh)
+        return record(Value, math.tanh(self._data), rules.tanh, self)
 
     def sigmoid(self) -> Value:
         """σ(x) = 1 / (1 + e^−x), computed without overflow for large |x|."""
-        return record(Value, rules.stable_sigmoid(self._data), (self,), rules.sigmoid)
+        return record(Value, rules.stable_sigmoid(self._data), rules.sigmoid, self)
 
     def relu(self) -> Value:
         """max(x, 0)."""
-        return record(Value, self._data if self._data > 0.0 else 0.0, (self,), rules.relu)
+        return record(Value, self._data if self._data > 0.0 else 0.0, rules.relu, self)
 
     def abs(self) -> Value:
         """|x|."""
-        return record(Value, abs(self._data), (self,), rules.abs_)
+        return record(Value, abs(self._data), rules.abs_, self)
 
     __abs__ = abs
 
@@ -244,7 +244,7 @@ class Value(Differentiable):
         y = _to_float(target, "binary_cross_entropy")
         x = self._data
         data = max(x, 0.0) - y * x + math.log1p(math.exp(-abs(x)))
-        return record(Value, data, (self,), rules.binary_cross_entropy, y)
+        return record(Value, data, rules.binary_cross_entropy, self, ctx=y)
 
     @staticmethod
     def sum(terms: Iterable[Value | float]) -> Value:
@@ -264,7 +264,7 @@ class Value(Differentiable):
         data = 0.0
         for node in nodes:
             data += node._data
-        return record(Value, data, tuple(nodes), rules.add_n)
+        return record_all(Value, data, rules.add_n, nodes)
 
     @staticmethod
     def linear(
@@ -288,7 +288,7 @@ class Value(Differentiable):
         )
         raw = [p._data for p in parents]
         data = raw[-1] + sum(map(operator.mul, raw[:n], raw[n:-1]))
-        return record(Value, data, parents, rules.weighted_sum, n)
+        return record_all(Value, data, rules.weighted_sum, parents, n)
 
     # -- comparisons compare the data and return bools ---------------------------------
 

@@ -21,7 +21,7 @@ from autograd import (
     topological_order,
 )
 from autograd.engine import RuleError, gradients
-from autograd.node import Node, record
+from autograd.node import Node, record_all
 from autograd.rules import Rule
 
 
@@ -238,10 +238,10 @@ def test_a_rule_that_returns_the_wrong_number_of_gradients_is_a_rule_error(
 ) -> None:
     if kind.startswith("Value"):
         parents = tuple(Value(float(k)) for k in range(inputs))
-        node = record(Value, 3.0, parents, Rule("bad", "?", _gives(returned)))
+        node = record_all(Value, 3.0, Rule("bad", "?", _gives(returned)), parents)
     else:
         parents = tuple(Tensor(np.ones(2), requires_grad=True) for _ in range(inputs))
-        node = record(Tensor, np.ones(2), parents, Rule("bad", "?", _gives(returned))).sum()
+        node = record_all(Tensor, np.ones(2), Rule("bad", "?", _gives(returned)), parents).sum()
     message = rf"the backward of 'bad' returned {returned} gradients for {inputs} inputs"
     with pytest.raises(RuleError, match=message):
         if kind.endswith("create_graph"):
@@ -261,6 +261,29 @@ def test_an_input_used_twice_by_an_op_with_more_than_two_inputs_gets_both_shares
     concatenate([a, b, a]).sum().backward()
     assert a.grad.tolist() == [2.0, 2.0] and b.grad.tolist() == [1.0]
 
+@pytest.mark.parametrize("position", [0, 1, 2, 3])
+def test_a_node_requires_grad_when_any_of_its_inputs_does(position: int) -> None:
+    # record() looks at the first two inputs first: the third and fourth must count too.
+    terms = [Value(float(k), requires_grad=k == position) for k in range(4)]
+    total = Value.sum(terms)
+    assert total.requires_grad and not total.is_leaf
+    total.backward()
+    assert [term.grad for term in terms] == [1.0 if k == position else 0.0 for k in range(4)]
+    parts = [Tensor([float(k)], requires_grad=k == position) for k in range(4)]
+    joined = concatenate(parts)
+    assert joined.requires_grad
+    (joined * Tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    assert parts[position].grad.tolist() == [position + 1.0]
+
+
+def test_a_node_of_constants_only_is_a_constant_leaf() -> None:
+    constants = [Value(float(k), requires_grad=False) for k in range(4)]
+    for node in (Value.sum(constants), constants[0] * constants[1], constants[2].tanh()):
+        assert not node.requires_grad and node.is_leaf
+    parts = [Tensor([1.0]) for _ in range(3)]
+    assert concatenate(parts).is_leaf and not concatenate(parts).requires_grad
+
+
 
 def test_the_engine_sums_back_broadcast_shares_of_an_op_with_more_than_two_inputs() -> None:
     add4 = Rule("add4", "+", lambda ctx, g, out, a, b, c, d: (g, g, g, None))  # none for d
@@ -268,7 +291,7 @@ def test_the_engine_sums_back_broadcast_shares_of_an_op_with_more_than_two_input
     b = Tensor(np.ones(3), requires_grad=True)  # broadcast along the rows
     c = Tensor(np.ones((2, 1)), requires_grad=True)  # broadcast along the columns
     d = Tensor(np.ones((2, 3)), requires_grad=True)
-    out = record(Tensor, a.data + b.data + c.data + d.data, (a, b, c, d), add4)
+    out = record_all(Tensor, a.data + b.data + c.data + d.data, add4, (a, b, c, d))
     (out * Tensor(np.arange(6.0).reshape(2, 3))).sum().backward()
     assert a.grad.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     assert b.grad.tolist() == [3.0, 5.0, 7.0]  # summed over the rows it was repeated along
