@@ -261,6 +261,7 @@ def test_an_input_used_twice_by_an_op_with_more_than_two_inputs_gets_both_shares
     concatenate([a, b, a]).sum().backward()
     assert a.grad.tolist() == [2.0, 2.0] and b.grad.tolist() == [1.0]
 
+
 @pytest.mark.parametrize("position", [0, 1, 2, 3])
 def test_a_node_requires_grad_when_any_of_its_inputs_does(position: int) -> None:
     # record() looks at the first two inputs first: the third and fourth must count too.
@@ -282,7 +283,6 @@ def test_a_node_of_constants_only_is_a_constant_leaf() -> None:
         assert not node.requires_grad and node.is_leaf
     parts = [Tensor([1.0]) for _ in range(3)]
     assert concatenate(parts).is_leaf and not concatenate(parts).requires_grad
-
 
 
 def test_the_engine_sums_back_broadcast_shares_of_an_op_with_more_than_two_inputs() -> None:
