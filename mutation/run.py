@@ -55,6 +55,15 @@ CORE: dict[str, list[str]] = {
         "tests/test_value.py",
         "tests/test_tensor.py",
     ],
+    "autograd/node.py": [
+        "tests/test_engine.py",
+        "tests/test_value.py",
+        "tests/test_versions.py",
+        "tests/test_mode.py",
+        "tests/test_tensor.py",
+        "tests/test_micrograd.py",
+        "tests/test_viz.py",
+    ],
     "autograd/rules.py": [
         "tests/test_rules.py",
         "tests/test_tensor_rules.py",

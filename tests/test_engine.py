@@ -277,6 +277,22 @@ def test_a_node_requires_grad_when_any_of_its_inputs_does(position: int) -> None
     assert parts[position].grad.tolist() == [position + 1.0]
 
 
+def test_a_node_of_one_or_two_inputs_keeps_them_without_a_tuple() -> None:
+    # One object per node: a tuple of parents would be a second one for the collector.
+    a, b = Value(2.0), Value(3.0)
+    x, y = Tensor([1.0], requires_grad=True), Tensor([2.0], requires_grad=True)
+    made = [(a * b, [a, b]), (a + b, [a, b]), (a.relu(), [a]), (a * 2.0, [a])]
+    made += [(x + y, [x, y]), (x @ y, [x, y]), (x.exp(), [x])]
+    for node, inputs in made:
+        tuples = [r for r in gc.get_referents(node) if isinstance(r, tuple)]
+        assert not [t for t in tuples if any(isinstance(item, Node) for item in t)]
+        assert [id(parent) for parent in node.parents] == [id(i) for i in inputs]
+    three = Value.sum([a, b, a])
+    assert [id(parent) for parent in three.parents] == [id(a), id(b), id(a)]
+    tuples = [r for r in gc.get_referents(three) if isinstance(r, tuple) and r]
+    assert len(tuples) == 1 and [id(parent) for parent in tuples[0]] == [id(a), id(b), id(a)]
+
+
 def test_a_node_of_constants_only_is_a_constant_leaf() -> None:
     constants = [Value(float(k), requires_grad=False) for k in range(4)]
     for node in (Value.sum(constants), constants[0] * constants[1], constants[2].tanh()):

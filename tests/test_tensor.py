@@ -281,6 +281,15 @@ def test_gradients_keep_the_dtype() -> None:
     assert loss.dtype == x.grad.dtype == w.grad.dtype == np.float32
 
 
+def test_only_retain_grad_makes_a_tensor_retain_its_gradient() -> None:
+    leaf = Tensor([1.0, 2.0], requires_grad=True)
+    interior = leaf * 2.0
+    assert not leaf.retains_grad and not interior.retains_grad  # as PyTorch's
+    interior.retain_grad()
+    assert interior.retains_grad and not leaf.retains_grad
+    assert Value(1.0).retains_grad and (Value(1.0) * 2.0).retains_grad  # every Value does
+
+
 def test_interior_gradients_are_freed_unless_retained() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True)
     hidden = x * 3.0

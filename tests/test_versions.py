@@ -355,3 +355,8 @@ def test_subtract_data_refuses_a_delta_that_would_broadcast() -> None:
     np.testing.assert_array_equal(w.data, np.ones(3))  # nothing was written
     w.subtract_data_(0.5)  # one number for every element is what it says
     np.testing.assert_array_equal(w.data, np.full(3, 0.5))
+    matrix = Tensor(np.ones((2, 3)), requires_grad=True)
+    for shape in [(3,), (1, 3), (2, 1), (3, 2), (2, 3, 1)]:  # rows, columns, or no fit at all
+        with pytest.raises(ValueError, match=rf"delta of shape \({shape[0]},"):
+            matrix.subtract_data_(np.ones(shape))
+    np.testing.assert_array_equal(matrix.data, np.ones((2, 3)))
