@@ -268,7 +268,7 @@ def record(
     joins the graph, only when gradients are being recorded and at least one parent
     requires grad; otherwise it is a leaf that needs no grad. It runs once per node, so it
     does the least it can: the parents come as arguments, not in a tuple made per node
-    (which cost a twentieth of the step on micrograd's graph).
+    (which cost about 4 % of the step on micrograd's graph, collector off).
     """
     if switched.count:  # some thread is inside no_grad or detect_anomaly: is this one?
         if state.anomaly_enabled and not np.all(np.isfinite(data)):
