@@ -14,15 +14,22 @@ endif
 
 all: test
 
-$(STAMP): pyproject.toml
+# The library alone (what the demo needs), then the test tools on top of it.
+LIBRARY := $(VENV)/.library-installed
+
+$(LIBRARY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(LIBRARY)
+
+$(STAMP): $(LIBRARY)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(LIBRARY)
 	$(BIN)/tracegrad demo --out tracegrad-demo
 
 lint: $(STAMP)

@@ -70,9 +70,8 @@ def pytorch_names(method: F) -> F:
 
 
 def _plain(value: Any) -> Any:
-    from .tensor import Tensor
-
-    if isinstance(value, Tensor):
+    """A Tensor as its read-only array, inside lists and tuples too (numpy's functions' view)."""
+    if isinstance(value, TensorHabits):
         return value.__array__()
     if isinstance(value, (list, tuple)):
         return type(value)(_plain(v) for v in value)

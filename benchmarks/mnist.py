@@ -28,7 +28,7 @@ import numpy as np
 from common import Weights, torch_mlp
 
 import nn
-from nn.experiment import defaults_for
+from tracegrad.recipe import defaults_for
 
 DEFAULTS = defaults_for("mnist")
 SIZES = [784, *DEFAULTS["hidden"], 10]
@@ -193,7 +193,7 @@ def command_wall_time() -> tuple[float, str]:
             [
                 sys.executable,
                 "-m",
-                "nn.cli",
+                "tracegrad",
                 "train",
                 "--dataset",
                 "mnist",

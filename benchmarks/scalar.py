@@ -2,7 +2,7 @@
 
     make bench                      # or: python benchmarks/scalar.py [--steps 10 --rounds 3]
 
-The workload is the demo's (``nn.demo``): 100 points of two moons, MLP 2-16-16-1,
+The workload is the demo's (``tracegrad.demo``): 100 points of two moons, MLP 2-16-16-1,
 max-margin loss + 1e-4·L2, full-batch SGD. micrograd trains the very same model from the
 very same initial weights, so both runs follow the same loss trajectory (checked).
 Each measurement runs in a fresh Python process, so that one's garbage does not slow
@@ -33,7 +33,7 @@ MEMORY_TURNS = 50_000  # x = x * w + b with Value operands: two nodes a turn
 
 
 def _our_workload() -> tuple[Any, Any, list[float]]:
-    from nn.demo import make_workload
+    from tracegrad.demo import make_workload
 
     return make_workload(0)
 
@@ -50,7 +50,7 @@ def _time_steps(step: Callable[[int], float], steps: int) -> dict[str, Any]:
 
 
 def worker_ours(steps: int) -> dict[str, Any]:
-    from nn.demo import training_step
+    from tracegrad.demo import training_step
 
     model, X, signs = _our_workload()
     return _time_steps(lambda k: training_step(model, X, signs, k).loss, steps)
@@ -264,7 +264,7 @@ def _graph_memory(build: Callable[[], Any]) -> dict[str, Any]:
 
 
 def worker_ours_step_memory(_: int) -> dict[str, Any]:
-    from nn.demo import margin_loss
+    from tracegrad.demo import margin_loss
 
     model, X, signs = _our_workload()
     return _graph_memory(lambda: margin_loss(model, X, signs))

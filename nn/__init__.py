@@ -19,13 +19,12 @@ if not getattr(_autograd, "__tracegrad__", False):
 
 from . import data, datasets, init, optim, plot, scalar
 from .activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, Tanh
+from .interop import from_torch, to_onnx, to_torch
 from .layers import Dropout, Flatten, Linear, LogSoftmax, Sequential, Softmax
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l1_loss, mse_loss
 from .metrics import accuracy, confusion_matrix, r2_score, zero_one_loss
 from .mlp import MLP
 from .module import ModelFileError, Module, load, load_metadata
-from .onnx_export import to_onnx
-from .torch_interop import from_torch, to_torch
 from .train import History, TrainingDivergedError, evaluate, fit, predict
 
 __all__ = [

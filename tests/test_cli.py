@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import nn
-from nn.cli import main
-from nn.demo import make_workload, training_step
+from tracegrad.cli import main
+from tracegrad.demo import make_workload, training_step
 
 
 def test_demo_reaches_full_training_accuracy_and_writes_its_pictures(
@@ -37,7 +37,7 @@ def test_the_demo_workload_is_deterministic() -> None:
 
 def test_help_runs_as_a_module() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "nn.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "tracegrad", "--help"], capture_output=True, text=True, check=True
     )
     assert "demo" in done.stdout
 
@@ -74,7 +74,7 @@ def test_train_rejects_bad_hidden_sizes() -> None:
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "nn.cli", *args],
+        [sys.executable, "-m", "tracegrad", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -146,7 +146,7 @@ def test_ctrl_c_during_train_saves_the_model_and_the_history(tmp_path: Path) -> 
 
     out = tmp_path / "run"
     process = subprocess.Popen(
-        [sys.executable, "-m", "nn.cli", "train", "--dataset", "spiral", "--samples", "3000",
+        [sys.executable, "-m", "tracegrad", "train", "--dataset", "spiral", "--samples", "3000",
          "--epochs", "100000", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -180,7 +180,7 @@ def test_the_demo_without_graphviz_trains_writes_the_dot_source_and_succeeds(
 
 
 def test_train_takes_one_recipe_with_the_data_sets_defaults() -> None:
-    from nn.experiment import DEFAULTS, Recipe, train
+    from tracegrad.recipe import DEFAULTS, Recipe, train
 
     recipe = Recipe.for_dataset("circles", epochs=3, samples=240, hidden=[8], lr=None)
     assert recipe.lr == DEFAULTS["synthetic"]["lr"]  # None takes the default

@@ -142,7 +142,7 @@ def test_tracegrad_export_writes_a_file_onnxruntime_runs(tmp_path: Path) -> None
     model = nn.MLP(4, [6, 3], rng=0)
     model.save(tmp_path / "model.npz")
     done = subprocess.run(
-        [sys.executable, "-m", "nn.cli", "export", str(tmp_path / "model.npz"),
+        [sys.executable, "-m", "tracegrad", "export", str(tmp_path / "model.npz"),
          str(tmp_path / "model.onnx")],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -158,7 +158,7 @@ def test_tracegrad_export_writes_a_file_onnxruntime_runs(tmp_path: Path) -> None
 def test_tracegrad_export_of_no_model_is_one_line(tmp_path: Path, target: str) -> None:
     path = Path(target) if target == "README.md" else tmp_path / target
     done = subprocess.run(
-        [sys.executable, "-m", "nn.cli", "export", str(path), str(tmp_path / "m.onnx")],
+        [sys.executable, "-m", "tracegrad", "export", str(path), str(tmp_path / "m.onnx")],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 1

@@ -20,8 +20,8 @@ import pytest
 
 import nn
 from nn.datasets import FASHION_MNIST, MNIST, DatasetError
-from nn.download import md5_of
-from nn.idx import read_idx
+from nn.datasets.download import md5_of
+from nn.datasets.idx import read_idx
 
 
 @pytest.fixture(scope="module")
@@ -256,7 +256,7 @@ def test_train_and_evaluate_mnist_from_the_command_line(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from nn.cli import main
+    from tracegrad.cli import main
 
     monkeypatch.setenv("TRACEGRAD_DATA", str(data_root))
     out = tmp_path / "mnist"

@@ -1,7 +1,11 @@
-"""What autograd and nn both use and what is about neither: files and random numbers.
+"""tracegrad, the application: the ``tracegrad`` command and what the library shares.
 
-- ``tracegrad.files``: files written atomically (a reader never sees half of one).
-- ``tracegrad.rng``: random generators passed explicitly (no global random state).
+The library is ``autograd`` (the engine) and ``nn`` (the networks, on top); neither
+imports the application. This package holds:
 
-The library itself is ``autograd`` (the engine) and ``nn`` (the networks, on top).
+- the application: ``cli`` (the ``tracegrad`` command), ``recipe`` (``tracegrad train``
+  as a function: data, model, optimiser and schedule from one ``Recipe``) and ``demo``
+  (the scalar MLP on two moons that ``make demo`` trains);
+- what the library and the application share, about neither: ``files`` (atomic writes)
+  and ``rng`` (random generators passed explicitly).
 """

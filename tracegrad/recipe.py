@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from . import datasets, optim
-from .data import train_val_split
-from .losses import cross_entropy, mse_loss
-from .mlp import MLP
-from .train import History, TrainingInterrupted, fit
+from nn import datasets, optim
+from nn.data import train_val_split
+from nn.losses import cross_entropy, mse_loss
+from nn.mlp import MLP
+from nn.train import History, TrainingInterrupted, fit
 
 #: How many samples a synthetic set has unless told otherwise.
 DEFAULT_SAMPLES = 1000

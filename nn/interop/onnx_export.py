@@ -27,10 +27,10 @@ import numpy as np
 from autograd import Tensor, no_grad
 from tracegrad.files import write_atomically
 
-from . import layers, scalar
-from .activations import ACTIVATIONS, LeakyReLU, of_layer
-from .module import Module
-from .torch_interop import scalar_as_layers
+from .. import layers, scalar
+from ..activations import ACTIVATIONS, LeakyReLU, of_layer
+from ..module import Module
+from .pytorch import scalar_as_layers
 
 OPSET = 17
 IR_VERSION = 8

@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from autograd import GraphvizNotFoundError, Value, draw_graph, no_grad
+from nn.losses import hinge_loss
+from nn.metrics import accuracy
+from nn.module import Module
+from nn.optim import SGD
+from nn.scalar import MLP
+from nn.train import forward, outputs_array
 from tracegrad.files import write_atomically
-
-from .losses import hinge_loss
-from .metrics import accuracy
-from .module import Module
-from .optim import SGD
-from .scalar import MLP
-from .train import forward, outputs_array
 
 
 @dataclass
@@ -64,7 +63,7 @@ def training_step(
 
 def make_workload(seed: int = 0) -> tuple[MLP, np.ndarray, list[float]]:
     """The demo's data (X, labels as ±1) and a freshly initialised model."""
-    from .datasets import moons
+    from nn.datasets import moons
 
     X, y = moons(100, noise=0.1, rng=seed)
     signs = [2.0 * label - 1.0 for label in y.tolist()]
@@ -129,7 +128,7 @@ def run_demo(
     """Train the demo model, then write its decision boundary (PNG) and one neuron (SVG)."""
     from tqdm import tqdm
 
-    from .plot import decision_boundary, save_figure
+    from nn.plot import decision_boundary, save_figure
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from . import layers, scalar
-from .activations import ACTIVATIONS, LeakyReLU, of_layer
-from .module import Module
+from .. import layers, scalar
+from ..activations import ACTIVATIONS, LeakyReLU, of_layer
+from ..module import Module
 
 
 def _torch() -> Any:

@@ -45,13 +45,13 @@ def _report(task: str, results: dict[str, float], prefix: str) -> str:
 def _save_pictures(model: Any, split: Any, history: Any, out: Path) -> None:
     import numpy as np
 
-    from . import plot
-    from .metrics import confusion_matrix
-    from .train import predict
+    from nn import plot
+    from nn.metrics import confusion_matrix
+    from nn.train import predict
 
     plot.save_figure(plot.training_curves(history, title=split.name), out / "training_curves.png")
     if split.task == "regression":
-        from .datasets import regression_function
+        from nn.datasets import regression_function
 
         figure = plot.regression_fit(
             lambda grid: predict(model, grid), split.X_test, split.y_test, truth=regression_function
@@ -86,8 +86,9 @@ def _train(args: argparse.Namespace) -> int:
     """``train(recipe)`` with the recipe the options give; then the files and the report."""
     from dataclasses import fields
 
-    from .experiment import Recipe, loss_for, train
-    from .train import evaluate
+    from nn.train import evaluate
+
+    from .recipe import Recipe, loss_for, train
 
     _check_data_root(args)
     recipe = Recipe.for_dataset(
@@ -136,7 +137,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _check_data_root(args: argparse.Namespace) -> None:
     """A --data-root that does not exist is a mistake: say so; never create it."""
-    from .idx import DatasetError
+    from nn.datasets import DatasetError
 
     if args.data_root is not None and not Path(args.data_root).is_dir():
         raise DatasetError(f"--data-root {args.data_root}: the folder does not exist")
@@ -148,9 +149,10 @@ def _unprefixed(record: dict[str, float]) -> dict[str, float]:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .experiment import load_split, loss_for, metrics_for
-    from .module import load, load_metadata
-    from .train import evaluate
+    from nn.module import load, load_metadata
+    from nn.train import evaluate
+
+    from .recipe import load_split, loss_for, metrics_for
 
     model = load(args.model)
     metadata = load_metadata(args.model)
@@ -179,7 +181,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _input_features(model: Any) -> int | None:
-    from .layers import Linear, Sequential
+    from nn.layers import Linear, Sequential
 
     first = model
     while isinstance(first, Sequential) and first.layers:
@@ -188,8 +190,8 @@ def _input_features(model: Any) -> int | None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .module import ModelFileError, load
-    from .onnx_export import to_onnx
+    from nn.interop import to_onnx
+    from nn.module import ModelFileError, load
 
     try:
         model = load(args.model)
@@ -291,8 +293,9 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per job; every option's default is in --help."""
-    from .activations import ACTIVATIONS
-    from .experiment import dataset_names
+    from nn.activations import ACTIVATIONS
+
+    from .recipe import dataset_names
 
     parser = _Parser(
         prog="tracegrad", description="A small autograd engine and neural-network library."
@@ -427,9 +430,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Exit status: 0 done, 1 a failed run (a user's mistake reported on one line, no
     traceback: a traceback is for our bugs), 2 a usage mistake, 130 interrupted (Ctrl-C).
     """
-    from .idx import DatasetError
-    from .module import ModelFileError
-    from .train import TrainingDivergedError
+    from nn.datasets import DatasetError
+    from nn.module import ModelFileError
+    from nn.train import TrainingDivergedError
 
     args = build_parser().parse_args(argv)
     try:
