@@ -25,10 +25,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .tensor import Tensor
-
 F = TypeVar("F", bound=Callable[..., Any])
+#: The class the habits are mixed into (Tensor), which this module does not import.
+T = TypeVar("T", bound="TensorHabits")
 
 _UNSET: Any = object()
 
@@ -92,11 +91,11 @@ class TensorHabits:
         def is_leaf(self) -> bool: ...
 
         @classmethod
-        def _constant(cls, data: Any) -> Tensor: ...
+        def _constant(cls: type[T], data: Any) -> T: ...
 
-        def reshape(self, *shape: Any) -> Tensor: ...
+        def reshape(self: T, *shape: Any) -> T: ...
 
-        def __mul__(self, other: Any) -> Tensor: ...
+        def __mul__(self: T, other: Any) -> T: ...
 
     # -- numpy ---------------------------------------------------------------------------
 
@@ -147,16 +146,16 @@ class TensorHabits:
         return int(self._only_element("int"))
 
     @pytorch_names
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    def argmax(self: T, axis: int | None = None, keepdims: bool = False) -> T:
         """The index of the largest element (along ``axis``), as a constant int64 tensor."""
         return self._constant(np.argmax(self._data, axis=axis, keepdims=keepdims))
 
     @pytorch_names
-    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    def argmin(self: T, axis: int | None = None, keepdims: bool = False) -> T:
         """The index of the smallest element (along ``axis``), as a constant int64 tensor."""
         return self._constant(np.argmin(self._data, axis=axis, keepdims=keepdims))
 
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsqueeze(self: T, dim: int) -> T:
         """The tensor with a new axis of size 1 at ``dim`` (a view, as in PyTorch)."""
         try:
             shape = np.expand_dims(np.empty(self._data.shape, dtype=bool), dim).shape
@@ -165,7 +164,7 @@ class TensorHabits:
         return self.reshape(shape)
 
     @pytorch_names
-    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
+    def squeeze(self: T, axis: int | tuple[int, ...] | None = None) -> T:
         """The tensor without its axes of size 1 (or only ``axis``, which must be of size 1)."""
         shape = self._data.shape
         if axis is None:
@@ -181,21 +180,21 @@ class TensorHabits:
             ) from None
         return self.reshape(squeezed)
 
-    def view(self, *shape: Any) -> Tensor:
+    def view(self: T, *shape: Any) -> T:
         """PyTorch's name for ``reshape``."""
         return self.reshape(*shape)
 
-    def clone(self) -> Tensor:
+    def clone(self: T) -> T:
         """A copy of the data, in the graph (its gradient flows back to this tensor)."""
         if not self.requires_grad:
             return self._constant(self._data.copy())
         return self * 1.0
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad_(self: T, requires_grad: bool = True) -> T:
         """Set whether this leaf requires grad, in place; returns the tensor (PyTorch's)."""
         if not self.is_leaf:
             raise ValueError("requires_grad_: only a leaf's flag can be set (use detach())")
         if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(f"requires_grad_: only floating-point tensors, not {self._data.dtype}")
         object.__setattr__(self, "requires_grad", bool(requires_grad))  # Node's slot
-        return self  # type: ignore[return-value]
+        return self
