@@ -9,8 +9,9 @@ alone as soon as its last outside reference goes.
 The parents of an op with one or two inputs live in two slots of the node itself; an
 op with more (an n-ary sum, a fused neuron) keeps the whole tuple as well. A tuple for
 every node would be a second object per node, and Python's garbage collector works per
-object: on micrograd's graph, where every ``w*x`` and ``+`` is a node, that second
-object made the step 1.6 times as slow with the collector on (``benchmarks/scalar.py``).
+object: on micrograd's graph, where every ``w*x`` and ``+`` is a node, a second object
+per node is a large share of a step with the collector on (``benchmarks/scalar.py``
+measures it).
 
 The two node kinds differ only in what ``data`` is (a Python float or a numpy array);
 the engine (``engine.py``) and the derivative rules (``rules.py``) are shared.
@@ -267,8 +268,7 @@ def record(
     as ``many`` as well (``record_all`` does that). The node keeps its parents, and so
     joins the graph, only when gradients are being recorded and at least one parent
     requires grad; otherwise it is a leaf that needs no grad. It runs once per node, so it
-    does the least it can: the parents come as arguments, not in a tuple made per node
-    (which cost about 4 % of the step on micrograd's graph, collector off).
+    does the least it can: the parents come as arguments, not in a tuple made per node.
     """
     if switched.count:  # some thread is inside no_grad or detect_anomaly: is this one?
         if state.anomaly_enabled and not np.all(np.isfinite(data)):

@@ -111,7 +111,7 @@ def graph_source(
         raise TypeError(f"draw_graph: expected a Value or Tensor, got {type(root).__name__}")
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"draw_graph: rankdir must be LR, RL, TB or BT, got {rankdir!r}")
-    import graphviz  # on first use: it was a fifth of `import autograd`'s time
+    import graphviz  # on first use: it is slow to import, and most programs never draw
 
     nodes = _walk(root, max_nodes)
     names = {id(node): f"n{number}" for number, node in enumerate(nodes)}
