@@ -1,7 +1,8 @@
 """The helpers run where Python runs, and importing the library reads and sends nothing.
 
 Each fallback is tested here, on this machine, by taking away what it stands in for:
-``/proc/stat`` (Linux only) and ``os.sched_getaffinity`` (Linux only).
+``os.fchmod`` (missing on Windows before Python 3.13), ``os.kill`` as a probe (on Windows
+it sends Ctrl-C), ``/proc/stat`` (Linux only) and ``os.sched_getaffinity`` (Linux only).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import pytest
 
 import nn
 from nn import threads
+from tracegrad import files
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +73,94 @@ def test_importing_the_library_reads_no_file_and_opens_no_connection() -> None:
     report = json.loads(done.stdout.splitlines()[-1])
     assert report["io"] == []
     assert report["first_look"] is None  # /proc/stat waits for the first fit
+
+
+# -- tracegrad.files: os.fchmod ---------------------------------------------------------------
+
+
+def test_without_fchmod_the_temporary_file_gets_its_mode_through_its_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delattr(os, "fchmod", raising=False)
+    chmodded: list[str] = []
+    real_chmod = os.chmod
+
+    def chmod(path: str, mode: int, **options: bool) -> None:
+        chmodded.append(os.fspath(path))
+        real_chmod(path, mode, **options)
+
+    monkeypatch.setattr(os, "chmod", chmod)
+    path = tmp_path / "model.npz"
+    files.write_atomically(path, b"first")
+    assert path.read_bytes() == b"first" and (path.stat().st_mode & 0o777) == 0o644
+    path.chmod(0o660)
+    chmodded.clear()
+    with files.atomic_file(path) as file:
+        file.write(b"second")
+        (temporary,) = (p for p in tmp_path.iterdir() if p.name.endswith(".tmp"))
+        assert (temporary.stat().st_mode & 0o777) == 0o660  # before any byte lands
+        assert path.read_bytes() == b"first"  # a reader still sees the whole old file
+    assert chmodded == [str(temporary)]  # the temporary file's path, never the target's
+    assert path.read_bytes() == b"second" and (path.stat().st_mode & 0o777) == 0o660
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+    with pytest.raises(RuntimeError), files.atomic_file(path) as file:
+        file.write(b"half")
+        raise RuntimeError
+    assert path.read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+# -- tracegrad.files: leftovers, where os.kill cannot probe ------------------------------------
+
+
+def _leftover(target: Path, pid: int, age: float) -> Path:
+    """A temporary file as a writer ``pid`` would have left it, last written ``age`` ago."""
+    leftover = target.parent / f".{target.name}.{pid}.abc123.tmp"
+    leftover.write_bytes(b"half")
+    written = time.time() - age
+    os.utime(leftover, (written, written))
+    return leftover
+
+
+@pytest.mark.parametrize("platform", ["win32", "no os.kill"])
+def test_where_processes_cannot_be_probed_a_leftover_is_stale_by_age(
+    platform: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    if platform == "win32":
+        monkeypatch.setattr(sys, "platform", "win32")
+
+        def kill(pid: int, signal: int) -> None:
+            raise AssertionError(f"os.kill({pid}, {signal}) would send Ctrl-C on Windows")
+
+        monkeypatch.setattr(os, "kill", kill)
+    else:
+        monkeypatch.delattr(os, "kill")
+    target = tmp_path / "mnist.gz"
+    old = files.STALE_AFTER_SECONDS + 60
+    abandoned = _leftover(target, 4242, age=old)
+    recent = _leftover(target, 4243, age=60)  # a writer perhaps still at work
+    ours = _leftover(target, os.getpid(), age=old)  # this process's, never another's to take
+    other = tmp_path / ".other.gz.4242.abc123.tmp"  # another file's leftover
+    other.write_bytes(b"half")
+    os.utime(other, (time.time() - old, time.time() - old))
+    files.write_atomically(target, b"whole")
+    assert target.read_bytes() == b"whole"
+    assert not abandoned.exists()
+    assert recent.exists() and ours.exists() and other.exists()
+    assert files.remove_leftovers(target) == []  # nothing more is stale
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX: processes are probed")
+def test_on_posix_a_leftover_is_stale_when_its_writer_is_gone_whatever_its_age(
+    tmp_path: Path,
+) -> None:
+    gone = subprocess.Popen([sys.executable, "-S", "-c", ""])
+    gone.wait()  # reaped: its id names no process
+    target = tmp_path / "model.npz"
+    dead_writer = _leftover(target, gone.pid, age=0)
+    live_writer = _leftover(target, os.getppid(), age=files.STALE_AFTER_SECONDS + 60)
+    assert files.remove_leftovers(target) == [dead_writer]
+    assert live_writer.exists()
 
 
 # -- nn.threads: /proc/stat and sched_getaffinity --------------------------------------------
