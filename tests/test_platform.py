@@ -59,6 +59,7 @@ _IMPORT_AUDIT = textwrap.dedent(
 
     sys.addaudithook(audit)
     import autograd, tracegrad, tracegrad.files, tracegrad.rng, nn, nn.threads
+    import tracegrad.cli, tracegrad.recipe, tracegrad.demo
     done = list(seen)
     print(json.dumps({"io": done, "first_look": nn.threads._last_look}))
     """
