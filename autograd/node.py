@@ -249,7 +249,6 @@ class Node:
                 )
 
 
-
 def check_flag(value: Any, what: str) -> None:
     """Refuse a ``requires_grad`` that is not True or False (0 and 1 pass, as in Python)."""
     if isinstance(value, (bool, np.bool_)) or (type(value) is int and value in (0, 1)):
@@ -279,6 +278,7 @@ def changes_in_place(node: Node, other_requires_grad: bool, op: str, instead: st
             )
         return False
     return not other_requires_grad
+
 
 _new = object.__new__
 

@@ -494,7 +494,8 @@ class Tensor(TensorHabits, Differentiable):
             self, other_requires_grad, f"{symbol}=", f"write `x = x {symbol} y` for a new node"
         ):
             return out_of_place(self, other)
-        value = operand._data if isinstance(operand, Tensor) else operand
+        # an int stays an int, so that an integer tensor can be updated by one
+        value = operand._data if isinstance(operand, Tensor) else np.asarray(other)
         try:
             ufunc(self._data, value, out=self._data, casting="same_kind")
         except ValueError as error:
