@@ -1,4 +1,4 @@
-"""The ``tracegrad`` command: demo, train, evaluate."""
+"""The ``tracegrad`` command: demo, train, evaluate, export, playground."""
 
 from __future__ import annotations
 
@@ -202,6 +202,29 @@ def _export(args: argparse.Namespace) -> int:
         return _fail(str(error))
     print(f"wrote {args.out} (ONNX opset 17, dynamic batch) from {args.model}")
     return 0
+
+
+def _playground(args: argparse.Namespace) -> int:
+    from .playground import serve
+
+    try:
+        return serve(args.port, open_browser=not args.no_browser)
+    except OSError as error:
+        return _fail(
+            f"--port {args.port}: cannot listen on 127.0.0.1:{args.port} "
+            f"({error.strerror or error}); choose another port, or leave --port out for a "
+            "free one"
+        )
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port lies between 0 and 65535, got {value}")
+    return value
 
 
 def _fail(message: str) -> int:
@@ -421,6 +444,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="one sample's shape, e.g. 28,28 (default: the first Linear layer's inputs)",
     )
     export.set_defaults(run=_export)
+
+    playground = commands.add_parser(
+        "playground",
+        help="watch a network learn in the browser (a local server; Ctrl-C stops it)",
+        formatter_class=_Help,
+    )
+    playground.add_argument(
+        "--port",
+        type=_port,
+        default=0,
+        help="the port on 127.0.0.1 (default: a free one, printed)",
+    )
+    playground.add_argument(
+        "--no-browser", action="store_true", help="print the address; open no browser"
+    )
+    playground.set_defaults(run=_playground)
     return parser
 
 
