@@ -145,7 +145,7 @@ class Adam(Optimizer):
         m += (1.0 - self.beta1) * grad
         v *= self.beta2
         v += (1.0 - self.beta2) * (grad * grad)
-        delta = np.sqrt(v)
+        delta = np.sqrt(v, out=np.empty_like(v))  # an array even for a Value's 0-d moments
         delta /= correction
         delta += self.eps
         np.divide(m, delta, out=delta)

@@ -78,6 +78,21 @@ def test_adam_by_hand() -> None:
     assert _steps(Adam([p], lr=lr), p, [g1, g2]) == pytest.approx([p1, p2], rel=1e-12)
 
 
+def test_adam_steps_a_value_as_it_steps_a_tensor() -> None:
+    """A Value's moments are 0-d arrays, whose square root numpy returns as a scalar: the
+    update must still be computed (it once failed on the first step)."""
+    from autograd import Value
+
+    value, tensor = Value(1.0), _param()
+    adams = Adam([value], lr=0.1), Adam([tensor], lr=0.1)
+    for g in (0.5, -1.0, 2.0):
+        value.grad = g
+        tensor.grad = np.array([g])
+        for adam in adams:
+            adam.step()
+        assert value.data == float(tensor.data[0])
+
+
 def test_adam_weight_decay() -> None:
     p = _param(2.0)
     # g' = 0 + 0.1·2 = 0.2 > 0: the first step moves by lr·sign(g') = 0.01

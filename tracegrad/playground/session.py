@@ -10,12 +10,14 @@ closes, the next write fails, and training stops with it.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+import nn
 from nn.train import TrainingDivergedError
 
 from . import views
@@ -91,8 +93,16 @@ class Session:
     def train(self, send: Send) -> bool:
         """One epoch; on divergence, pause and say why on the page. True if it trained."""
         try:
-            self.pending.append(self.run.train_epoch())
-        except TrainingDivergedError as error:
+            record = self.run.train_epoch()
+            if not all(math.isfinite(value) for value in record.values()):
+                raise TrainingDivergedError(
+                    f"the loss became {record.get('train_loss')} at epoch {self.run.epoch}; "
+                    "lower the learning rate",
+                    nn.History(),
+                )
+            self.pending.append(record)
+        except (TrainingDivergedError, ArithmeticError) as error:
+            # The learning rate was too large: the numbers left the floats. Say so.
             self.playing = False
             message = " ".join(str(error).split()).replace("fit: ", "", 1)
             send("frame", self.frame())
@@ -176,7 +186,19 @@ class Session:
         }
         if self.show_gradients:
             frame["gradients"] = views.loss_gradients(self.run)
-        return frame
+        return finite(frame)
+
+
+def finite(data: Any) -> Any:
+    """``data`` with every infinite or NaN number as None (JSON has no such numbers): a
+    network that diverged still draws, with gaps."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, list):
+        return [finite(item) for item in data]
+    if isinstance(data, dict):
+        return {key: finite(value) for key, value in data.items()}
+    return data
 
 
 def _all_points(run: Run) -> Any:

@@ -189,6 +189,11 @@ class Settings:
         """The checks across fields: enough points on each side, a batch that fits, and
         an epoch the engine trains quickly enough for the page to stay live."""
         errors: dict[str, str] = {}
+        if self.dataset == "classification" and self.noise > 1.0:
+            errors["noise"] = (
+                f"noise: for this set it is the share of labels drawn at random, at most 1, "
+                f"got {self.noise:g}"
+            )
         if self.train_points < 2 or self.test_points < 2:
             errors["train_percent"] = (
                 f"training share (%): {self.train_percent} % of {self.points} points leaves "
@@ -245,6 +250,8 @@ class _Reader:
 
     def choice(self, name: str, choices: tuple[str, ...]) -> Any:
         text = self._text(name)
+        if name in self.errors:
+            return None
         if text is None:
             default = getattr(self.defaults, name)
             return default if default in choices else choices[0]
@@ -255,6 +262,8 @@ class _Reader:
 
     def integer(self, name: str, low: int, high: int) -> Any:
         text = self._text(name)
+        if name in self.errors:
+            return None
         if text is None:
             return getattr(self.defaults, name)
         try:
@@ -269,6 +278,8 @@ class _Reader:
 
     def number(self, name: str, low: float, high: float, open_low: bool = False) -> Any:
         text = self._text(name)
+        if name in self.errors:
+            return None
         if text is None:
             return getattr(self.defaults, name)
         try:
@@ -287,6 +298,8 @@ class _Reader:
 
     def layers(self, name: str) -> Any:
         text = self._text(name)
+        if name in self.errors:
+            return None
         if text is None:
             return self.defaults.hidden
         parts = [part.strip() for part in text.replace(";", ",").split(",")]

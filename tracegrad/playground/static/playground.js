@@ -542,6 +542,9 @@ function drawInput(canvas, index, run) {
   paint(canvas, bytes, (i) => diverging(bytes[i] / 127.5 - 1));
 }
 
+// A number to four figures; null is what the server sends for NaN or infinity.
+const precise = (v) => (v === null ? "not a number" : v.toPrecision(4));
+
 function drawNetwork() {
   const run = state.run;
   const frame = state.frame;
@@ -562,8 +565,8 @@ function drawNetwork() {
         line.style.stroke = `rgb(${(shown < 0 ? NEGATIVE : POSITIVE).join(",")})`;
         line.setAttribute("stroke-width", (0.4 + 5 * relative).toFixed(2));
         line.setAttribute("stroke-opacity", (0.25 + 0.75 * relative).toFixed(2));
-        let text = `weight ${i + 1} → ${j + 1}: w = ${w.toPrecision(4)}`;
-        if (state.gradients) text += `, ∂L/∂w = ${state.gradients[l].W[j][i].toPrecision(4)}`;
+        let text = `weight ${i + 1} → ${j + 1}: w = ${precise(w)}`;
+        if (state.gradients) text += `, ∂L/∂w = ${precise(state.gradients[l].W[j][i])}`;
         line.firstChild.textContent = text;
       });
     });
@@ -583,7 +586,7 @@ function drawNetwork() {
         drawCurveInto(canvas, values, [low - 0.1, high + 0.1], "#0877bd");
       }
       canvas.title = canvas.title.split(" (")[0] +
-        ` (bias ${frame.weights[l].b[j].toPrecision(4)})`;
+        ` (bias ${precise(frame.weights[l].b[j])})`;
     });
   });
   const outputs = neurons[neurons.length - 1];
@@ -687,8 +690,7 @@ function showGradients() {
   }
   text.textContent = state.gradients.map((layer, l) => {
     const rows = layer.W.map((row, j) =>
-      `  neuron ${j + 1}: ∂L/∂w = [${row.map((v) => v.toExponential(3)).join(", ")}], ` +
-      `∂L/∂b = ${layer.b[j].toExponential(3)}`);
+      `  neuron ${j + 1}: ∂L/∂w = [${row.map(precise).join(", ")}], ∂L/∂b = ${precise(layer.b[j])}`);
     return `layer ${l + 1}\n${rows.join("\n")}`;
   }).join("\n");
 }
