@@ -65,6 +65,7 @@ bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/mnist.py
 	$(BENCH)/bin/python benchmarks/lesson.py
 	$(BENCH)/bin/python benchmarks/threads.py
+	$(BENCH)/bin/python benchmarks/playground.py
 
 # Mutation testing of the numerical core with cosmic-ray (mutation/run.py): about 35
 # minutes on two cores, so not part of `make test`. Pass FILES="autograd/rules.py" for a

@@ -53,8 +53,7 @@ def reproducing_code(settings: Settings, epochs: int | str = EPOCHS_MARK) -> str
         "",
         f"model = {kind}({s.features}, {list(s.sizes)!r}, activation={s.activation!r}, "
         f"rng={s.seed})",
-        f"optimizer = nn.optim.{optimizer}(model.parameters(), lr={s.lr!r}, "
-        f"weight_decay={s.l2!r})",
+        f"optimizer = nn.optim.{optimizer}(model.parameters(), lr={s.lr!r}, weight_decay={s.l2!r})",
         "history = nn.fit(",
         "    model,",
         "    X_train,",

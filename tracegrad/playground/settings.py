@@ -14,6 +14,7 @@ a second (``WORK_BUDGET``): past that, the message says what to change.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -138,7 +139,7 @@ class Settings:
     def weights(self) -> int:
         """The number of parameters (weights and biases) of the network."""
         widths = [self.features, *self.sizes]
-        return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+        return sum((a + 1) * b for a, b in itertools.pairwise(widths))
 
     def as_form(self) -> dict[str, str]:
         """The settings as the page's form holds them (text)."""
@@ -179,8 +180,8 @@ class Settings:
         if reader.errors:
             raise SettingsError(reader.errors)
         settings = cls(
-            dataset, noise, classes, points, train_percent, hidden, activation, engine,  # type: ignore[arg-type]
-            loss, optimizer, lr, batch_size, l2, seed, task,  # type: ignore[arg-type]
+            dataset, noise, classes, points, train_percent, hidden, activation, engine,
+            loss, optimizer, lr, batch_size, l2, seed, task,
         )  # fmt: skip
         settings.check_together()
         return settings
@@ -219,7 +220,7 @@ class Settings:
 
 
 def _task(dataset: str | None, classes: int | None) -> str:
-    """"binary", "multiclass" or "regression"; "" while the data set is unknown."""
+    """The task: "binary", "multiclass" or "regression"; "" while the data set is unknown."""
     if dataset is None:
         return ""
     if dataset == "regression":
@@ -305,9 +306,7 @@ class _Reader:
         parts = [part.strip() for part in text.replace(";", ",").split(",")]
         parts = [part for part in parts if part]
         if len(parts) > MAX_LAYERS:
-            self._bad(
-                name, text, f"at most {MAX_LAYERS} hidden layers (sizes separated by commas)"
-            )
+            self._bad(name, text, f"at most {MAX_LAYERS} hidden layers (sizes separated by commas)")
             return None
         sizes = []
         for part in parts:

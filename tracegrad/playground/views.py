@@ -172,9 +172,7 @@ def _rounded(values: np.ndarray) -> list[float]:
 
 def weights_json(weights: Weights) -> list[dict[str, list[Any]]]:
     """The weights for the page's drawing of the network, rounded for the eye."""
-    return [
-        {"W": np.round(W, 5).tolist(), "b": np.round(b, 5).tolist()} for W, b in weights
-    ]
+    return [{"W": np.round(W, 5).tolist(), "b": np.round(b, 5).tolist()} for W, b in weights]
 
 
 # -- on demand: every weight's gradient ----------------------------------------------------
@@ -207,7 +205,7 @@ def loss_gradients(run: Any) -> list[dict[str, list[Any]]]:
         result = [
             {
                 "W": np.asarray(layer.weight.grad, np.float64).tolist(),
-                "b": np.asarray(layer.bias.grad, np.float64).tolist(),
+                "b": np.asarray(layer.bias.grad, np.float64).tolist(),  # type: ignore[union-attr]
             }
             for layer in linear_layers(model)
         ]
@@ -234,6 +232,7 @@ def neuron_graph(run: Any, layer: int, index: int, point: int) -> dict[str, Any]
     if not 0 <= point < len(run.X_train):
         raise IndexError(f"neuron: no training point {point}")
     x = run.X_train[point]
+    out: Any
     if settings.engine == "value":
         out, leaves = _value_neuron(model, layer, index, x)
     else:
@@ -266,7 +265,7 @@ def _interior(root: Node) -> list[Node]:
     return [node for node in topological_order([root]) if not node.is_leaf]
 
 
-def _value_neuron(model: Any, layer: int, index: int, x: np.ndarray) -> tuple[Node, list[Node]]:
+def _value_neuron(model: Any, layer: int, index: int, x: np.ndarray) -> tuple[Any, list[Any]]:
     with no_grad():
         h: Any = x.tolist()
         for previous in model.layers[:layer]:
@@ -288,7 +287,7 @@ def _value_neuron(model: Any, layer: int, index: int, x: np.ndarray) -> tuple[No
 
 def _tensor_neuron(
     model: Any, layer: int, index: int, x: np.ndarray, activation: str
-) -> tuple[Node, list[Node]]:
+) -> tuple[Any, list[Any]]:
     linears = linear_layers(model)
     target = linears[layer]
     with no_grad():
