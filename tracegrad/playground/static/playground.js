@@ -159,6 +159,7 @@ function onState(update) {
   const play = $("play");
   play.innerHTML = state.playing ? "&#x2016; pause" : "&#x25b6; play";
   play.dataset.playing = String(state.playing);
+  if (!state.playing) $("fps").textContent = "0";
   if (!state.playing && state.neuron) requestNeuron();
 }
 
@@ -663,7 +664,10 @@ function drawCurves() {
     $("metric-numbers").textContent = "";
     return;
   }
-  const number = (v) => (Number.isFinite(v) ? v.toFixed(3) : "–");
+  const number = (v) => {
+    if (!Number.isFinite(v)) return "–";
+    return Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(2) : v.toFixed(3);
+  };
   const share = (v) => (metric === "accuracy" ? `${(100 * v).toFixed(1)} %` : number(v));
   $("loss-numbers").textContent =
     `training ${number(last.train_loss)} · test ${number(last.val_loss)}`;
