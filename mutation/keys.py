@@ -5,7 +5,8 @@ operator and the change, not the line number, so that moving code (a function ad
 above, functions reordered) keeps every key, and a review in ``equivalent.txt`` stays
 valid until the mutated line itself changes::
 
-    nn/optim.py SGD.step `if self.momentum > 0:` core/ReplaceComparisonOperator_Gt_NotEq (> → !=)
+    nn/mlp.py MLP.__init__ `if dropout > 0.0:` core/ReplaceComparisonOperator_Gt_NotEq (> → !=)
+    autograd/rules.py matmul `if a.ndim == 1:` core/ReplaceComparisonOperator_Eq_LtE (== → <=) #2
 
 - the path, as in ``run.py``'s ``CORE``;
 - the enclosing function, qualified by its classes and functions (``Tensor.sum``), or
@@ -14,7 +15,8 @@ valid until the mutated line itself changes::
 - the line on which the change starts, stripped, between backticks;
 - cosmic-ray's operator name and the change ``(old → new)``, the tokens it replaced;
 - `` #n`` when the function has several mutants of that operator and change on lines of
-  that same text: the n-th of them, in the order of the file.
+  that same text (two such changes on one line, or two equal lines): the n-th of them,
+  in the order of the file.
 
 This module needs neither cosmic-ray nor coverage: ``run.py`` gives it the mutants that
 cosmic-ray made as ``Made``, and the tests give it mutants of their own.
