@@ -54,15 +54,11 @@ $(BENCH)/.installed: pyproject.toml
 	touch $(BENCH)/.installed
 
 # Run both notebooks top to bottom in their full setting and store them with their outputs
-# (numbers and pictures), so that they read well on a code host. The tests run them too.
+# (numbers and pictures), so that they read well on a code host; cells tagged
+# nondeterministic (wall times) are stored without theirs. tests/test_notebooks.py runs
+# them again and compares.
 notebooks: $(STAMP)
-	for notebook in notebooks/*.ipynb; do \
-		$(BIN)/python -c "import sys, nbformat; from nbclient import NotebookClient; \
-nb = nbformat.read(sys.argv[1], as_version=4); \
-NotebookClient(nb, timeout=3600, kernel_name='python3', \
-resources={'metadata': {'path': 'notebooks'}}).execute(); \
-nbformat.write(nb, sys.argv[1])" $$notebook || exit 1; \
-	done
+	$(BIN)/python notebooks/store.py notebooks/*.ipynb
 
 bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/scalar.py
@@ -74,7 +70,9 @@ bench: $(BENCH)/.installed
 # Mutation testing of the numerical core with cosmic-ray (mutation/run.py): too long to
 # be part of `make test` (docs/mutation.md has each file's time). Pass
 # FILES="autograd/rules.py" for a subset; `python -m mutation.run --recheck
-# mutation-report/survivors.txt` reruns a run's survivors against new tests.
+# mutation-report/survivors.txt` reruns a run's survivors against new tests, and
+# `python -m mutation.run --check` matches mutation/equivalent.txt against today's code
+# without running any test (3 minutes).
 $(VENV)/.mutation-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,mutation]'
 	touch $@
