@@ -596,7 +596,7 @@ class Tensor(TensorHabits, Differentiable):
         return _make(np.maximum(self._data, 0), (self,), rules.relu)
 
     def abs(self) -> Tensor:
-        """|x|."""
+        """``|x|``."""
         return _make(np.abs(self._data), (self,), rules.abs_)
 
     __abs__ = abs

@@ -278,7 +278,7 @@ class Value(Differentiable):
         return record(Value, math.tanh(self._data), rules.tanh, self)
 
     def sigmoid(self) -> Value:
-        """σ(x) = 1 / (1 + e^−x), computed without overflow for large |x|."""
+        """σ(x) = 1 / (1 + e^−x), computed without overflow for large ``|x|``."""
         return record(Value, rules.stable_sigmoid(self._data), rules.sigmoid, self)
 
     def relu(self) -> Value:
@@ -286,7 +286,7 @@ class Value(Differentiable):
         return record(Value, self._data if self._data > 0.0 else 0.0, rules.relu, self)
 
     def abs(self) -> Value:
-        """|x|."""
+        """``|x|``."""
         return record(Value, abs(self._data), rules.abs_, self)
 
     __abs__ = abs
