@@ -87,6 +87,14 @@ def test_a_network_too_large_for_the_value_engine_is_refused_with_what_to_change
     assert tensor.weights() == nn.MLP(2, tensor.sizes).num_parameters()
 
 
+def test_too_many_small_steps_for_the_tensor_engine_are_refused() -> None:
+    form = {"engine": "tensor", "points": "2000", "train_percent": "90", "batch_size": "1"}
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_form({**form, "hidden": "8, 8, 8"})
+    assert "1,800 steps through 4 layers" in raised.value.errors["batch_size"]
+    assert Settings.from_form({**form, "batch_size": "10"}).batch_size == 10
+
+
 def test_every_bad_field_is_reported_at_once() -> None:
     with pytest.raises(SettingsError) as raised:
         Settings.from_form({"lr": "0", "points": "x", "hidden": "-1"})
@@ -389,10 +397,13 @@ def test_a_port_in_use_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -
     assert f"tracegrad: error: --port {port}: cannot listen" in capsys.readouterr().err
 
 
-def test_ctrl_c_stops_the_server_cleanly_while_a_tab_trains() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def test_ctrl_c_stops_the_server_cleanly_while_a_tab_trains(tmp_path: Path) -> None:
+    """Also: without --no-browser, the address is opened in the browser ($BROWSER here)."""
+    opened = tmp_path / "opened"
+    browser = f"{sys.executable} -c \"import sys; open(sys.argv[1], 'w').write(sys.argv[2])\""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BROWSER": f"{browser} {opened} %s"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "tracegrad", "playground", "--no-browser"],
+        [sys.executable, "-m", "tracegrad", "playground"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
@@ -409,6 +420,7 @@ def test_ctrl_c_stops_the_server_cleanly_while_a_tab_trains() -> None:
         process.kill()
     assert process.returncode == 0
     assert "tracegrad playground: stopped" in out
+    assert opened.read_text() == f"http://127.0.0.1:{port}/"
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
 
 

@@ -57,6 +57,10 @@ MAX_SEED = 2**32 - 1
 #: object per neuron and sample, the Tensor engine a numpy call per layer and batch.
 #: Beyond these an epoch takes too long for the page to stay live on a small machine.
 WORK_BUDGET = {"value": 100_000, "tensor": 40_000_000}
+#: Minibatch steps × layers one epoch may take on the Tensor engine: each layer of each
+#: step is a few numpy calls whatever its size, so small batches on many points cost
+#: time that no weight count shows. (The Value engine's cost is its weights × points.)
+STEP_BUDGET = 4_000
 
 #: The labels the page shows beside each field; messages name fields by them.
 LABELS = {
@@ -205,6 +209,14 @@ class Settings:
             errors["batch_size"] = (
                 f"batch size: {self.batch_size} is more than the {self.train_points} "
                 "training points"
+            )
+        steps = -(-self.train_points // self.batch_size) * len(self.sizes)
+        if self.engine == "tensor" and steps > STEP_BUDGET and "batch_size" not in errors:
+            errors["batch_size"] = (
+                f"batch size: {self.batch_size} makes {-(-self.train_points // self.batch_size):,} "
+                f"steps through {len(self.sizes)} layers each epoch, too many to train live "
+                f"(at most {STEP_BUDGET:,} layer steps): use a larger batch, fewer points or "
+                "fewer layers"
             )
         work = self.weights() * self.points
         if work > WORK_BUDGET[self.engine]:

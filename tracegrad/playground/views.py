@@ -143,6 +143,11 @@ def pictures(settings: Settings, weights: Weights, box: Sequence[float]) -> dict
             scaled, scale = _scaled(hidden[:, j])
             row.append({"pixels": as_bytes(scaled), "scale": scale})
         neurons.append(row)
+    own = neuron_layers[-1]  # each output neuron's own score, for the network's drawing
+    outputs = []
+    for j in range(own.shape[1]):
+        scaled, scale = _scaled(own[:, j])
+        outputs.append({"pixels": as_bytes(scaled), "scale": scale})
     scores = out_layers[-1]
     if settings.task == "multiclass":
         shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
@@ -159,7 +164,7 @@ def pictures(settings: Settings, weights: Weights, box: Sequence[float]) -> dict
         s = scores[:, 0]
         shade = np.tanh(s / 2.0) if settings.loss == "binary_cross_entropy" else np.tanh(s)
         output = {"kind": "score", "pixels": as_bytes(shade)}
-    return {"output": output, "neurons": neurons}
+    return {"output": output, "neurons": neurons, "outputs": outputs}
 
 
 def _curve(values: np.ndarray) -> dict[str, Any]:

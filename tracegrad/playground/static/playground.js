@@ -601,7 +601,7 @@ function drawNetwork() {
     const values = frame.output.values;
     drawCurveInto(canvas, values, [Math.min(...values) - 0.1, Math.max(...values) + 0.1], "#d62728");
   } else {
-    outputs.forEach((canvas) => paintOutput(canvas, frame.output));
+    outputs.forEach((canvas, j) => paintScores(canvas, frame.outputs[j].pixels));
   }
 }
 
