@@ -361,6 +361,10 @@ def test_two_tabs_train_apart_and_a_closed_tab_stops_training(server: Playground
         time.sleep(0.05)
     assert first.epoch() >= 5 and second.epoch() == 0
     assert [e for e, _ in second.events if e == "session"] == ["session"]
+    reached = first.epoch()
+    post(port, f"/api/sessions/{first.session}", {"action": "settings", "form": {"hidden": "3"}})
+    time.sleep(0.3)  # the same settings again (a field left, a tab reconnected): no reset
+    assert [e for e, _ in first.events].count("session") == 2 and first.epoch() >= reached
     first.close()
     deadline = time.monotonic() + 10
     while first.session in playground.sessions and time.monotonic() < deadline:

@@ -169,6 +169,12 @@ def test_play_lowers_the_loss_and_moves_the_boundary_and_pause_stops(page: Any) 
     assert epoch(page) == stopped_at
     assert len(js(page, "return window.playground.history")) == shown
     assert np.array_equal(picture(page), after)
+    for view in ("show-test", "show-gradients"):  # views, not settings: the run stays
+        page.find_element(By.ID, view).click()
+    wait_for(lambda: js(page, "return window.playground.gradients !== null"))
+    time.sleep(0.5)
+    assert epoch(page) == stopped_at
+    assert len(js(page, "return window.playground.history")) == shown
 
 
 @pytest.mark.parametrize("engine", ["value", "tensor"])

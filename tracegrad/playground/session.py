@@ -126,6 +126,8 @@ class Session:
             if self.train(send):
                 send("frame", self.frame())
             send("state", self.state())
+        elif action == "settings" and command["settings"] == self.run.settings:
+            return  # the form said again what runs (a field left, a tab reconnected)
         elif action in ("reset", "settings"):
             settings = command.get("settings", self.run.settings)
             self.run = Run(settings)

@@ -248,7 +248,9 @@ def neuron_graph(run: Any, layer: int, index: int, point: int) -> dict[str, Any]
             node.retain_grad()
     out.backward()
     walk = backward_walk(out)
-    drawing = _drawing(out)
+    # A Value neuron fans in (weights and inputs to one fused node): drawn left to right;
+    # a Tensor neuron is a chain of array ops, which reads better top to bottom.
+    drawing = _drawing(out, "LR" if settings.engine == "value" else "TB")
     for leaf in leaves:
         leaf.zero_grad()
     model.zero_grad()
@@ -319,13 +321,13 @@ def _tensor_neuron(
     return out, [inputs]
 
 
-def _drawing(out: Node) -> dict[str, str]:
+def _drawing(out: Node, rankdir: str) -> dict[str, str]:
     """The graph as SVG, or as DOT source with a note when Graphviz's ``dot`` is missing."""
     import graphviz
 
     from autograd.viz import graph_source
 
-    dot = graph_source(out)
+    dot = graph_source(out, rankdir=rankdir)
     try:
         svg = dot.pipe(format="svg").decode("utf-8")
     except graphviz.ExecutableNotFound:
@@ -349,6 +351,22 @@ def _number(value: Any) -> str:
 
 def _name(node: Node) -> str:
     return node.label or (node.op or "leaf")
+
+
+#: The ops written between their two inputs (a + b), not in front of them (ReLU(z)).
+INFIX = ("+", "−", "×", "÷", "^")
+
+
+def _expression(symbol: str, parents: Sequence[Node]) -> str:
+    """How the op that made a node reads: ``a + b``, ``W[…]``, ``x × c``, ``ReLU(z)``."""
+    names = [_name(parent) for parent in parents]
+    if symbol in INFIX and len(names) == 2:
+        return f" {symbol} ".join(names)
+    if symbol == "[ ]" and len(names) == 1:
+        return f"{names[0]}[…]"
+    if "{}" in symbol and len(names) == 1:
+        return f"{names[0]} {symbol.replace('{}', 'c')}"
+    return f"{symbol}({', '.join(names)})"
 
 
 def backward_walk(root: Node) -> list[dict[str, str]]:
@@ -375,10 +393,9 @@ def backward_walk(root: Node) -> list[dict[str, str]]:
             continue
         rule = RULES[node.op]
         doc = (rule.backward.__doc__ or "").strip().split("\n\n")[0]
-        parents = ", ".join(_name(parent) for parent in node.parents)
         steps.append(
             {
-                "node": f"{_name(node)} = {rule.symbol.replace('{}', '·')}({parents})",
+                "node": f"{_name(node)} = {_expression(rule.symbol, node.parents)}",
                 "op": node.op,
                 "rule": " ".join(doc.split()),
                 "gradient": f"∂{top}/∂{_name(node)} = {_number(g)}",

@@ -170,8 +170,6 @@ function onNeuron(drawing) {
   const dot = $("neuron-dot");
   if (drawing.svg) {
     const svg = new DOMParser().parseFromString(drawing.svg, "image/svg+xml").documentElement;
-    svg.removeAttribute("width");
-    svg.removeAttribute("height");
     holder.appendChild(document.importNode(svg, true));
     dot.hidden = true;
   } else {
@@ -233,12 +231,15 @@ const DEFAULT_NOISE = {moons: 0.1, circles: 0.1, xor: 0.1, spiral: 0.2, blobs: 0
   classification: 0.2, regression: 0.3};
 
 form.addEventListener("change", (event) => {
+  if (!event.target.name) return;  // a view's checkbox, not a setting
   if (event.target.id === "dataset") $("noise").value = DEFAULT_NOISE[event.target.value];
   adaptForm();
   settingsChanged();
 });
 form.addEventListener("input", (event) => {
-  if (event.target.tagName === "INPUT") settingsChanged();
+  if (event.target.tagName !== "INPUT" || !event.target.name) return;
+  adaptForm();
+  settingsChanged();
 });
 form.addEventListener("submit", (event) => { event.preventDefault(); sendSettings(); });
 
@@ -443,13 +444,15 @@ function drawOutput() {
 const SVG = "http://www.w3.org/2000/svg";
 const NEURON = 38;  // a neuron's square, in pixels
 
+// Where each neuron sits, and how large it is drawn: smaller where a layer is tall.
 function layout(sizes, width, height) {
   const columns = sizes.length;
   return sizes.map((count, column) => {
     const x = 30 + column * (width - 60 - NEURON) / Math.max(1, columns - 1) + NEURON / 2;
     const gap = Math.min(NEURON + 10, (height - 20) / Math.max(count, 1));
+    const size = Math.max(8, Math.min(NEURON, gap - 4));
     const top = height / 2 - (count - 1) * gap / 2;
-    return Array.from({length: count}, (_, row) => ({x, y: top + row * gap}));
+    return Array.from({length: count}, (_, row) => ({x, y: top + row * gap, size}));
   });
 }
 
@@ -491,8 +494,10 @@ function buildNetwork(run) {
     const canvases = column.map((position, index) => {
       const canvas = document.createElement("canvas");
       canvas.className = "neuron";
-      canvas.style.left = `${position.x - NEURON / 2}px`;
-      canvas.style.top = `${position.y - NEURON / 2}px`;
+      canvas.style.left = `${position.x - position.size / 2}px`;
+      canvas.style.top = `${position.y - position.size / 2}px`;
+      canvas.style.width = `${position.size}px`;
+      canvas.style.height = `${position.size}px`;
       canvas.width = 20;
       canvas.height = 20;
       if (layer === 0) {
@@ -621,9 +626,16 @@ function drawCurve(canvas, keys, options) {
   let low = options.low ?? Infinity;
   let high = options.high ?? -Infinity;
   if (options.low === undefined || options.high === undefined) {
+    const values = [];
     for (const record of history) for (const key of keys) {
-      const v = record[key];
-      if (Number.isFinite(v)) { low = Math.min(low, v); high = Math.max(high, v); }
+      if (Number.isFinite(record[key])) values.push(record[key]);
+    }
+    values.sort((a, b) => a - b);
+    if (values.length) {
+      low = values[0];
+      // The first epochs' loss can dwarf the rest: the top is the 98th percentile, so
+      // that later progress stays visible (the first points run off the top).
+      high = values[Math.min(values.length - 1, Math.floor(0.98 * values.length))];
     }
     if (options.low !== undefined) low = options.low;
   }
@@ -643,8 +655,9 @@ function drawCurve(canvas, keys, options) {
     history.forEach((record, i) => {
       const v = record[key];
       if (!Number.isFinite(v)) return;
-      if (i === 0) context.moveTo(toX(record.epoch), toY(v));
-      else context.lineTo(toX(record.epoch), toY(v));
+      const y = Math.max(0, toY(v));
+      if (i === 0) context.moveTo(toX(record.epoch), y);
+      else context.lineTo(toX(record.epoch), y);
     });
     context.stroke();
   });
