@@ -33,6 +33,7 @@ import json
 import math
 import os
 import struct
+import sys
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -86,8 +87,9 @@ TENSOR_BYTES = 512
 VALUE_BYTES = 256
 #: The reader's own objects and buffers (open files, a decompressor, one read chunk).
 FIXED_LOAD_BYTES = 1 << 20
-#: Arrays are decompressed this many bytes at a time.
-READ_CHUNK = 1 << 20
+#: Arrays are decompressed this many bytes at a time (zipfile holds about three times
+#: as much while it inflates one chunk: the compressed bytes, the output, a join).
+READ_CHUNK = 1 << 16
 
 # -- the header's schema: every field, its type and its range --------------------------
 
@@ -108,6 +110,8 @@ SEED = Integer(0, 2**64 - 1)
 #: split into training, validation and test data, and few enough to fit in memory.
 MIN_SAMPLES = 20
 MAX_SAMPLES = 10_000_000
+#: A count that nothing allocates by (epochs, a batch size, threads).
+COUNT = Integer(1, 2**63 - 1)
 #: The longest dotted name a tie may give.
 MAX_NAME = 1000
 
@@ -196,9 +200,9 @@ RECIPE = Object(
     {
         "dataset": Choice(_datasets),
         "hidden": ListOf(SIZE, 0, MAX_LAYERS),
-        "epochs": Integer(1, 10**6),
-        "batch_size": Integer(1, 2**31 - 1),
-        "lr": Number(0.0, 1e300, low_open=True),
+        "epochs": COUNT,
+        "batch_size": COUNT,
+        "lr": Number(0.0, sys.float_info.max, low_open=True),
         "schedule": Choice(lambda: ("none", "cosine", "step")),
         "activation": _ACTIVATION,
         "dropout": PROBABILITY,
@@ -206,7 +210,7 @@ RECIPE = Object(
         "seed": SEED,
         "samples": Nullable(Integer(MIN_SAMPLES, MAX_SAMPLES)),
         "data_root": Nullable(Text(4096)),
-        "threads": Nullable(Integer(1, 4096)),
+        "threads": Nullable(COUNT),
     }
 )
 
@@ -219,8 +223,8 @@ METADATA = Object(
         "samples": Nullable(Integer(MIN_SAMPLES, MAX_SAMPLES)),
         "task": Choice(lambda: ("classification", "regression")),
         "recipe": RECIPE,
-        "seconds": Number(0.0, 1e12),
-        "interrupted_after": Integer(0, 10**6),
+        "seconds": Number(0.0, sys.float_info.max),
+        "interrupted_after": Integer(0, COUNT.high),
     },
     optional=frozenset(
         {"dataset", "seed", "samples", "task", "recipe", "seconds", "interrupted_after"}
@@ -311,11 +315,14 @@ def write_model_file(
     if HEADER_NAME in arrays:
         raise ValueError(f"save: no parameter may be called {HEADER_NAME!r}")
     try:
-        check_header(dict(header))
+        text = json.dumps(dict(header), allow_nan=False)
+    except ValueError:
+        raise ValueError("save: the metadata holds NaN or infinity, which JSON has not") from None
+    try:
+        check_header(json.loads(text))  # what a reader will see
     except SchemaError as error:
         raise ValueError(f"save: the header's {error}") from None
     contents = dict(arrays)
-    text = json.dumps(dict(header), allow_nan=False)
     contents[HEADER_NAME] = np.frombuffer(text.encode(), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **contents)  # type: ignore[arg-type]

@@ -175,7 +175,14 @@ class Nullable(Field):
     inner: Field
 
     def check(self, value: Any, path: str = "", depth: int = 0) -> Any:
-        return None if value is None else self.inner.check(value, path, depth)
+        if value is None:
+            return None
+        try:
+            return self.inner.check(value, path, depth)
+        except SchemaError as error:
+            if error.path == path:  # the value itself, not one inside it: say null is fine
+                raise self.refuse(value, path) from None
+            raise
 
     def describe(self) -> str:
         return f"null or {self.inner.describe()}"
