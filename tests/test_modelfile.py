@@ -855,3 +855,105 @@ def test_max_bytes_bounds_the_peak_memory_of_a_load(
             assert peak_now <= max_bytes
         else:
             assert "pass max_bytes= to load a larger model" in str(loaded)
+
+
+# -- the schema's fields, each against what it promises -------------------------------
+
+from nn.schema import MAX_DEPTH, AnyJSON, SchemaError  # noqa: E402
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _accepts(field: Any, value: Any) -> bool:
+    try:
+        field.check(value, "x")
+    except SchemaError as error:
+        assert error.path.startswith("x") and str(error).startswith(error.path[:40])
+        return False
+    return True
+
+
+def _finite_json(value: Any) -> bool:
+    if isinstance(value, float):
+        return value == value and abs(value) != float("inf")
+    if isinstance(value, list):
+        return all(_finite_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite_json(v) for v in value.values())
+    return True
+
+
+@given(value=_JSON, low=st.integers(-5, 5), span=st.integers(0, 10), data=st.data())
+def test_each_field_accepts_exactly_what_it_says(
+    value: Any, low: int, span: int, data: st.DataObject
+) -> None:
+    """Every kind of field, on any JSON value, against a plain statement of its rule."""
+    high = low + span
+    is_int = type(value) is int
+    is_number = type(value) in (int, float) and _finite_json(value)
+    assert _accepts(Integer(low, high), value) == (is_int and low <= value <= high)
+    low_open, high_open = data.draw(st.booleans()), data.draw(st.booleans())
+    in_range = is_number and (low < value if low_open else low <= value)
+    in_range = in_range and (value < high if high_open else value <= high)
+    assert _accepts(Number(low, high, low_open, high_open), value) == in_range
+    assert _accepts(Flag(), value) == (type(value) is bool)
+    names = ("a", "b", "")
+    assert _accepts(Choice(lambda: names), value) == (type(value) is str and value in names)
+    assert _accepts(Text(span), value) == (type(value) is str and len(value) <= span)
+    assert _accepts(Constant(low), value) == (is_int and value == low)
+    assert _accepts(Constant("a"), value) == (value == "a")
+    assert _accepts(Nullable(Integer(low, high)), value) == (
+        value is None or (is_int and low <= value <= high)
+    )
+    items = ListOf(Flag(), low=max(low, 0), high=max(low, 0) + span)
+    assert _accepts(items, value) == (
+        type(value) is list
+        and max(low, 0) <= len(value) <= max(low, 0) + span
+        and all(type(v) is bool for v in value)
+    )
+    assert _accepts(AnyJSON(), value) == _finite_json(value)
+    fields = Object({"a": Flag(), "b": Flag()}, defaults={"b": True}, optional=frozenset())
+    if _accepts(fields, value):
+        assert type(value) is dict and set(value) <= {"a", "b"} and type(value["a"]) is bool
+        assert fields.check(value)["b"] == value.get("b", True)
+    else:
+        assert not (
+            type(value) is dict
+            and set(value) <= {"a", "b"}
+            and all(type(v) is bool for v in value.values())
+            and "a" in value
+        )
+    open_fields = Object({"a": Flag()}, optional=frozenset({"a"}), extra=Integer(0, 9))
+    assert _accepts(open_fields, value) == (
+        type(value) is dict
+        and all(
+            type(v) is bool if k == "a" else (type(v) is int and 0 <= v <= 9)
+            for k, v in value.items()
+        )
+    )
+    if _accepts(open_fields, value):
+        assert open_fields.check(value) == value  # nothing added where no default is
+
+
+def test_nothing_nests_deeper_than_the_limit() -> None:
+    nested: Any = 1
+    for _ in range(MAX_DEPTH):
+        nested = [nested]
+    assert AnyJSON().check(nested) == nested
+    with pytest.raises(SchemaError, match=f"nested more than {MAX_DEPTH} deep"):
+        AnyJSON().check([nested])
+    deep: Any = {"y": float("nan")}
+    for _ in range(60):
+        deep = [deep]
+    with pytest.raises(SchemaError, match=r"^x.0.0.0.* \.\.\. .*0.0.y: expected a JSON value"):
+        AnyJSON().check({"x": deep})  # a long path is shown by its two ends
