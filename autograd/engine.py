@@ -179,6 +179,8 @@ def _check_unchanged(node: Node) -> None:
         suspects.append(("output", node))
     if rule.reads_inputs:
         suspects += [(f"input {position}", p) for position, p in enumerate(node.parents)]
+    # the Tensors the op keeps as constants (labels, a condition, a target, an index)
+    suspects += [(f"constant {position}", c) for position, c in enumerate(_kept(node))]
     for what, suspect in suspects:
         storage = getattr(suspect, "_storage", None)
         if storage is not None and storage.written_at > node._epoch:
@@ -191,6 +193,11 @@ def _check_unchanged(node: Node) -> None:
                 "again after changing data (an assignment to .data, an optimiser step, "
                 "load_state_dict), or change a copy."
             )
+
+
+def _kept(node: Node) -> tuple[Node, ...]:
+    """The constant nodes whose data ``node``'s rule reads from its ctx (none for most)."""
+    return getattr(node, "_kept", ())
 
 
 #: Serialises the read-add-write of a leaf's .grad: threads back-propagating into one
@@ -331,6 +338,7 @@ def grad(
                 walk.close()
                 break
 
+    handed_out: set[int] = set()  # each result gets an array of its own (add shares one g)
     for position, result in enumerate(results):
         if result is None:
             if not allow_unused:
@@ -339,7 +347,7 @@ def grad(
                     "(pass allow_unused=True to get None for it)"
                 )
         elif not isinstance(result, Node):
-            results[position] = kind._constant(result)
+            results[position] = kind._constant(_owned(result, handed_out, input_list[position]))
     return tuple(results)
 
 

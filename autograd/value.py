@@ -19,7 +19,7 @@ from typing import Any
 
 from . import rules
 from .engine import Differentiable
-from .node import Node, init_leaf, leaf, record, record_all
+from .node import Node, changes_in_place, check_flag, init_leaf, leaf, record, record_all
 
 
 def _to_float(x: Any, op: str) -> float:
@@ -68,6 +68,12 @@ def _power(base: float, exponent: float) -> float:
         return -math.inf if base < 0 and odd else math.inf
 
 
+def _divide(a: float, b: float) -> float:
+    if b == 0.0:
+        raise ZeroDivisionError(f"div: {a} divided by zero")
+    return a / b
+
+
 class Value(Differentiable):
     """A scalar node of the compute graph.
 
@@ -82,6 +88,16 @@ class Value(Differentiable):
     _retains_by_default = True
 
     def __init__(self, data: float, requires_grad: bool = True, label: str = "") -> None:
+        if isinstance(requires_grad, (tuple, list, set, frozenset)):
+            raise TypeError(
+                "Value(data, _children, _op) is micrograd's private constructor: here a "
+                "Value(data) is a leaf, and ops make their own nodes. To add an op of your "
+                "own, give it a forward and a derivative rule (see 'Your own op' in the "
+                "docs); for a leaf that needs no gradient, pass requires_grad=False"
+            )
+        check_flag(requires_grad, "Value")
+        if not isinstance(label, str):
+            raise TypeError(f"Value: label must be a string, got {type(label).__name__}")
         init_leaf(self, _to_float(data, "Value"), bool(requires_grad), label)
 
     def __repr__(self) -> str:
@@ -104,7 +120,14 @@ class Value(Differentiable):
         return ()
 
     def __float__(self) -> float:
-        return self._data
+        # math.tanh(v), math.exp(v), float(v): each would return a float and silently drop
+        # the gradient, so they are refused, as np.exp(tensor) is; micrograd's Value has
+        # no __float__ either.
+        raise TypeError(
+            "a Value is not a float: math.tanh(v) and the like would drop the gradient. Use "
+            "the Value's own method (v.tanh(), v.exp(), v.log(), ...), which records the "
+            "graph, or v.data (v.item()) for the number"
+        )
 
     def item(self) -> float:
         """The data as a Python float."""
@@ -196,6 +219,38 @@ class Value(Differentiable):
             return NotImplemented
         return _constant(c) ** self
 
+    # -- in-place operators, PyTorch's way (see ``node.changes_in_place``) ---------------
+
+    def _in_place(self, other: Any, symbol: str, forward: Any, out_of_place: Any) -> Value:
+        if isinstance(other, Value):
+            other_requires_grad, c = other.requires_grad, other._data
+        else:
+            number = _number(other, f"{symbol}=")
+            if number is None:
+                return NotImplemented
+            other_requires_grad, c = False, number
+        if not changes_in_place(
+            self, other_requires_grad, f"{symbol}=", f"write `x = x {symbol} y` for a new node"
+        ):
+            return out_of_place(self, other)
+        self.data = forward(self._data, c)  # a write, recorded
+        return self
+
+    def __iadd__(self, other: Any) -> Value:
+        return self._in_place(other, "+", operator.add, Value.__add__)
+
+    def __isub__(self, other: Any) -> Value:
+        return self._in_place(other, "-", operator.sub, Value.__sub__)
+
+    def __imul__(self, other: Any) -> Value:
+        return self._in_place(other, "*", operator.mul, Value.__mul__)
+
+    def __itruediv__(self, other: Any) -> Value:
+        return self._in_place(other, "/", _divide, Value.__truediv__)
+
+    def __ipow__(self, other: Any) -> Value:
+        return self._in_place(other, "**", _power, Value.__pow__)
+
     # -- functions -------------------------------------------------------------------
 
     def exp(self) -> Value:
@@ -223,7 +278,7 @@ class Value(Differentiable):
         return record(Value, math.tanh(self._data), rules.tanh, self)
 
     def sigmoid(self) -> Value:
-        """σ(x) = 1 / (1 + e^−x), computed without overflow for large |x|."""
+        """σ(x) = 1 / (1 + e^−x), computed without overflow for large ``|x|``."""
         return record(Value, rules.stable_sigmoid(self._data), rules.sigmoid, self)
 
     def relu(self) -> Value:
@@ -231,7 +286,7 @@ class Value(Differentiable):
         return record(Value, self._data if self._data > 0.0 else 0.0, rules.relu, self)
 
     def abs(self) -> Value:
-        """|x|."""
+        """``|x|``."""
         return record(Value, abs(self._data), rules.abs_, self)
 
     __abs__ = abs

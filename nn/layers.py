@@ -34,8 +34,8 @@ class TensorModule(Module):
 
 
 def _as_tensor(x: Any, who: str) -> Tensor:
-    if isinstance(x, np.ndarray):
-        return Tensor.from_numpy(x) if x.dtype.kind == "f" else Tensor(x)
+    if isinstance(x, np.ndarray):  # a copy, as every array that enters the graph
+        return Tensor(x, dtype=x.dtype if x.dtype.kind == "f" else None)
     if isinstance(x, Node) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], Node)):
         raise TypeError(
             f"{who}: expected a Tensor (or a numpy array), got {type(x).__name__} of Values; "

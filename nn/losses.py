@@ -102,7 +102,7 @@ def _value_targets(target: Any, count: int, loss: str) -> list[Value | float]:
 
 
 def l1_loss(output: Output, target: Any, reduction: str = "mean") -> Any:
-    """The absolute error |ŷ − y|."""
+    """The absolute error ``|ŷ − y|``."""
     return _elementwise(output, target, reduction, "l1_loss", lambda o, y: (o - y).abs())
 
 

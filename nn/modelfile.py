@@ -21,7 +21,8 @@ config. Reading trusts nothing in the file:
   cannot unpack into a large array (a "zip bomb");
 - ``max_bytes`` bounds the memory a load takes at its peak: the zip's directory, the
   parsed header, the model built (at the dtype its config names), and one array being
-  read, are all counted before any of them is made (``MAX_MODEL_BYTES`` unless the
+  read (it is copied into its parameter in place), are all counted before any of them
+  is made (``MAX_MODEL_BYTES`` unless the
   caller says otherwise);
 - any problem is a ``ModelFileError`` that names the file and what is wrong with it.
 """
@@ -296,13 +297,6 @@ class ArrayEntry:
     def nbytes(self) -> int:
         return math.prod(self.shape) * self.dtype.itemsize
 
-    @property
-    def read_bytes(self) -> int:
-        """The memory reading it takes at its peak: its bytes, twice if they must be
-        reordered from Fortran's column-major order to C's row-major order."""
-        reordered = self.fortran_order and sum(size > 1 for size in self.shape) > 1
-        return self.nbytes * (2 if reordered else 1)
-
 
 def write_model_file(
     path: str | os.PathLike[str], header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
@@ -491,11 +485,20 @@ class ModelFile:
             )
 
     def read(self, entry: ArrayEntry, dtype: Any = None) -> np.ndarray:
-        """The array of ``entry`` as a new C-ordered array (of ``dtype``, if given).
+        """The array of ``entry`` as a new C-ordered array (of ``dtype``, if given)."""
+        array = self.read_stored(entry)
+        wanted = array.dtype if dtype is None else np.dtype(dtype)
+        if array.dtype == wanted and array.flags.c_contiguous:
+            return array
+        return np.ascontiguousarray(array, dtype=wanted)
+
+    def read_stored(self, entry: ArrayEntry) -> np.ndarray:
+        """The array of ``entry`` as it is stored: its dtype, and for an array stored in
+        Fortran order (column-major), a transposed view of the bytes as read, so that each
+        element is at its index. Copy it where it belongs (``target[...] = array``).
 
         Exactly its declared bytes are decompressed, a chunk at a time, straight into the
-        array; the zip's checksum of them is checked. An array stored in Fortran order
-        (column-major) comes back with the same elements at the same indices.
+        array, and the zip's checksum of them is checked.
         """
         stored = entry.shape[::-1] if entry.fortran_order else entry.shape
         raw = np.empty(stored, entry.dtype)
@@ -513,11 +516,7 @@ class ModelFile:
                     raise self.error(f"entry {entry.name!r} holds more than its shape says")
         except _DAMAGE as error:
             raise self.error(f"entry {entry.name!r} is corrupt ({error})") from None
-        array = raw.T if entry.fortran_order else raw
-        wanted = array.dtype if dtype is None else np.dtype(dtype)
-        if array.dtype == wanted and array.flags.c_contiguous:
-            return array
-        return np.ascontiguousarray(array, dtype=wanted)
+        return raw.T if entry.fortran_order else raw
 
 
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

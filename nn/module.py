@@ -130,14 +130,16 @@ class Module:
             and not (_is_parameter(value) or isinstance(value, (Module, list, tuple, dict)))
         ):
             owner = type(self).__name__
-            write = "= number" if isinstance(old, Value) else "[...] = new_values"
+            scalar = isinstance(old, Value)
+            write = " = number" if scalar else "[...] = new_values"
+            fresh = "Value(number)" if scalar else "Tensor(array, requires_grad=True)"
             raise TypeError(
                 f"{owner}.{name} is a parameter; assigning {_what(value)} to it would "
                 "replace it with a constant that optimisers skip and state_dict() drops. "
                 f"To change its values, write into it: `with no_grad(): "
                 f"module.{name}.data{write}` (or `module.{name} -= step` under no_grad); "
-                "to replace it, assign a new leaf that requires grad "
-                "(Tensor(array, requires_grad=True)), or None to remove it"
+                f"to replace it, assign a new leaf that requires grad ({fresh}), or None "
+                "to remove it"
             )
         object.__setattr__(self, name, value)
 
@@ -267,7 +269,7 @@ class Module:
             raise ModelFileError("load_state_dict: " + "; ".join(problems))
         for name, p in parameters.items():
             if name in arrays:
-                _assign(p, np.array(arrays[name], dtype=_dtype(p), order="C"))
+                _assign(p, arrays[name])
 
     def save(self, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None) -> None:
         """Write the weights (and the architecture, for the library's modules) to ``.npz``.
@@ -368,12 +370,13 @@ def _mismatches(
 
 
 def _assign(p: Node, array: np.ndarray) -> None:
-    """Give ``p`` the data ``array`` (already of its dtype, and its own)."""
+    """Copy ``array`` (of ``p``'s shape, and values that fit its dtype) into ``p``'s data,
+    in place: the parameter keeps its memory, as PyTorch's ``load_state_dict`` does, and
+    no second copy of it is made."""
     if isinstance(p, Value):
         p.data = float(array)
-        return
-    p.data = array
-    p.data  # noqa: B018 - a fresh view of the new array, so the old array is freed now
+    else:
+        p.data[...] = array  # a write, recorded like any other
 
 
 def _load_into(
@@ -392,12 +395,12 @@ def _load_into(
     if problems:
         raise file.error("it does not fit the model: " + "; ".join(problems))
     if all_or_nothing:
-        arrays = {name: file.read(file.entries[name], _dtype(p)) for name, p in parameters.items()}
+        arrays = {name: file.read_stored(file.entries[name]) for name in parameters}
         for name, p in parameters.items():
             _assign(p, arrays[name])
         return
     for name, p in parameters.items():
-        _assign(p, file.read(file.entries[name], _dtype(p)))
+        _assign(p, file.read_stored(file.entries[name]))
 
 
 def _tie_mismatches(model_ties: Mapping[str, str], file_ties: Mapping[str, str]) -> list[str]:
@@ -485,7 +488,7 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> M
         try:
             file.spend(architecture_bytes(architecture), "its model")
             file.spend(
-                max((entry.read_bytes for entry in file.entries.values()), default=0),
+                max((entry.nbytes for entry in file.entries.values()), default=0),
                 "its largest array",
             )
             with unfilled():  # no random weights: the file's replace them
