@@ -336,7 +336,7 @@ class ModelFile:
         self.path = os.fspath(path)
         self.max_bytes = max_bytes
         self.overhead_bytes = FIXED_LOAD_BYTES
-        handle = open(self.path, "rb")  # noqa: SIM115 - closed with the zip, or below
+        handle = self._handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
         try:
             self._check_directory(handle)
             self._zip = zipfile.ZipFile(handle)
@@ -363,10 +363,9 @@ class ModelFile:
         self.close()
 
     def close(self) -> None:
-        """Close the archive and the file under it."""
+        """Close the archive and the file under it (zipfile leaves a file it was given open)."""
         self._zip.close()
-        if self._zip.fp is not None:
-            self._zip.fp.close()
+        self._handle.close()
 
     def error(self, problem: str) -> ModelFileError:
         """A ModelFileError that names this file."""

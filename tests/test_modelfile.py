@@ -957,3 +957,31 @@ def test_nothing_nests_deeper_than_the_limit() -> None:
         deep = [deep]
     with pytest.raises(SchemaError, match=r"^x.0.0.0.* \.\.\. .*0.0.y: expected a JSON value"):
         AnyJSON().check({"x": deep})  # a long path is shown by its two ends
+
+
+def test_a_load_leaves_no_file_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file a load opens is closed when it ends, loaded or refused (zipfile leaves
+    a file object it was given open: the reader closes it itself)."""
+    import builtins
+
+    opened: list[Any] = []
+    real_open = builtins.open
+
+    def recording_open(*args: Any, **kwargs: Any) -> Any:
+        handle = real_open(*args, **kwargs)
+        opened.append(handle)
+        return handle
+
+    nn.MLP(2, [3, 1], rng=0).save(tmp_path / "m.npz")
+    _write(tmp_path / "bad.npz", "not json", _linear_arrays())
+    monkeypatch.setattr(builtins, "open", recording_open)
+    nn.load(tmp_path / "m.npz")
+    nn.load_metadata(tmp_path / "m.npz")
+    nn.MLP(2, [3, 1]).load(tmp_path / "m.npz")
+    for bad in (
+        lambda: nn.load(tmp_path / "bad.npz"),
+        lambda: nn.load(tmp_path / "m.npz", max_bytes=10),
+    ):
+        with pytest.raises(nn.ModelFileError):
+            bad()
+    assert len(opened) == 5 and all(handle.closed for handle in opened)
