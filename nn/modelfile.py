@@ -336,7 +336,12 @@ class ModelFile:
         self.path = os.fspath(path)
         self.max_bytes = max_bytes
         self.overhead_bytes = FIXED_LOAD_BYTES
-        handle = self._handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+        try:
+            handle = self._handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+        except FileNotFoundError:
+            raise
+        except OSError as error:  # a folder, a file we may not read
+            raise self.error(f"it cannot be read ({error.strerror or error})") from None
         try:
             self._check_directory(handle)
             self._zip = zipfile.ZipFile(handle)

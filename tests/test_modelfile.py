@@ -985,3 +985,10 @@ def test_a_load_leaves_no_file_open(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         with pytest.raises(nn.ModelFileError):
             bad()
     assert len(opened) == 5 and all(handle.closed for handle in opened)
+
+
+def test_a_folder_or_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(nn.ModelFileError, match=r"it cannot be read \(Is a directory\)"):
+        nn.load(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        nn.load(tmp_path / "absent.npz")
