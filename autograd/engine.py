@@ -70,7 +70,10 @@ def topological_order(outputs: Sequence[Node]) -> list[Node]:
 
 
 def gradients(
-    outputs: Sequence[Node], seeds: Sequence[Any], create_graph: bool = False
+    outputs: Sequence[Node],
+    seeds: Sequence[Any],
+    create_graph: bool = False,
+    order: Sequence[Node] | None = None,
 ) -> Generator[tuple[Node, Any], None, None]:
     """Walk the graph from ``outputs`` backwards, yielding each node with its finished gradient.
 
@@ -82,6 +85,8 @@ def gradients(
     forward. With ``create_graph`` every gradient is a node recorded in a new graph;
     otherwise gradients are raw floats or arrays. Where a gradient goes is the caller's
     business: ``backward()`` stores them on the nodes, ``grad()`` returns some of them.
+    ``order`` replaces the topological order (the compiler's walk stops at the nodes a
+    compiled step is given).
     """
     grads: dict[Node, Any] = {}
     for output, seed in zip(outputs, seeds, strict=True):
@@ -90,7 +95,7 @@ def gradients(
     now = clock.now  # no data was written since a node made at `now`
     broadcasts = outputs[0]._broadcasts  # one kind of node per graph
 
-    for node in reversed(topological_order(outputs)):
+    for node in reversed(topological_order(outputs) if order is None else order):
         g = grads.pop(node, None)
         if g is None:
             continue

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import rules
-from .tensor import Tensor, _as_tensor, _axis, _make, _watching
+from .tensor import Tensor, _as_array, _as_tensor, _axis, _copy, _make, _watching
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -73,7 +73,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if isinstance(condition, Tensor):  # watched, below
         mask = condition._data.astype(bool, copy=False)
     else:
-        mask = np.array(condition, dtype=bool)  # a copy: the caller may change theirs
+        mask = _copy(condition, bool)  # a copy: the caller may change theirs
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     a, b = _as_tensor(a, "where", like), _as_tensor(b, "where", like)
     try:
@@ -102,7 +102,7 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (n, classes), got {logits.shape}")
     # A Tensor target is watched for changes before the backward; an array is copied.
-    array = target._data if isinstance(target, Tensor) else np.array(target)
+    array = target._data if isinstance(target, Tensor) else _copy(target)
     if array.dtype.kind not in "iu":
         if array.dtype.kind == "b" or array.shape == logits.shape[:1]:
             raise TypeError(
@@ -144,7 +144,7 @@ def _label_cross_entropy(logits: Tensor, labels: np.ndarray, reduction: str) -> 
     if reduction == "mean":  # the mean of no losses is nan, as in numpy and PyTorch
         data = data / len(labels) if len(labels) else np.nan
     return _make(
-        np.asarray(data, dtype=z.dtype),
+        _as_array(data, z.dtype),
         (logits,),
         rules.cross_entropy,
         (rows, labels, exps, sums, reduction),

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from . import trace
 from .mode import state, switched
 from .versions import Storage, clock
 
@@ -279,6 +280,8 @@ def changes_in_place(node: Node, other_requires_grad: bool, op: str, instead: st
         return False
     return not other_requires_grad
 
+
+trace.node_types = (Node,)  # a traced number's operators defer to a node's
 
 _new = object.__new__
 

@@ -25,6 +25,7 @@ from .engine import Differentiable
 from .habits import TensorHabits, pytorch_names
 from .node import Node, changes_in_place, check_flag, init_leaf, leaf, record_all
 from .rules import Rule
+from .trace import Sym, apply
 from .versions import Storage, TrackedArray, tracked_view, writable_view
 
 DEFAULT_DTYPE = np.float32
@@ -36,12 +37,28 @@ Axis = int | Sequence[int] | None
 
 def _make(data: Any, parents: tuple[Tensor, ...], op: Rule, ctx: Any = None) -> Tensor:
     if type(data) is not np.ndarray:  # numpy returns scalars for 0-d results
-        data = np.asarray(data)
+        data = _as_array(data)
     return record_all(Tensor, data, op, parents, ctx)
 
 
 def _constant(data: Any) -> Tensor:
-    return leaf(Tensor, np.asarray(data), False)
+    return leaf(Tensor, _as_array(data), False)
+
+
+def _as_array(x: Any, dtype: Any = None) -> Any:
+    """``np.asarray(x, dtype)``; of traced data (trace.py), written into the compiled step."""
+    if type(x) is Sym:
+        if type(x.value) is np.ndarray and (dtype is None or x.value.dtype == dtype):
+            return x
+        return apply(np.asarray, x, dtype=dtype) if dtype is not None else apply(np.asarray, x)
+    return np.asarray(x, dtype=dtype)
+
+
+def _copy(x: Any, dtype: Any = None) -> Any:
+    """``np.array(x, dtype)``, a copy; of traced data, written into the compiled step."""
+    if type(x) is Sym:
+        return apply(np.array, x, dtype=dtype) if dtype is not None else apply(np.array, x)
+    return np.array(x, dtype=dtype)
 
 
 def _shape_tuple(sizes: tuple[Any, ...], op: str) -> tuple[int, ...]:
@@ -116,7 +133,7 @@ class Tensor(TensorHabits, Differentiable):
                 f"Tensor: got a {type(data).__name__}; use its .data, or .detach() for a copy"
             )
         try:
-            array = np.array(data, dtype=DEFAULT_DTYPE if dtype is None else dtype)
+            array = _copy(data, DEFAULT_DTYPE if dtype is None else dtype)
         except (TypeError, ValueError) as error:
             raise TypeError(
                 f"Tensor: cannot make an array of {type(data).__name__}: {error}"
@@ -191,6 +208,8 @@ class Tensor(TensorHabits, Differentiable):
         or assigning a new array is recorded, so a backward through a graph that used
         the old data raises ``DataChangedError`` instead of a wrong gradient.
         """
+        if type(self._data) is Sym:  # while a compiled function is traced
+            return self._data
         view = getattr(self, "_data_view", None)  # made once, while the array stays the same
         if view is None or view._source is not self._data or view.shape != self._data.shape:
             view = self._data_view = tracked_view(self._data, self._shared_storage())
@@ -376,6 +395,8 @@ class Tensor(TensorHabits, Differentiable):
             return other
         if isinstance(other, Node):
             raise TypeError(f"{op}: cannot mix Tensor and {type(other).__name__}; use one kind")
+        if type(other) is Sym:  # traced data (trace.py): a constant of the op, as an array is
+            return _constant_array(other, self)
         if isinstance(other, (float, int)):
             return float(other)
         if isinstance(other, (np.ndarray, np.generic, list, tuple, numbers.Real)):
@@ -442,7 +463,7 @@ class Tensor(TensorHabits, Differentiable):
             return self._elementwise(operand, rules.div, np.divide)
         if operand is None:
             return NotImplemented
-        return self._with_constant(1.0 / np.asarray(operand), rules.mul_constant, np.multiply)
+        return self._with_constant(1.0 / _as_array(operand), rules.mul_constant, np.multiply)
 
     def __rtruediv__(self, other: Any) -> Tensor:
         operand = self._operand(other, "div")
@@ -462,7 +483,7 @@ class Tensor(TensorHabits, Differentiable):
         operand = self._operand(base, "pow")
         if operand is None:
             return NotImplemented
-        return _constant(np.asarray(operand, dtype=self._data.dtype)) ** self
+        return _constant(_as_array(operand, self._data.dtype)) ** self
 
     def __neg__(self) -> Tensor:
         return _make(-self._data, (self,), rules.neg)
@@ -495,7 +516,7 @@ class Tensor(TensorHabits, Differentiable):
         ):
             return out_of_place(self, other)
         # an int stays an int, so that an integer tensor can be updated by one
-        value = operand._data if isinstance(operand, Tensor) else np.asarray(other)
+        value = operand._data if isinstance(operand, Tensor) else _as_array(other)
         try:
             ufunc(self._data, value, out=self._data, casting="same_kind")
         except ValueError as error:
@@ -701,7 +722,7 @@ class Tensor(TensorHabits, Differentiable):
         if isinstance(target, Tensor):  # watched, below
             y = target._data.astype(self._data.dtype, copy=False)
         else:
-            y = np.array(target, dtype=self._data.dtype)  # a copy, as every array an op keeps
+            y = _copy(target, self._data.dtype)  # a copy, as every array an op keeps
         x = self._data
         try:
             data = np.maximum(x, 0) - y * x + np.log1p(np.exp(-np.abs(x)))
@@ -797,7 +818,7 @@ def _plain_index(index: Any) -> Any:
             raise TypeError("getitem: an index tensor cannot require grad")
         return index._data
     if isinstance(index, (list, np.ndarray)):
-        return np.array(index)  # a copy: the caller may change their array before the backward
+        return _copy(index)  # a copy: the caller may change their array before the backward
     return index
 
 
@@ -836,7 +857,7 @@ def _as_tensor(x: Any, op: str, like: Tensor | None = None) -> Tensor:
         return x
     if isinstance(x, Node):
         raise TypeError(f"{op}: cannot mix Tensor and {type(x).__name__}; use one kind")
-    array = np.array(x)  # a copy: the caller may change their array before the backward
+    array = _copy(x)  # a copy: the caller may change their array before the backward
     if like is not None and np.issubdtype(like.dtype, np.floating):
         array = array.astype(like.dtype, copy=False)
     return _constant(array)
@@ -850,7 +871,7 @@ def _constant_array(x: Any, like: Tensor) -> Any:
     before the backward, and nothing could see it. A Tensor is never copied: it is watched
     instead (``_watching``).
     """
-    array = np.array(x)
+    array = _copy(x)
     if np.issubdtype(like._data.dtype, np.floating):
         array = array.astype(like._data.dtype, copy=False)
     return array if array.ndim else array.item()

@@ -20,12 +20,15 @@ from typing import Any
 from . import rules
 from .engine import Differentiable
 from .node import Node, changes_in_place, check_flag, init_leaf, leaf, record, record_all
+from .trace import Sym, apply
 
 
 def _to_float(x: Any, op: str) -> float:
     """``x`` as a Python float (numpy's float64 too: its arithmetic is many times slower)."""
     if type(x) is float:
         return x
+    if type(x) is Sym:  # traced data (trace.py): converted in the compiled step
+        return x if type(x.value) is float else apply(float, x)  # type: ignore[return-value]
     if isinstance(x, Node):
         raise TypeError(f"{op}: cannot mix Value and {type(x).__name__}; use one kind of node")
     if isinstance(x, numbers.Real):
@@ -39,6 +42,8 @@ def _constant(data: float) -> Value:
 
 def _number(other: Any, op: str) -> float | None:
     """``other`` as a float if it is a real number, None if it is no kind of number."""
+    if type(other) is Sym:
+        return _to_float(other, op)
     if isinstance(other, (float, int)):
         return float(other)
     if isinstance(other, Node):
@@ -55,6 +60,9 @@ def _as_value(x: Any, op: str) -> Value:
 
 def _power(base: float, exponent: float) -> float:
     """base ** exponent for real numbers, with clear errors where it is not a real number."""
+    if type(base) is Sym or type(exponent) is Sym:
+        result: float = apply(_power, base, exponent)
+        return result
     if base < 0 and not float(exponent).is_integer():
         raise ValueError(
             f"pow: a negative base ({base}) to a non-integer power ({exponent}) is not real"
@@ -72,6 +80,29 @@ def _divide(a: float, b: float) -> float:
     if b == 0.0:
         raise ZeroDivisionError(f"div: {a} divided by zero")
     return a / b
+
+
+def _of(function: Any, x: Any) -> Any:
+    """``function(x)`` of the float ``x``; of traced data, written into the compiled step."""
+    return function(x) if type(x) is float else apply(function, x)
+
+
+def _exp(x: float) -> float:
+    """e^x, or inf where it overflows (as numpy gives)."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _positive_part(x: float) -> float:
+    """max(x, 0), relu's forward."""
+    return x if x > 0.0 else 0.0
+
+
+def _logistic(x: float, y: float) -> float:
+    """log(1 + e^x) − y·x, as max(x, 0) − y·x + log(1 + e^−|x|): it never overflows."""
+    return max(x, 0.0) - y * x + math.log1p(math.exp(-abs(x)))
 
 
 class Value(Differentiable):
@@ -255,27 +286,23 @@ class Value(Differentiable):
 
     def exp(self) -> Value:
         """e^x (inf when it overflows, as numpy gives)."""
-        try:
-            data = math.exp(self._data)
-        except OverflowError:
-            data = math.inf
-        return record(Value, data, rules.exp, self)
+        return record(Value, _of(_exp, self._data), rules.exp, self)
 
     def log(self) -> Value:
         """The natural logarithm ln x, for x > 0."""
         if self._data <= 0.0:
             raise ValueError(f"log: the argument must be positive, got {self._data}")
-        return record(Value, math.log(self._data), rules.log, self)
+        return record(Value, _of(math.log, self._data), rules.log, self)
 
     def sqrt(self) -> Value:
         """√x, for x ≥ 0."""
         if self._data < 0.0:
             raise ValueError(f"sqrt: the argument must not be negative, got {self._data}")
-        return record(Value, math.sqrt(self._data), rules.sqrt, self)
+        return record(Value, _of(math.sqrt, self._data), rules.sqrt, self)
 
     def tanh(self) -> Value:
         """tanh x = (e^x − e^−x) / (e^x + e^−x)."""
-        return record(Value, math.tanh(self._data), rules.tanh, self)
+        return record(Value, _of(math.tanh, self._data), rules.tanh, self)
 
     def sigmoid(self) -> Value:
         """σ(x) = 1 / (1 + e^−x), computed without overflow for large ``|x|``."""
@@ -283,7 +310,7 @@ class Value(Differentiable):
 
     def relu(self) -> Value:
         """max(x, 0)."""
-        return record(Value, self._data if self._data > 0.0 else 0.0, rules.relu, self)
+        return record(Value, _of(_positive_part, self._data), rules.relu, self)
 
     def abs(self) -> Value:
         """``|x|``."""
@@ -298,7 +325,7 @@ class Value(Differentiable):
         """
         y = _to_float(target, "binary_cross_entropy")
         x = self._data
-        data = max(x, 0.0) - y * x + math.log1p(math.exp(-abs(x)))
+        data = _logistic(x, y) if type(x) is float and type(y) is float else apply(_logistic, x, y)
         return record(Value, data, rules.binary_cross_entropy, self, ctx=y)
 
     @staticmethod

@@ -101,6 +101,8 @@ CORE: dict[str, list[str]] = {
     "nn/activations.py": ["tests/test_layers.py", "tests/test_interop.py"],
     "nn/mlp.py": ["tests/test_layers.py", "tests/test_module.py"],
     "nn/module.py": ["tests/test_module.py", "tests/test_modelfile.py"],
+    "nn/modelfile.py": ["tests/test_modelfile.py", "tests/test_module.py"],
+    "nn/schema.py": ["tests/test_modelfile.py", "tests/test_module.py"],
     "nn/init.py": ["tests/test_layers.py"],
     "nn/metrics.py": ["tests/test_metrics.py"],
 }

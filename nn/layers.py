@@ -18,6 +18,7 @@ from autograd import Node, Tensor, linear
 from tracegrad.rng import Seed, as_generator
 
 from .init import initialise
+from .modelfile import MODULE_BYTES, TENSOR_BYTES
 from .module import Module, architecture_kind, build, positive_size
 
 
@@ -59,18 +60,23 @@ class Linear(TensorModule):
         *,
         init: str = "kaiming",
         rng: Seed = None,
-        dtype: type = np.float32,
+        dtype: Any = np.float32,
     ) -> None:
         if in_features < 1 or out_features < 1:
             raise ValueError(
                 f"Linear: in_features and out_features must be positive, got "
                 f"{in_features} and {out_features}"
             )
+        kind = np.dtype(dtype)
+        if kind.kind != "f":
+            raise TypeError(f"Linear: dtype must be a floating-point type, got {kind}")
         self.in_features, self.out_features, self.init = in_features, out_features, init
-        weight = initialise(init, (out_features, in_features), as_generator(rng), dtype)
-        self.weight = Tensor(weight, requires_grad=True, dtype=dtype, label="weight")
+        weight = initialise(init, (out_features, in_features), as_generator(rng), kind.type)
+        # The fresh array becomes the parameter itself: no copy of it is made.
+        self.weight = Tensor.from_numpy(weight, requires_grad=True)
+        self.weight.label = "weight"
         self.bias = (
-            Tensor(np.zeros(out_features, dtype), requires_grad=True, dtype=dtype, label="bias")
+            Tensor(np.zeros(out_features, kind), requires_grad=True, dtype=kind, label="bias")
             if bias
             else None
         )
@@ -81,11 +87,15 @@ class Linear(TensorModule):
         return linear(x, self.weight, self.bias)
 
     def config(self) -> dict[str, Any]:
+        dtype = self.weight.dtype
+        if self.bias is not None and self.bias.dtype != dtype:
+            raise NotImplementedError("Linear: a weight and a bias of two dtypes")
         return {
             "in_features": self.in_features,
             "out_features": self.out_features,
             "bias": self.bias is not None,
             "init": self.init,
+            "dtype": dtype.name,
         }
 
     def extra_repr(self) -> str:
@@ -98,6 +108,11 @@ class Linear(TensorModule):
             positive_size(config["out_features"]),
         )
         return inputs * outputs + (outputs if config.get("bias", True) else 0)
+
+    @classmethod
+    def memory_bytes(cls, config: Mapping[str, Any]) -> int:
+        itemsize = np.dtype(config.get("dtype", "float32")).itemsize
+        return MODULE_BYTES + 2 * TENSOR_BYTES + cls.parameter_count(config) * itemsize
 
 
 class Softmax(TensorModule):
@@ -173,23 +188,27 @@ class Sequential(TensorModule):
                     f"Sequential: item {position} is {type(module).__name__}, not a Module"
                 )
             setattr(self, str(position), module)
-        self._layers = tuple(modules)
+        # The attributes are the one record of the layers, so that replacing one
+        # (``setattr(model, "2", layer)``, a tie when loading) replaces it in the forward.
+        self._names = tuple(str(position) for position in range(len(modules)))
 
     @property
     def layers(self) -> tuple[Module, ...]:
         """The modules, in order."""
-        return self._layers
+        members = vars(self)
+        return tuple(members[name] for name in self._names)
 
     def forward(self, x: Any) -> Any:
-        for layer in self._layers:
-            x = layer(x)
+        members = vars(self)
+        for name in self._names:
+            x = members[name](x)
         return x
 
     def __getitem__(self, index: int) -> Module:
-        return self._layers[index]
+        return self.layers[index]
 
     def __len__(self) -> int:
-        return len(self._layers)
+        return len(self._names)
 
     def config(self) -> dict[str, Any]:
         specs = [layer.architecture() for layer in self.layers]
@@ -207,6 +226,14 @@ class Sequential(TensorModule):
         for spec in _layer_specs(config):
             kind, layer_config = architecture_kind(spec)
             total += kind.parameter_count(layer_config)
+        return total
+
+    @classmethod
+    def memory_bytes(cls, config: Mapping[str, Any]) -> int:
+        total = MODULE_BYTES
+        for spec in _layer_specs(config):
+            kind, layer_config = architecture_kind(spec)
+            total += kind.memory_bytes(layer_config)
         return total
 
 

@@ -270,17 +270,31 @@ def _positive_int(text: str) -> int:
     return value
 
 
-#: The smallest synthetic set that splits into training, validation and test data.
-MIN_SAMPLES = 20
-
-
 def _samples(text: str) -> int:
+    """A synthetic set's size, within the bounds a model file may record."""
+    from nn.modelfile import MAX_SAMPLES, MIN_SAMPLES
+
     value = _positive_int(text)
     if value < MIN_SAMPLES:
         raise argparse.ArgumentTypeError(
             f"a synthetic set needs at least {MIN_SAMPLES} samples to split into training, "
             f"validation and test data, got {value}"
         )
+    if value > MAX_SAMPLES:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SAMPLES:,} samples, got {value:,}")
+    return value
+
+
+def _seed(text: str) -> int:
+    """A seed of numpy's generators, within the bounds a model file may record."""
+    from nn.modelfile import SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not SEED.low <= value <= SEED.high:
+        raise argparse.ArgumentTypeError(f"a seed lies in [{SEED.low}, 2**64 - 1], got {value}")
     return value
 
 
@@ -335,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="tracegrad-demo", help="output folder")
     demo.add_argument("--steps", type=_positive_int, default=100, help="SGD steps")
-    demo.add_argument("--seed", type=int, default=0, help="data and weights seed")
+    demo.add_argument("--seed", type=_seed, default=0, help="data and weights seed")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=_demo)
 
@@ -401,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="BLAS threads (default: at each epoch, the cores other processes leave idle)",
     )
-    train.add_argument("--seed", type=int, default=0, help="data split, weights and shuffling")
+    train.add_argument("--seed", type=_seed, default=0, help="data split, weights and shuffling")
     train.add_argument("--out", default="runs/model", help="output folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
@@ -419,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the data set (default: the one the model was trained on)",
     )
     evaluate.add_argument(
-        "--seed", type=int, default=None, help="the split's seed (default: the model's)"
+        "--seed", type=_seed, default=None, help="the split's seed (default: the model's)"
     )
     evaluate.add_argument(
         "--samples",
