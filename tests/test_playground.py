@@ -195,6 +195,7 @@ def test_a_neurons_graph_and_walk_leave_training_as_it_was(engine: str) -> None:
     assert got == expected
     assert drawing["svg"].startswith("<svg") and "out" in drawing["svg"]
     assert drawing["backward"][0]["gradient"].endswith("= 1")
+    assert "def backward" in drawing["source"] and "# backward of tanh" in drawing["source"]
     assert "neuron 3 of the hidden layer 2, on training point 6" in drawing["title"]
 
 

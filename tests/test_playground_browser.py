@@ -204,6 +204,7 @@ def test_a_neuron_shows_its_graph_and_backward_pass(page: Any) -> None:
     steps = page.find_elements(By.CSS_SELECTOR, "#backward li")
     assert steps[0].text.startswith("out = tanh(z)")
     assert "rule weighted_sum" in " ".join(step.text for step in steps)
+    assert "# backward of weighted_sum" in page.find_element(By.ID, "neuron-code").text
     page.find_element(By.ID, "show-gradients").click()
     wait_for(lambda: js(page, "return window.playground.gradients !== null"))
     title = page.find_element(By.CSS_SELECTOR, "#network line title")

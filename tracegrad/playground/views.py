@@ -1,5 +1,6 @@
 """What the page draws, computed from a model: pictures as small arrays, the graph of one
-neuron, the engine's backward walk written out, and each weight's gradient.
+neuron, the engine's backward walk written out (and compiled, as code), and each
+weight's gradient.
 
 Each update redraws the output over the input plane and every hidden neuron's output
 over it too: thousands of points through every neuron. Recording a compute graph for
@@ -242,6 +243,7 @@ def neuron_graph(run: Any, layer: int, index: int, point: int) -> dict[str, Any]
         out, leaves = _value_neuron(model, layer, index, x)
     else:
         out, leaves = _tensor_neuron(model, layer, index, x, settings.activation)
+    source = compiled_source(neuron_function(run, layer, index), leaves)
     model.zero_grad()
     for node in _interior(out):
         if isinstance(node, Tensor):
@@ -263,7 +265,56 @@ def neuron_graph(run: Any, layer: int, index: int, point: int) -> dict[str, Any]
         f"({', '.join(f'{v:.3g}' for v in x)})",
         **drawing,
         "backward": walk,
+        "source": source,
     }
+
+
+def neuron_function(run: Any, layer: int, index: int) -> Any:
+    """The neuron as a function of its inputs (Values, or one Tensor), on the model's own
+    parameters: what ``compiled_source`` compiles."""
+    model = run.model
+    if run.settings.engine == "value":
+        neuron = model.layers[layer].neurons[index]
+
+        def value_neuron(inputs: list[Value]) -> Value:
+            z = Value.linear(neuron.w, inputs, neuron.b)
+            return neuron._act(z) if neuron._act is not None else z
+
+        return value_neuron
+    linears = linear_layers(model)
+    target, last = linears[layer], layer == len(linears) - 1
+
+    def tensor_neuron(inputs: Tensor) -> Tensor:
+        z = (target.weight[index] * inputs).sum() + target.bias[index]  # type: ignore[index]
+        return z if last else getattr(z, run.settings.activation)()
+
+    return tensor_neuron
+
+
+def compiled_source(function: Any, inputs: Any) -> str:
+    """The neuron's forward and backward as the straight-line Python that
+    ``autograd.compile`` generates from its graph: the backward pass written out as code.
+
+    Compiling traces one call; nothing is back-propagated, so no gradient changes. Where
+    the compiler refuses the function, the reason is shown instead.
+    """
+    import autograd
+
+    compile_function = getattr(autograd, "compile", None)
+    if compile_function is None:
+        return "# this version of autograd has no compile"
+    argument = inputs if isinstance(inputs[0], Value) else inputs[0]
+    fresh = (
+        [Value(v.data, label=v.label) for v in argument]
+        if isinstance(argument, list)
+        else Tensor(argument.data, requires_grad=True, dtype=argument.dtype, label=argument.label)
+    )
+    compiled = compile_function(function)
+    try:
+        compiled(fresh)
+        return str(compiled.source)
+    except Exception as error:  # a refusal of the compiler is a message, not a failure
+        return f"# autograd.compile could not compile this neuron: {error}"
 
 
 def _interior(root: Node) -> list[Node]:

@@ -177,6 +177,7 @@ function onNeuron(drawing) {
     dot.hidden = false;
     showMessage(drawing.note);
   }
+  $("neuron-code").textContent = drawing.source;
   const list = $("backward");
   list.replaceChildren();
   for (const step of drawing.backward) {
