@@ -114,7 +114,7 @@ CASES = {
         "dataset": "regression", "loss": "l1_loss", "engine": "tensor", "l2": "0.001",
         "activation": "sigmoid",
     },
-    "value regression, hinge-free": {"dataset": "regression", "loss": "mse_loss", "hidden": "4"},
+    "value regression, mse": {"dataset": "regression", "loss": "mse_loss", "hidden": "4"},
     "tensor xor, hinge": {"dataset": "xor", "loss": "hinge_loss", "engine": "tensor"},
 }  # fmt: skip
 
