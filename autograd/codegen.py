@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .trace import GuardError, Program, Ref, float_constant
+from .trace import GuardError, Program, Sym, float_constant
 
 #: Statements per generated function; longer ones are split into chunks.
 CHUNK = 4000
@@ -98,7 +98,7 @@ class _Renderer:
 
     def operand(self, x: Any, in_index: bool = False) -> str:
         kind = type(x)
-        if kind is Ref:
+        if kind is Sym:
             return self.spelling[x.index]
         if kind is float:
             text = float_constant(x)
@@ -185,7 +185,7 @@ class _Renderer:
 
 def _operand_refs(x: Any, found: list[int]) -> None:
     kind = type(x)
-    if kind is Ref:
+    if kind is Sym:
         found.append(x.index)
     elif kind in (tuple, list):
         for item in x:
@@ -234,6 +234,8 @@ class Function:
         results: Sequence[int | None],
         note: Callable[[int], str] | None = None,
         returns: Callable[[list[str]], str] | None = None,
+        names: dict[int, str] | None = None,
+        unpack: str = "",
     ) -> None:
         self.name = name
         self.parameters = parameters
@@ -242,6 +244,11 @@ class Function:
         self.results = list(results)
         self.note = note
         self.returns = returns or (lambda parts: "return " + tuple_source(parts))
+        #: Names for results, from the nodes' labels (``w1``, ``grad_w1``); others are ``v{i}``.
+        self.names = names or {}
+        #: For a small function, the parameter whose items ``given`` are: they are unpacked
+        #: into named variables at the top (``x1, w1, o = S``) instead of read as ``S[k]``.
+        self.unpack = unpack
 
     def externals(self, program: Program) -> list[int]:
         """The results made outside the function that it needs, in the order first needed."""
@@ -336,9 +343,18 @@ class Function:
 
         renderer = _Renderer(program, namespace)
         spelling = renderer.spelling
-        for index, spelled in self.given.items():
-            spelling[index] = spelled
+        names = self.names if readable else {}  # a large function keeps v{i}, for its chunks
         lines: list[tuple[str, int]] = []  # (text, instruction)
+        if readable and self.unpack and self.given:
+            unpacked = [names.get(i, f"v{i}") for i in self.given]
+            lines.append(
+                (f"{', '.join(unpacked)}{',' if len(unpacked) == 1 else ''} = {self.unpack}", -1)
+            )
+            for index, name in zip(self.given, unpacked):
+                spelling[index] = name
+        else:
+            for index, spelled in self.given.items():
+                spelling[index] = spelled
         noted_groups: set[int] = set()
         note = self.note
         for i in order:
@@ -349,8 +365,9 @@ class Function:
             if i in actions:
                 text = renderer.action(i)
             else:
-                spelling[i] = f"v{i}"
-                text = f"v{i} = {renderer.expression(i)}"
+                name = names.get(i) or f"v{i}"
+                spelling[i] = name
+                text = f"{name} = {renderer.expression(i)}"
             if note is not None:
                 group = program.group_of(i)
                 if group is not None and group not in noted_groups:

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import builtins
 import functools
+import keyword
+import re
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -414,6 +416,8 @@ class _Compiler:
     def __init__(self, function: Callable[..., Any]) -> None:
         self.function = function
         self.trace = _Trace()
+        #: Each node the backward walks reached, with its gradient's instruction.
+        self.reached: list[tuple[Node, int]] = []
 
     def build(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CompiledStep:
         trace, program = self.trace, self.trace.program
@@ -483,6 +487,7 @@ class _Compiler:
                     saved.append(index)
             functions.append(function)
         given = {index: f"S[{k}]" for k, index in enumerate(saved)}
+        names = self._names(parents, backwards)
         node_count = len(forward_results)
         value_indices: list[int | None] = [v.index if type(v) is Sym else None for v in values]
         results = forward_results + value_indices
@@ -496,11 +501,14 @@ class _Compiler:
             returns=lambda parts: _forward_return(
                 parts, len(results), constant_values, node_count, namespace
             ),
+            names=names,
         )
         sources = [forward.source(program, namespace)]
         for backward_function in functions:
             if backward_function is not None:
                 backward_function.given = given
+                backward_function.names = names
+                backward_function.unpack = "S"
                 sources.append(backward_function.source(program, namespace))
         step.source = "\n\n\n".join(sources) + "\n"
         name = getattr(self.function, "__name__", "step")
@@ -555,12 +563,49 @@ class _Compiler:
             if current is not None and mark < len(program.instructions):
                 program.notes.setdefault(mark, ("backward", current))
             current, mark = reached, len(program.instructions)
+            if type(g) is Sym:
+                self.reached.append((reached, g.index))
             k = position.get(id(reached))
             if k is not None and type(g) is Sym and reached.requires_grad:
                 grads[k] = g.index
         if current is not None and mark < len(program.instructions):
             program.notes.setdefault(mark, ("backward", current))
         return start, len(program.instructions), grads
+
+    def _names(
+        self, parents: list[Node], backwards: list[tuple[int, int, list[int | None]] | None]
+    ) -> dict[int, str]:
+        """Names from the nodes' labels: ``w1`` for a node's data, ``grad_w1`` for the
+        gradient the step returns for it (a small step is read by people)."""
+        names: dict[int, str] = {}
+        used = {"L", "N", "A", "S", "g", "V", "np", "math", *dir(builtins)}
+
+        def claim(index: int, label: str) -> None:
+            base = re.sub(r"\W", "_", label)
+            if index in names or not base.isidentifier() or keyword.iskeyword(base):
+                return
+            name, k = base, 2
+            while name in used or name.startswith("_"):
+                name, k = f"{base}_{k}", k + 1
+            used.add(name)
+            names[index] = name
+
+        for node in parents:
+            symbol = self.trace.symbols.get(id(node))
+            if symbol is not None and node.label:
+                claim(symbol.index, node.label)
+        for index, (what, node) in sorted(self.trace.program.notes.items()):
+            if what == "forward" and node.label:
+                claim(index, node.label)
+        for node, gradient in self.reached:  # in the order the walk reached them
+            if node.label:
+                claim(gradient, f"grad_{node.label}")
+        for backward in backwards:
+            if backward is not None:
+                for parent, gradient_index in zip(parents, backward[2]):
+                    if gradient_index is not None and parent.label:
+                        claim(gradient_index, f"grad_{parent.label}")
+        return names
 
     def _note(self, index: int) -> str:
         note = self.trace.program.notes.get(index)
