@@ -54,16 +54,41 @@ class Optimizer:
             p.zero_grad()
 
     def step(self) -> None:
-        """Update every parameter that has a gradient."""
-        for p, state in zip(self.parameters, self.state):
-            if p.grad is None or not p.requires_grad:  # no gradient reached it, or frozen
-                continue
-            g = p.grad.data if isinstance(p.grad, Node) else p.grad
-            p.subtract_data_(self.update(np.asarray(p.data), g, state))
+        """Update every parameter that has a gradient.
 
-    def update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
-        """The amount to subtract from a parameter, given its data, gradient and state."""
+        Each update sees the parameter's data and gradient as read-only 1-D views (a
+        Value or a 0-d Tensor as one element), and its result is reshaped back. Why 1-D:
+        arithmetic on a 0-d array gives a numpy scalar, not an array, so an update
+        written with numpy's in-place arithmetic (``m *= β``, ``out=``) would break on
+        exactly those parameters; with one shape rule for every parameter, each formula
+        runs the same on Values and on Tensors of any shape. Why read-only: the gradient
+        and the data belong to the parameter, and an update that kept one of them as its
+        own state (a momentum buffer that is the gradient itself) and changed it in place
+        would corrupt ``.grad`` silently; numpy refuses the write instead, loudly.
+        """
+        for p, state in zip(self.parameters, self.state):
+            grad = p.grad
+            if grad is None or not p.requires_grad:  # no gradient reached it, or frozen
+                continue
+            data = np.asarray(p.data)
+            gradient = _read_only(np.asarray(grad.data if isinstance(grad, Node) else grad))
+            delta = self.update(_read_only(data), gradient, state)
+            p.subtract_data_(delta.reshape(data.shape))
+
+    def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        """The amount to subtract from a parameter, given its data, gradient and state.
+
+        ``data`` and ``grad`` are read-only 1-D views (see ``step``): state that an
+        update keeps and changes is its own array. The result has their shape.
+        """
         raise NotImplementedError
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only 1-D view of ``array`` (a copy, if its memory is not contiguous)."""
+    view = array.reshape(-1)
+    view.flags.writeable = False
+    return view
 
 
 def _check(condition: bool, message: str) -> None:
@@ -93,19 +118,16 @@ class SGD(Optimizer):
         self.momentum, self.dampening = float(momentum), float(dampening)
         self.nesterov, self.weight_decay = nesterov, float(weight_decay)
 
-    def update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+    def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.weight_decay:
             grad = grad + self.weight_decay * data
         if self.momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:
-                buffer = grad * 1.0  # a copy: the buffer is ours to update in place
-            elif isinstance(buffer, np.ndarray):
+                buffer = state["momentum_buffer"] = grad.copy()  # ours to update in place
+            else:
                 buffer *= self.momentum
                 buffer += (1.0 - self.dampening) * grad
-            else:
-                buffer = self.momentum * buffer + (1.0 - self.dampening) * grad
-            state["momentum_buffer"] = buffer
             grad = grad + self.momentum * buffer if self.nesterov else buffer
         return self.lr * grad
 
@@ -132,13 +154,13 @@ class Adam(Optimizer):
         self.beta1, self.beta2 = float(beta1), float(beta2)
         self.eps, self.weight_decay = float(eps), float(weight_decay)
 
-    def update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+    def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.weight_decay:
             grad = grad + self.weight_decay * data
         t = state["step"] = state.get("step", 0) + 1
         step_size = self.lr / (1.0 - self.beta1**t)
         correction = math.sqrt(1.0 - self.beta2**t)
-        if "m" not in state:  # a Value's moments are 0-d arrays: one update for both kinds
+        if "m" not in state:
             state["m"], state["v"] = np.zeros_like(data), np.zeros_like(data)
         m, v = state["m"], state["v"]  # the moments are updated in place
         m *= self.beta1
