@@ -213,3 +213,11 @@ def _value_row_loss(
             f"probabilities, got {labels.dtype} of shape {labels.shape}"
         )
     return Value.sum([float(p) * (log_sum - z) for p, z in zip(labels[position], row)])
+
+
+#: Every loss of the library by name: what ``fit``'s error names when it is given a
+#: name where a loss function belongs, and what the tests run every loss from.
+LOSSES: dict[str, Callable[..., Any]] = {
+    loss.__name__: loss
+    for loss in (l1_loss, mse_loss, cross_entropy, binary_cross_entropy, hinge_loss)
+}
