@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tracegrad.rng import Seed, as_generator
+from tracegrad.rng import Seed
 
+from . import checks
 from .activations import activation as find_activation
 from .layers import Dropout, Linear, Sequential
 from .module import Module, perceptron_parameter_count
@@ -29,12 +30,11 @@ class MLP(Sequential):
         *,
         rng: Seed = None,
     ) -> None:
-        if not sizes:
-            raise ValueError("MLP: sizes must name at least one layer")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"MLP: dropout must be in [0, 1), got {dropout}")
+        nin = checks.positive_int(nin, "MLP", "nin")
+        sizes = checks.sizes(sizes, "MLP", "sizes")
         chosen = find_activation(activation, "MLP")
-        generator = as_generator(rng)
+        dropout = checks.real(dropout, "MLP", "dropout", low=0.0, high=1.0, high_open=True)
+        generator = checks.generator(rng, "MLP")
         widths = [nin, *sizes]
         layers: list[Module] = []
         for i in range(len(sizes)):

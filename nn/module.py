@@ -21,6 +21,7 @@ import numpy as np
 
 from autograd import Node, Value
 
+from . import checks
 from .modelfile import (
     FORMAT,
     FORMAT_VERSION,
@@ -337,6 +338,8 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> M
     The model the file describes is sized up before it is built: one that would take
     more than ``max_bytes`` of memory is refused.
     """
+    checks.path(path, "load")
+    checks.positive_int(max_bytes, "load", "max_bytes")
     with ModelFile(path) as file:
         architecture = file.header.get("architecture")
         if architecture is None:
@@ -360,6 +363,7 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> M
 
 def load_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The metadata that ``save`` stored with a model."""
+    checks.path(path, "load_metadata")
     with ModelFile(path) as file:
         return dict(file.header.get("metadata") or {})
 

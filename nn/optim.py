@@ -22,22 +22,16 @@ import numpy as np
 
 from autograd import Node
 
+from . import checks
+
 
 class Optimizer:
     """Holds the parameters and their state; ``step()`` updates, ``zero_grad()`` forgets."""
 
     def __init__(self, parameters: Iterable[Node], lr: float) -> None:
-        self.parameters = list(parameters)
-        if not self.parameters:
-            raise ValueError(f"{type(self).__name__}: got no parameters to optimise")
-        for position, p in enumerate(self.parameters):
-            if not isinstance(p, Node) or not p.is_leaf:
-                raise TypeError(
-                    f"{type(self).__name__}: parameter {position} is not a leaf node "
-                    f"(got {type(p).__name__})"
-                )
-        _check(lr >= 0.0, f"{type(self).__name__}: lr must not be negative, got {lr}")
-        self.lr = float(lr)
+        name = type(self).__name__
+        self.parameters = checks.parameters(parameters, name)
+        self.lr = checks.real(lr, name, "lr", low=0.0)
         self.state: list[dict[str, Any]] = [{} for _ in self.parameters]
 
     def __repr__(self) -> str:
@@ -109,14 +103,15 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(parameters, lr)
-        _check(momentum >= 0.0, f"SGD: momentum must not be negative, got {momentum}")
-        _check(weight_decay >= 0.0, f"SGD: weight_decay must not be negative, got {weight_decay}")
+        self.momentum = checks.real(momentum, "SGD", "momentum", low=0.0)
+        self.dampening = checks.real(dampening, "SGD", "dampening")
+        self.nesterov = checks.flag(nesterov, "SGD", "nesterov")
+        self.weight_decay = checks.real(weight_decay, "SGD", "weight_decay", low=0.0)
         _check(
-            not nesterov or (momentum > 0.0 and dampening == 0.0),
-            "SGD: Nesterov momentum needs momentum > 0 and dampening = 0",
+            not self.nesterov or (self.momentum > 0.0 and self.dampening == 0.0),
+            "SGD: nesterov=True (Nesterov momentum) needs momentum > 0 and dampening = 0, "
+            f"got momentum={momentum!r} and dampening={dampening!r}",
         )
-        self.momentum, self.dampening = float(momentum), float(dampening)
-        self.nesterov, self.weight_decay = nesterov, float(weight_decay)
 
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.weight_decay:
@@ -144,15 +139,14 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(parameters, lr)
-        beta1, beta2 = betas
-        _check(
-            0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0,
-            f"Adam: betas must lie in [0, 1), got {betas}",
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            checks.wrong_type("Adam", "betas", "a pair (beta1, beta2) such as (0.9, 0.999)", betas)
+        self.beta1, self.beta2 = (
+            checks.real(beta, "Adam", f"betas[{i}]", low=0.0, high=1.0, high_open=True)
+            for i, beta in enumerate(betas)
         )
-        _check(eps >= 0.0, f"Adam: eps must not be negative, got {eps}")
-        _check(weight_decay >= 0.0, f"Adam: weight_decay must not be negative, got {weight_decay}")
-        self.beta1, self.beta2 = float(beta1), float(beta2)
-        self.eps, self.weight_decay = float(eps), float(weight_decay)
+        self.eps = checks.real(eps, "Adam", "eps", low=0.0)
+        self.weight_decay = checks.real(weight_decay, "Adam", "weight_decay", low=0.0)
 
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.weight_decay:
@@ -184,7 +178,13 @@ class LRScheduler:
     """
 
     def __init__(self, optimizer: Optimizer) -> None:
-        self.optimizer = optimizer
+        self.optimizer = checks.instance(
+            optimizer,
+            Optimizer,
+            type(self).__name__,
+            "optimizer",
+            ": it sets the learning rate of an optimiser, such as nn.optim.SGD(...)",
+        )
         self.base_lr = optimizer.lr
         self.epoch = 0
 
@@ -208,10 +208,9 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        _check(step_size >= 1, f"StepLR: step_size must be at least 1, got {step_size}")
-        _check(gamma > 0.0, f"StepLR: gamma must be positive, got {gamma}")
         super().__init__(optimizer)
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size = checks.positive_int(step_size, "StepLR", "step_size")
+        self.gamma = checks.real(gamma, "StepLR", "gamma", low=0.0, low_open=True)
 
     def next_learning_rate(self, lr: float, epoch: int) -> float:
         return lr * self.gamma if epoch % self.step_size == 0 else lr
@@ -227,9 +226,9 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        _check(T_max >= 1, f"CosineAnnealingLR: T_max must be at least 1, got {T_max}")
         super().__init__(optimizer)
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = checks.positive_int(T_max, "CosineAnnealingLR", "T_max")
+        self.eta_min = checks.real(eta_min, "CosineAnnealingLR", "eta_min", low=0.0)
 
     def next_learning_rate(self, lr: float, epoch: int) -> float:
         T, low = self.T_max, self.eta_min

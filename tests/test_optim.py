@@ -132,12 +132,12 @@ def test_a_float32_parameter_stays_float32() -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda p: SGD(p, lr=-1), "lr must not be negative"),
-        (lambda p: SGD(p, lr=0.1, momentum=-0.5), "momentum must not be negative"),
-        (lambda p: SGD(p, lr=0.1, nesterov=True), "Nesterov momentum needs momentum"),
-        (lambda p: SGD(p, lr=0.1, weight_decay=-1), "weight_decay must not be negative"),
-        (lambda p: Adam(p, betas=(0.9, 1.0)), r"betas must lie in \[0, 1\)"),
-        (lambda p: Adam(p, eps=-1.0), "eps must not be negative"),
+        (lambda p: SGD(p, lr=-1), "lr must be .* not negative"),
+        (lambda p: SGD(p, lr=0.1, momentum=-0.5), "momentum must be .* not negative"),
+        (lambda p: SGD(p, lr=0.1, nesterov=True), "Nesterov momentum. needs momentum"),
+        (lambda p: SGD(p, lr=0.1, weight_decay=-1), "weight_decay must be .* not negative"),
+        (lambda p: Adam(p, betas=(0.9, 1.0)), r"betas\[[01]\] must be in \[0, 1\)"),
+        (lambda p: Adam(p, eps=-1.0), "eps must be .* not negative"),
         (lambda p: SGD([], lr=0.1), "got no parameters"),
     ],
 )
@@ -151,9 +151,9 @@ def test_invalid_hyperparameters(make: object, message: str) -> None:
     [
         (lambda p: SGD(p, momentum=0.9, nesterov=True, dampening=0.1), "Nesterov"),
         (lambda p: SGD(p, momentum=0.9, nesterov=True, dampening=-0.1), "Nesterov"),
-        (lambda p: Adam(p, betas=(1.5, 0.9)), r"betas must lie in \[0, 1\)"),
-        (lambda p: Adam(p, betas=(0.9, 1.5)), r"betas must lie in \[0, 1\)"),
-        (lambda p: Adam(p, weight_decay=-0.5), "weight_decay must not be negative"),
+        (lambda p: Adam(p, betas=(1.5, 0.9)), r"betas\[[01]\] must be in \[0, 1\)"),
+        (lambda p: Adam(p, betas=(0.9, 1.5)), r"betas\[[01]\] must be in \[0, 1\)"),
+        (lambda p: Adam(p, weight_decay=-0.5), "weight_decay must be .* not negative"),
         (lambda p: StepLR(SGD(p), step_size=1, gamma=0.0), "gamma must be positive"),
         (lambda p: StepLR(SGD(p), step_size=1, gamma=-0.5), "gamma must be positive"),
         (lambda p: CosineAnnealingLR(SGD(p), T_max=0), "T_max must be at least 1"),
@@ -214,13 +214,13 @@ def test_repr_names_every_setting() -> None:
 
 @pytest.mark.parametrize("bad", [1.0, np.ones(2)])
 def test_parameters_must_be_nodes(bad: object) -> None:
-    with pytest.raises(TypeError, match="parameter 1 is not a leaf node"):
+    with pytest.raises(TypeError, match="parameters: item 1 is not a leaf node"):
         SGD([_param(), bad])  # type: ignore[list-item]
 
 
 def test_parameters_must_be_leaves() -> None:
     p = _param()
-    with pytest.raises(TypeError, match=r"parameter 0 is not a leaf node \(got Tensor\)"):
+    with pytest.raises(TypeError, match=r"parameters: item 0 is not a leaf node \(got a Tensor"):
         SGD([p * 2])
 
 
@@ -331,7 +331,7 @@ def test_adam_takes_betas_in_zero_to_one(betas: tuple[float, float]) -> None:
 
 @pytest.mark.parametrize("betas", [(1.0, 0.9), (0.9, 1.0), (-0.1, 0.9), (0.9, -0.1)])
 def test_adam_refuses_betas_outside_zero_to_one(betas: tuple[float, float]) -> None:
-    with pytest.raises(ValueError, match=r"betas must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"betas\[[01]\] must be in \[0, 1\)"):
         Adam([Value(1.0)], betas=betas)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from autograd import Tensor, no_grad
 from tracegrad.files import write_atomically
 
-from .. import layers, scalar
+from .. import checks, layers, scalar
 from ..activations import ACTIVATIONS, LeakyReLU, of_layer
 from ..module import Module
 from .pytorch import scalar_as_layers
@@ -155,6 +155,10 @@ def to_onnx(
     (in_features,) of the first Linear layer. The input is called "input" and the output
     "output"; the batch dimension, "batch", is dynamic.
     """
+    checks.instance(model, Module, "to_onnx", "model")
+    checks.path(path, "to_onnx")
+    if input_shape is not None:
+        input_shape = checks.shape(input_shape, "to_onnx", "input_shape")
     onnx = _onnx()
     if input_shape is None:
         features = _input_features(model)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import layers, scalar
+from .. import checks, layers, scalar
 from ..activations import ACTIVATIONS, LeakyReLU, of_layer
 from ..module import Module
 
@@ -59,6 +59,7 @@ def as_sequential(model: scalar.MLP) -> layers.Sequential:
 
 def to_torch(model: Module) -> Any:
     """An equivalent ``torch.nn.Module`` holding a float32 copy of the weights."""
+    checks.instance(model, Module, "to_torch", "model")
     torch = _torch()
     if isinstance(model, scalar.MLP):
         model = as_sequential(model)
@@ -102,7 +103,7 @@ def from_torch(module: Any) -> Module:
     """The tracegrad equivalent of a ``torch.nn`` module made of the supported layers."""
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}")
+        checks.wrong_type("from_torch", "module", "a torch.nn.Module", module)
     converted = _from_torch(torch, module)
     converted.train(module.training)
     return converted
