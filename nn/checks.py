@@ -271,8 +271,8 @@ def path(value: Any, where: str, name: str = "path") -> str | os.PathLike[str]:
 
 def shape(value: Any, where: str, name: str) -> tuple[int, ...]:
     """One sample's shape: a sequence of positive ints."""
-    if not isinstance(value, Sequence) or isinstance(value, str):
-        wrong_type(where, name, "a shape, a sequence of sizes such as (28, 28)", value)
+    if not isinstance(value, (tuple, list)):
+        wrong_type(where, name, "a shape, a tuple of sizes such as (28, 28)", value)
     return tuple(positive_int(size, where, f"{name}[{i}]") for i, size in enumerate(value))
 
 

@@ -60,7 +60,7 @@ class Linear(TensorModule):
         *,
         init: str = "kaiming",
         rng: Seed = None,
-        dtype: type = np.float32,
+        dtype: type | np.dtype[Any] = np.float32,
     ) -> None:
         in_features = checks.positive_int(in_features, "Linear", "in_features")
         out_features = checks.positive_int(out_features, "Linear", "out_features")
@@ -103,12 +103,9 @@ class Linear(TensorModule):
 
 
 def _float_dtype(dtype: Any, where: str) -> type:
-    """A floating-point dtype (numpy's float32 or float64, or its name)."""
-    try:
-        chosen = np.dtype(dtype)
-    except (TypeError, ValueError):
-        checks.wrong_type(where, "dtype", "a float dtype such as np.float32", dtype)
-    if dtype is None or chosen.kind != "f":
+    """A floating-point dtype: a type such as np.float32 or float, or an ``np.dtype``."""
+    chosen = np.dtype(dtype) if isinstance(dtype, (type, np.dtype)) else None
+    if chosen is None or chosen.kind != "f":
         checks.wrong_type(where, "dtype", "a float dtype such as np.float32", dtype)
     return chosen.type
 

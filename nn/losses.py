@@ -187,6 +187,11 @@ def cross_entropy(
         return _value_cross_entropy(logits, target, reduction)  # type: ignore[arg-type]
     if not isinstance(logits, Tensor):
         checks.wrong_type("cross_entropy", "logits", "a Tensor or rows of Values", logits)
+    if isinstance(target, Tensor) and logits.ndim == 2 and target.shape != logits.shape:
+        raise ValueError(
+            f"cross_entropy: target class probabilities of shape {target.shape} do not fit "
+            f"logits of shape {logits.shape}"
+        )
     if isinstance(target, np.ndarray) and logits.ndim == 2:
         _check_labels(target, logits.shape)
     return autograd.cross_entropy(logits, target, reduction)

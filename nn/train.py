@@ -186,7 +186,10 @@ def _metric_functions(metrics: Any, where: str) -> dict[str, Metric]:
     named: dict[str, Metric] = {}
     for position, metric in enumerate(metrics):
         if isinstance(metric, str):
-            checks.choice(metric, METRICS, where, "metric")
+            if metric not in METRICS:
+                raise ValueError(
+                    f"{where}: unknown metric {metric!r} in metrics; choose from {sorted(METRICS)}"
+                )
             named[metric] = METRICS[metric]
         else:
             checks.function(metric, where, f"metrics[{position}]", "a metric name or function")
@@ -453,7 +456,7 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
         if not math.isfinite(value):
             raise TrainingDivergedError(
                 f"fit: the loss became {value} at epoch {epoch}, batch {step}; "
-                "lower the learning rate or check the data for NaN",
+                "lower the learning rate or check the data (X, y) for NaN and huge values",
                 run.history,
             )
         run.optimizer.zero_grad()
@@ -616,7 +619,10 @@ def _run_epoch(run: _Run, epoch: int) -> None:
         _add_end_of_epoch_figures(run, record)
     record["seconds"] = time.perf_counter() - start
     if run.on_epoch_end is not None:
-        run.on_epoch_end(record)
+        try:
+            run.on_epoch_end(record)
+        except (TypeError, ValueError) as error:
+            raise _refusal(error, "fit: on_epoch_end failed on the epoch's record") from error
     run.history.records.append(record)
     run.bar.set_postfix(
         {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")},

@@ -139,7 +139,7 @@ def _output_shape(model: Module, input_shape: tuple[int, ...]) -> tuple[int, ...
             out = model(Tensor(np.zeros((1, *input_shape), np.float32)))
     except (ValueError, TypeError) as error:
         raise ValueError(
-            f"to_onnx: the model does not take inputs of shape {input_shape}: {error}"
+            f"to_onnx: the model does not take inputs of shape {input_shape} (input_shape): {error}"
         ) from None
     finally:
         model.train(was_training)
