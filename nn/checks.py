@@ -70,12 +70,17 @@ def _is_integer(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def integer(value: Any, where: str, name: str, *, minimum: int | None = None) -> int:
-    """An int (a numpy integer too; a bool, a float or a string is refused) ≥ ``minimum``."""
+def integer(
+    value: Any, where: str, name: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """An int (a numpy integer too; a bool, a float or a string is refused) in
+    [``minimum``, ``maximum``]."""
     if not _is_integer(value):
         wrong_type(where, name, "an integer", value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{where}: {name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{where}: {name} must be at most {maximum}, got {value}")
     return int(value)
 
 

@@ -42,6 +42,10 @@ from .threads import IdleCores, blas_threads
 Loss = Callable[[Tensor, Any], Tensor]
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
+#: The most BLAS threads ``fit(threads=)`` sets: more than any machine's cores only slows
+#: BLAS down, and far more overflows the C int that BLAS takes.
+MAX_THREADS = 1024
+
 #: The metrics ``fit`` and ``evaluate`` know by name.
 METRICS: dict[str, Metric] = {
     "accuracy": accuracy,
@@ -592,7 +596,9 @@ def _checked_run(
         validation_data, scheduler,
         checks.callback(on_epoch_end, "fit", "on_epoch_end"),
         checks.flag(evaluate_training, "fit", "evaluate_training"),
-        checks.optional_positive_int(threads, "fit", "threads"),
+        None if threads is None else checks.integer(
+            threads, "fit", "threads", minimum=1, maximum=MAX_THREADS
+        ),
         checks.flag(progress, "fit", "progress"),
     )  # fmt: skip
 
