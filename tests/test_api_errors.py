@@ -249,6 +249,11 @@ def _harmless(*args: Any, **kwargs: Any) -> None:
     """A function that takes anything and gives nothing back."""
 
 
+def _echo(first: Any, *args: Any, **kwargs: Any) -> Any:
+    """A function that gives back its first argument (as a loss: one per sample)."""
+    return first
+
+
 _MADE: list[Callable[[], Any]] = [
     object,
     lambda: np.array([]),
@@ -273,6 +278,7 @@ _MADE: list[Callable[[], Any]] = [
     lambda: nn.optim.SGD([Tensor(np.ones(2), requires_grad=True)]),
     lambda: nn.optim.StepLR(nn.optim.SGD([Tensor(np.ones(2), requires_grad=True)]), 1),
     lambda: _harmless,
+    lambda: _echo,
     lambda: len,
     lambda: iter([1, 2]),
     lambda: (p for p in _parameters()),

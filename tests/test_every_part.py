@@ -119,9 +119,9 @@ def test_every_part_is_in_the_tables() -> None:
     assert public_losses - {"zero_one_loss"} == set(LOSSES)  # the registry is complete
 
 
-def _data(targets: str, scalar: bool) -> tuple[np.ndarray, np.ndarray]:
+def _data(targets: str, scalar: bool, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Three blobs; their labels as the loss wants them, or a linear target."""
-    X, classes = nn.datasets.blobs(SAMPLES, rng=0)
+    X, classes = nn.datasets.blobs(SAMPLES, rng=seed)
     y = {
         "classes": classes,
         "binary": (classes == 0).astype(np.float64),
@@ -278,12 +278,16 @@ def test_fit_learns_is_the_loop_by_hand_and_matches_the_oracle(kind: str, case: 
     model = fresh()
     before = nn.evaluate(model, X, y, loss=loss, metrics=[])["loss"]
     optimizer, scheduler = _parts(model, cls, setting, schedule)
+    validation = _data(targets, scalar, seed=1)  # other samples of the same blobs
     history = nn.fit(model, X, y, loss=loss, optimizer=optimizer, scheduler=scheduler,
                      epochs=EPOCHS, batch_size=BATCH, shuffle=False, metrics=list(metrics),
-                     progress=False, threads=1)  # fmt: skip
+                     validation=validation, progress=False, threads=1)  # fmt: skip
     after = nn.evaluate(model, X, y, loss=loss, metrics=list(metrics))
     assert after["loss"] < before, "it did not learn"
     assert set(after) == {"loss", *metrics}
+    held_out = nn.evaluate(model, *validation, loss=loss, metrics=list(metrics))
+    for name, number in held_out.items():  # measured on the validation data, not on X
+        assert history.last[f"val_{name}"] == pytest.approx(number, rel=1e-12), name
 
     by_hand = fresh()
     records = _by_hand(by_hand, X, y, loss, *_parts(by_hand, cls, setting, schedule), metrics)
