@@ -187,14 +187,23 @@ def cross_entropy(
         return _value_cross_entropy(logits, target, reduction)  # type: ignore[arg-type]
     if not isinstance(logits, Tensor):
         checks.wrong_type("cross_entropy", "logits", "a Tensor or rows of Values", logits)
-    if isinstance(target, Tensor) and logits.ndim == 2 and target.shape != logits.shape:
+    try:
+        return autograd.cross_entropy(logits, target, reduction)
+    except (TypeError, ValueError):
+        if logits.ndim == 2:  # the target's mistake, named as nn names it (the common
+            _check_target_of(target, logits.shape)  # case pays nothing for the names)
+        raise
+
+
+def _check_target_of(target: Any, shape: tuple[int, ...]) -> None:
+    """Raise the error that names what is wrong with ``target`` for logits of ``shape``."""
+    if isinstance(target, Tensor) and target.shape != shape:
         raise ValueError(
             f"cross_entropy: target class probabilities of shape {target.shape} do not fit "
-            f"logits of shape {logits.shape}"
+            f"logits of shape {shape}"
         )
-    if isinstance(target, np.ndarray) and logits.ndim == 2:
-        _check_labels(target, logits.shape)
-    return autograd.cross_entropy(logits, target, reduction)
+    if isinstance(target, np.ndarray):
+        _check_labels(target, shape)
 
 
 def _check_labels(target: np.ndarray, shape: tuple[int, ...]) -> None:

@@ -50,38 +50,49 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient.
 
-        Each update sees the parameter's data and gradient as read-only 1-D views (a
-        Value or a 0-d Tensor as one element), and its result is reshaped back. Why 1-D:
-        arithmetic on a 0-d array gives a numpy scalar, not an array, so an update
-        written with numpy's in-place arithmetic (``m *= β``, ``out=``) would break on
-        exactly those parameters; with one shape rule for every parameter, each formula
-        runs the same on Values and on Tensors of any shape. Why read-only: the gradient
-        and the data belong to the parameter, and an update that kept one of them as its
-        own state (a momentum buffer that is the gradient itself) and changed it in place
-        would corrupt ``.grad`` silently; numpy refuses the write instead, loudly.
+        Each update sees the parameter's data and gradient as read-only arrays of at
+        least one dimension (a Value or a 0-d Tensor as one element), and a 0-d result
+        is reshaped back. Why never 0-d: arithmetic on a 0-d array gives a numpy scalar,
+        not an array, so an update written with numpy's in-place arithmetic (``m *= β``,
+        ``out=``) would break on exactly those parameters; with one shape rule for every
+        parameter, each formula runs the same on Values and on Tensors of any shape. Why
+        read-only: the gradient and the data belong to the parameter, and an update that
+        kept one of them as its own state (a momentum buffer that is the gradient itself)
+        and changed it in place would corrupt ``.grad`` silently; numpy refuses the
+        write instead, loudly.
         """
         for p, state in zip(self.parameters, self.state):
             grad = p.grad
             if grad is None or not p.requires_grad:  # no gradient reached it, or frozen
                 continue
-            data = np.asarray(p.data)
-            gradient = _read_only(np.asarray(grad.data if isinstance(grad, Node) else grad))
-            delta = self.update(_read_only(data), gradient, state)
-            p.subtract_data_(delta.reshape(data.shape))
+            if isinstance(grad, Node):
+                grad = grad.data
+            data = p.data
+            if isinstance(data, float):  # a Value: data and gradient side by side, 1-D
+                pair = np.array((data, grad))
+            elif data.ndim:  # a Tensor, the usual case: the arrays as they are, read-only
+                data = np.asarray(data)
+                p.subtract_data_(self.update(_read_only(data), _read_only(grad), state))
+                continue
+            else:  # a 0-d Tensor, in its own dtype
+                pair = np.array((data, grad), dtype=data.dtype)
+            pair.setflags(write=False)
+            p.subtract_data_(self.update(pair[:1], pair[1:], state)[0])
 
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         """The amount to subtract from a parameter, given its data, gradient and state.
 
-        ``data`` and ``grad`` are read-only 1-D views (see ``step``): state that an
-        update keeps and changes is its own array. The result has their shape.
+        ``data`` and ``grad`` have the parameter's shape (one element, 1-D, for a Value
+        or a 0-d Tensor) and are read-only (see ``step``): state that an update keeps
+        and changes is an array of its own. The result has their shape.
         """
         raise NotImplementedError
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
-    """A read-only 1-D view of ``array`` (a copy, if its memory is not contiguous)."""
-    view = array.reshape(-1)
-    view.flags.writeable = False
+def _read_only(array: Any) -> np.ndarray:
+    """A read-only view of ``array``."""
+    view = np.asarray(array).view()
+    view.setflags(write=False)
     return view
 
 
