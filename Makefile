@@ -10,7 +10,7 @@ ifneq ($(wildcard ../shared/data),)
 export TRACEGRAD_DATA ?= $(abspath ../shared/data)
 endif
 
-.PHONY: all venv demo test lint bench notebooks mutation clean
+.PHONY: all venv demo test lint docs bench notebooks mutation clean
 
 all: test
 
@@ -37,8 +37,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# pytest builds the docs too (tests/test_docs.py), and runs the Python blocks of every page.
 test: lint
 	$(BIN)/python -m pytest
+
+# The documentation site, warnings as errors; open docs/_build/html/index.html.
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 $(BENCH)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH)
@@ -49,15 +54,11 @@ $(BENCH)/.installed: pyproject.toml
 	touch $(BENCH)/.installed
 
 # Run both notebooks top to bottom in their full setting and store them with their outputs
-# (numbers and pictures), so that they read well on a code host. The tests run them too.
+# (numbers and pictures), so that they read well on a code host; cells tagged
+# nondeterministic (wall times) are stored without theirs. tests/test_notebooks.py runs
+# them again and compares.
 notebooks: $(STAMP)
-	for notebook in notebooks/*.ipynb; do \
-		$(BIN)/python -c "import sys, nbformat; from nbclient import NotebookClient; \
-nb = nbformat.read(sys.argv[1], as_version=4); \
-NotebookClient(nb, timeout=3600, kernel_name='python3', \
-resources={'metadata': {'path': 'notebooks'}}).execute(); \
-nbformat.write(nb, sys.argv[1])" $$notebook || exit 1; \
-	done
+	$(BIN)/python notebooks/store.py notebooks/*.ipynb
 
 bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/scalar.py
@@ -66,10 +67,12 @@ bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/lesson.py
 	$(BENCH)/bin/python benchmarks/threads.py
 
-# Mutation testing of the numerical core with cosmic-ray (mutation/run.py): about 35
-# minutes on two cores, so not part of `make test`. Pass FILES="autograd/rules.py" for a
-# subset; `python -m mutation.run --recheck mutation-report/survivors.txt` reruns a run's
-# survivors against new tests.
+# Mutation testing of the numerical core with cosmic-ray (mutation/run.py): too long to
+# be part of `make test` (docs/mutation.md has each file's time). Pass
+# FILES="autograd/rules.py" for a subset; `python -m mutation.run --recheck
+# mutation-report/survivors.txt` reruns a run's survivors against new tests, and
+# `python -m mutation.run --check` matches mutation/equivalent.txt against today's code
+# without running any test (3 minutes).
 $(VENV)/.mutation-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,mutation]'
 	touch $@
@@ -78,4 +81,5 @@ mutation: $(VENV)/.mutation-installed
 	$(BIN)/python -m mutation.run $(if $(FILES),--files $(FILES))
 
 clean:
-	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .ruff_cache .hypothesis tracegrad-demo mutation-report
+	rm -rf $(VENV) $(BENCH) build docs/_build *.egg-info .pytest_cache .ruff_cache .hypothesis \
+		tracegrad-demo mutation-report

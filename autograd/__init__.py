@@ -8,25 +8,31 @@ as a compute graph; one engine back-propagates through either kind.
 #: import name, and ``nn`` checks for this mark to say so, instead of failing obscurely.
 __tracegrad__ = True
 
+from .compiler import CompileError, compile
 from .engine import backward, grad, topological_order
 from .functional import concatenate, cross_entropy, linear, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .node import Node
 from .tensor import Tensor, matmul, maximum, minimum
+from .trace import GuardError, TracingError
 from .value import Value
 from .versions import DataChangedError
 from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph
 
 __all__ = [
+    "CompileError",
     "DataChangedError",
     "GradcheckError",
     "GraphTooLargeError",
     "GraphvizNotFoundError",
+    "GuardError",
     "Node",
     "Tensor",
+    "TracingError",
     "Value",
     "backward",
+    "compile",
     "concatenate",
     "cross_entropy",
     "detect_anomaly",

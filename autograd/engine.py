@@ -70,7 +70,10 @@ def topological_order(outputs: Sequence[Node]) -> list[Node]:
 
 
 def gradients(
-    outputs: Sequence[Node], seeds: Sequence[Any], create_graph: bool = False
+    outputs: Sequence[Node],
+    seeds: Sequence[Any],
+    create_graph: bool = False,
+    order: Sequence[Node] | None = None,
 ) -> Generator[tuple[Node, Any], None, None]:
     """Walk the graph from ``outputs`` backwards, yielding each node with its finished gradient.
 
@@ -82,6 +85,8 @@ def gradients(
     forward. With ``create_graph`` every gradient is a node recorded in a new graph;
     otherwise gradients are raw floats or arrays. Where a gradient goes is the caller's
     business: ``backward()`` stores them on the nodes, ``grad()`` returns some of them.
+    ``order`` replaces the topological order (the compiler's walk stops at the nodes a
+    compiled step is given).
     """
     grads: dict[Node, Any] = {}
     for output, seed in zip(outputs, seeds, strict=True):
@@ -90,7 +95,7 @@ def gradients(
     now = clock.now  # no data was written since a node made at `now`
     broadcasts = outputs[0]._broadcasts  # one kind of node per graph
 
-    for node in reversed(topological_order(outputs)):
+    for node in reversed(topological_order(outputs) if order is None else order):
         g = grads.pop(node, None)
         if g is None:
             continue
@@ -179,6 +184,8 @@ def _check_unchanged(node: Node) -> None:
         suspects.append(("output", node))
     if rule.reads_inputs:
         suspects += [(f"input {position}", p) for position, p in enumerate(node.parents)]
+    # the Tensors the op keeps as constants (labels, a condition, a target, an index)
+    suspects += [(f"constant {position}", c) for position, c in enumerate(_kept(node))]
     for what, suspect in suspects:
         storage = getattr(suspect, "_storage", None)
         if storage is not None and storage.written_at > node._epoch:
@@ -191,6 +198,11 @@ def _check_unchanged(node: Node) -> None:
                 "again after changing data (an assignment to .data, an optimiser step, "
                 "load_state_dict), or change a copy."
             )
+
+
+def _kept(node: Node) -> tuple[Node, ...]:
+    """The constant nodes whose data ``node``'s rule reads from its ctx (none for most)."""
+    return getattr(node, "_kept", ())
 
 
 #: Serialises the read-add-write of a leaf's .grad: threads back-propagating into one
@@ -331,6 +343,7 @@ def grad(
                 walk.close()
                 break
 
+    handed_out: set[int] = set()  # each result gets an array of its own (add shares one g)
     for position, result in enumerate(results):
         if result is None:
             if not allow_unused:
@@ -339,7 +352,7 @@ def grad(
                     "(pass allow_unused=True to get None for it)"
                 )
         elif not isinstance(result, Node):
-            results[position] = kind._constant(result)
+            results[position] = kind._constant(_owned(result, handed_out, input_list[position]))
     return tuple(results)
 
 

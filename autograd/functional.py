@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import rules
-from .tensor import Tensor, _as_tensor, _axis, _make
+from .tensor import Tensor, _as_array, _as_tensor, _axis, _copy, _make, _watching
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -70,7 +70,10 @@ def _same_kind(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """a where ``condition`` holds, else b (condition is a constant boolean mask)."""
-    mask = np.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
+    if isinstance(condition, Tensor):  # watched, below
+        mask = condition._data.astype(bool, copy=False)
+    else:
+        mask = _copy(condition, bool)  # a copy: the caller may change theirs
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     a, b = _as_tensor(a, "where", like), _as_tensor(b, "where", like)
     try:
@@ -79,7 +82,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         raise ValueError(
             f"where: shapes {mask.shape}, {a.shape} and {b.shape} cannot be broadcast together"
         ) from None
-    return _make(data, (a, b), rules.where, mask)
+    return _watching(_make(data, (a, b), rules.where, mask), condition)
 
 
 def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -98,18 +101,21 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
         raise TypeError(f"cross_entropy: logits must be a Tensor, got {type(logits).__name__}")
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (n, classes), got {logits.shape}")
-    if isinstance(target, Tensor) and target.requires_grad:
-        return _soft_cross_entropy(logits, target, reduction)
-    target = np.asarray(target._data if isinstance(target, Tensor) else target)
-    if target.dtype.kind not in "iu":
-        if target.dtype.kind == "b" or target.shape == logits.shape[:1]:
+    # A Tensor target is watched for changes before the backward; an array is copied.
+    array = target._data if isinstance(target, Tensor) else _copy(target)
+    if array.dtype.kind not in "iu":
+        if array.dtype.kind == "b" or array.shape == logits.shape[:1]:
             raise TypeError(
-                f"cross_entropy: labels must be integer class indices, got {target.dtype} of "
-                f"shape {target.shape} (use y.astype(int); for class probabilities pass shape "
+                f"cross_entropy: labels must be integer class indices, got {array.dtype} of "
+                f"shape {array.shape} (use y.astype(int); for class probabilities pass shape "
                 f"{logits.shape})"
             )
-        return _soft_cross_entropy(logits, target.astype(logits.dtype, copy=False), reduction)
-    return _label_cross_entropy(logits, target, reduction)
+        if isinstance(target, Tensor):
+            return _soft_cross_entropy(logits, target, reduction)
+        return _soft_cross_entropy(logits, array.astype(logits.dtype, copy=False), reduction)
+    if isinstance(target, Tensor) and target.requires_grad:
+        raise TypeError("cross_entropy: integer labels cannot require grad")
+    return _watching(_label_cross_entropy(logits, array, reduction), target)
 
 
 def _label_cross_entropy(logits: Tensor, labels: np.ndarray, reduction: str) -> Tensor:
@@ -138,7 +144,7 @@ def _label_cross_entropy(logits: Tensor, labels: np.ndarray, reduction: str) -> 
     if reduction == "mean":  # the mean of no losses is nan, as in numpy and PyTorch
         data = data / len(labels) if len(labels) else np.nan
     return _make(
-        np.asarray(data, dtype=z.dtype),
+        _as_array(data, z.dtype),
         (logits,),
         rules.cross_entropy,
         (rows, labels, exps, sums, reduction),

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from . import trace
 from .mode import state, switched
 from .versions import Storage, clock
 
@@ -248,6 +249,39 @@ class Node:
                     f"{what}: cannot mix {cls.__name__} and {type(node).__name__} in one call"
                 )
 
+
+def check_flag(value: Any, what: str) -> None:
+    """Refuse a ``requires_grad`` that is not True or False (0 and 1 pass, as in Python)."""
+    if isinstance(value, (bool, np.bool_)) or (type(value) is int and value in (0, 1)):
+        return
+    raise TypeError(f"{what}: requires_grad must be True or False, got {type(value).__name__}")
+
+
+def changes_in_place(node: Node, other_requires_grad: bool, op: str, instead: str) -> bool:
+    """Whether ``node op= other`` writes into ``node``'s data (True) or makes a new node.
+
+    PyTorch's rule: while gradients are recorded, a leaf that requires grad cannot change in
+    place (it would silently stop being the leaf the graph and the optimisers know), so
+    that is an error; under ``no_grad`` the data changes in place (the manual update
+    ``w -= lr * w.grad``) and the write is recorded. A node inside a graph, or a constant
+    combined with a node that requires grad, gets a new node, as ``x = x + y`` would.
+    ``op`` names the operation in the error, ``instead`` what to write for a new node.
+    """
+    if not state.grad_enabled:
+        return True
+    if node.requires_grad:
+        if node._first is None:
+            name = f" {node.label!r}" if node.label else ""
+            raise RuntimeError(
+                f"{op}: the {type(node).__name__}{name} is a leaf that requires grad; changing "
+                f"it in place while gradients are recorded would take it out of the graph. "
+                f"Update it under `with no_grad():` (as in PyTorch), or {instead}"
+            )
+        return False
+    return not other_requires_grad
+
+
+trace.node_types = (Node,)  # a traced number's operators defer to a node's
 
 _new = object.__new__
 

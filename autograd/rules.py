@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .node import Node
+from .trace import Sym, apply, made
 
 Backward = Callable[..., tuple[Any, ...]]
 
@@ -79,15 +80,24 @@ def rule(name: str, symbol: str | None = None, *, reads: str = "") -> Callable[[
 def _exp(x: Any) -> Any:
     if isinstance(x, Node):
         return x.exp()
+    if type(x) is Sym:  # a compiled step calls this very helper (trace.py)
+        return apply(_exp, x)
     return math.exp(x) if isinstance(x, float) else np.exp(x)
 
 
 def _log(x: Any) -> Any:
     if isinstance(x, Node):
         return x.log()
+    if type(x) is Sym:
+        return apply(_log, x)
     if isinstance(x, float):
         return math.log(x) if x > 0 else math.nan
     return np.log(x)
+
+
+def _float(x: Any) -> Any:
+    """float(x); of traced data (trace.py), the conversion is written into the compiled step."""
+    return apply(float, x) if type(x) is Sym else float(x)
 
 
 def _data(x: Any) -> Any:
@@ -101,6 +111,8 @@ def stable_sigmoid(x: Any) -> Any:
     The one place this numerics lives: Value.sigmoid, Tensor.sigmoid and the logistic
     loss's rule all call it.
     """
+    if type(x) is Sym:
+        return apply(stable_sigmoid, x)
     if isinstance(x, float):
         z = math.exp(-abs(x))
         return 1.0 / (1.0 + z) if x >= 0 else z / (1.0 + z)
@@ -112,6 +124,8 @@ def _sign(x: Any) -> Any:
     """sign(x) in {-1, 0, 1} as a constant: it has no gradient of its own."""
     if isinstance(x, Node):
         return type(x)._constant(_sign(x._data))
+    if type(x) is Sym:
+        return apply(_sign, x)
     if isinstance(x, float):
         return math.copysign(1.0, x) if x != 0.0 else 0.0
     return np.sign(x)
@@ -286,7 +300,7 @@ def add_at(shape: tuple[int, ...], index: Any, g: Any) -> Any:
     """zeros(shape) with g added at ``index`` (repeated indices add up)."""
     if isinstance(g, Node):
         return g._scatter_add(index, shape)
-    result = np.zeros(shape, dtype=g.dtype)
+    result = made(np.zeros, shape, dtype=g.dtype, like=g)
     if _is_basic_index(index) or (isinstance(index, np.ndarray) and index.dtype == bool):
         result[index] = g
     else:
@@ -348,7 +362,7 @@ def _tie_shares(larger: Any, smaller: Any, dtype: Any) -> np.ndarray:
 def clip(ctx: tuple[float | None, float | None], g: Any, out: Any, a: Any) -> tuple[Any]:
     """d clip(a, lo, hi)/da = 1 where lo ≤ a ≤ hi, else 0."""
     low, high = ctx
-    inside = np.ones(np.shape(_data(a)), dtype=bool)
+    inside = made(np.ones, np.shape(_data(a)), dtype=bool, like=_data(a))
     if low is not None:
         inside &= _data(a) >= low
     if high is not None:
@@ -532,7 +546,7 @@ def cross_entropy(
         return (delta,)
     if not len(labels):  # an empty batch: an empty gradient
         return (np.zeros_like(exps),)
-    scale = float(g) / len(labels) if reduction == "mean" else float(g)  # the loss is a scalar
+    scale = _float(g) / len(labels) if reduction == "mean" else _float(g)  # the loss is a scalar
     delta = exps * (scale / sums)  # softmax(z)·scale, formed only when a backward needs it
     delta[rows, labels] -= scale
     return (delta,)

@@ -19,13 +19,16 @@ from typing import Any
 
 from . import rules
 from .engine import Differentiable
-from .node import Node, init_leaf, leaf, record, record_all
+from .node import Node, changes_in_place, check_flag, init_leaf, leaf, record, record_all
+from .trace import Sym, apply
 
 
 def _to_float(x: Any, op: str) -> float:
     """``x`` as a Python float (numpy's float64 too: its arithmetic is many times slower)."""
     if type(x) is float:
         return x
+    if type(x) is Sym:  # traced data (trace.py): converted in the compiled step
+        return x if type(x.value) is float else apply(float, x)  # type: ignore[return-value]
     if isinstance(x, Node):
         raise TypeError(f"{op}: cannot mix Value and {type(x).__name__}; use one kind of node")
     if isinstance(x, numbers.Real):
@@ -39,6 +42,8 @@ def _constant(data: float) -> Value:
 
 def _number(other: Any, op: str) -> float | None:
     """``other`` as a float if it is a real number, None if it is no kind of number."""
+    if type(other) is Sym:
+        return _to_float(other, op)
     if isinstance(other, (float, int)):
         return float(other)
     if isinstance(other, Node):
@@ -55,6 +60,9 @@ def _as_value(x: Any, op: str) -> Value:
 
 def _power(base: float, exponent: float) -> float:
     """base ** exponent for real numbers, with clear errors where it is not a real number."""
+    if type(base) is Sym or type(exponent) is Sym:
+        result: float = apply(_power, base, exponent)
+        return result
     if base < 0 and not float(exponent).is_integer():
         raise ValueError(
             f"pow: a negative base ({base}) to a non-integer power ({exponent}) is not real"
@@ -66,6 +74,35 @@ def _power(base: float, exponent: float) -> float:
     except OverflowError:
         odd = float(exponent).is_integer() and int(exponent) % 2 == 1
         return -math.inf if base < 0 and odd else math.inf
+
+
+def _divide(a: float, b: float) -> float:
+    if b == 0.0:
+        raise ZeroDivisionError(f"div: {a} divided by zero")
+    return a / b
+
+
+def _of(function: Any, x: Any) -> Any:
+    """``function(x)`` of the float ``x``; of traced data, written into the compiled step."""
+    return function(x) if type(x) is float else apply(function, x)
+
+
+def _exp(x: float) -> float:
+    """e^x, or inf where it overflows (as numpy gives)."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _positive_part(x: float) -> float:
+    """max(x, 0), relu's forward."""
+    return x if x > 0.0 else 0.0
+
+
+def _logistic(x: float, y: float) -> float:
+    """log(1 + e^x) − y·x, as max(x, 0) − y·x + log(1 + e^−|x|): it never overflows."""
+    return max(x, 0.0) - y * x + math.log1p(math.exp(-abs(x)))
 
 
 class Value(Differentiable):
@@ -82,6 +119,16 @@ class Value(Differentiable):
     _retains_by_default = True
 
     def __init__(self, data: float, requires_grad: bool = True, label: str = "") -> None:
+        if isinstance(requires_grad, (tuple, list, set, frozenset)):
+            raise TypeError(
+                "Value(data, _children, _op) is micrograd's private constructor: here a "
+                "Value(data) is a leaf, and ops make their own nodes. To add an op of your "
+                "own, give it a forward and a derivative rule (see 'Your own op' in the "
+                "docs); for a leaf that needs no gradient, pass requires_grad=False"
+            )
+        check_flag(requires_grad, "Value")
+        if not isinstance(label, str):
+            raise TypeError(f"Value: label must be a string, got {type(label).__name__}")
         init_leaf(self, _to_float(data, "Value"), bool(requires_grad), label)
 
     def __repr__(self) -> str:
@@ -104,7 +151,14 @@ class Value(Differentiable):
         return ()
 
     def __float__(self) -> float:
-        return self._data
+        # math.tanh(v), math.exp(v), float(v): each would return a float and silently drop
+        # the gradient, so they are refused, as np.exp(tensor) is; micrograd's Value has
+        # no __float__ either.
+        raise TypeError(
+            "a Value is not a float: math.tanh(v) and the like would drop the gradient. Use "
+            "the Value's own method (v.tanh(), v.exp(), v.log(), ...), which records the "
+            "graph, or v.data (v.item()) for the number"
+        )
 
     def item(self) -> float:
         """The data as a Python float."""
@@ -196,42 +250,70 @@ class Value(Differentiable):
             return NotImplemented
         return _constant(c) ** self
 
+    # -- in-place operators, PyTorch's way (see ``node.changes_in_place``) ---------------
+
+    def _in_place(self, other: Any, symbol: str, forward: Any, out_of_place: Any) -> Value:
+        if isinstance(other, Value):
+            other_requires_grad, c = other.requires_grad, other._data
+        else:
+            number = _number(other, f"{symbol}=")
+            if number is None:
+                return NotImplemented
+            other_requires_grad, c = False, number
+        if not changes_in_place(
+            self, other_requires_grad, f"{symbol}=", f"write `x = x {symbol} y` for a new node"
+        ):
+            return out_of_place(self, other)
+        self.data = forward(self._data, c)  # a write, recorded
+        return self
+
+    def __iadd__(self, other: Any) -> Value:
+        return self._in_place(other, "+", operator.add, Value.__add__)
+
+    def __isub__(self, other: Any) -> Value:
+        return self._in_place(other, "-", operator.sub, Value.__sub__)
+
+    def __imul__(self, other: Any) -> Value:
+        return self._in_place(other, "*", operator.mul, Value.__mul__)
+
+    def __itruediv__(self, other: Any) -> Value:
+        return self._in_place(other, "/", _divide, Value.__truediv__)
+
+    def __ipow__(self, other: Any) -> Value:
+        return self._in_place(other, "**", _power, Value.__pow__)
+
     # -- functions -------------------------------------------------------------------
 
     def exp(self) -> Value:
         """e^x (inf when it overflows, as numpy gives)."""
-        try:
-            data = math.exp(self._data)
-        except OverflowError:
-            data = math.inf
-        return record(Value, data, rules.exp, self)
+        return record(Value, _of(_exp, self._data), rules.exp, self)
 
     def log(self) -> Value:
         """The natural logarithm ln x, for x > 0."""
         if self._data <= 0.0:
             raise ValueError(f"log: the argument must be positive, got {self._data}")
-        return record(Value, math.log(self._data), rules.log, self)
+        return record(Value, _of(math.log, self._data), rules.log, self)
 
     def sqrt(self) -> Value:
         """√x, for x ≥ 0."""
         if self._data < 0.0:
             raise ValueError(f"sqrt: the argument must not be negative, got {self._data}")
-        return record(Value, math.sqrt(self._data), rules.sqrt, self)
+        return record(Value, _of(math.sqrt, self._data), rules.sqrt, self)
 
     def tanh(self) -> Value:
         """tanh x = (e^x − e^−x) / (e^x + e^−x)."""
-        return record(Value, math.tanh(self._data), rules.tanh, self)
+        return record(Value, _of(math.tanh, self._data), rules.tanh, self)
 
     def sigmoid(self) -> Value:
-        """σ(x) = 1 / (1 + e^−x), computed without overflow for large |x|."""
+        """σ(x) = 1 / (1 + e^−x), computed without overflow for large ``|x|``."""
         return record(Value, rules.stable_sigmoid(self._data), rules.sigmoid, self)
 
     def relu(self) -> Value:
         """max(x, 0)."""
-        return record(Value, self._data if self._data > 0.0 else 0.0, rules.relu, self)
+        return record(Value, _of(_positive_part, self._data), rules.relu, self)
 
     def abs(self) -> Value:
-        """|x|."""
+        """``|x|``."""
         return record(Value, abs(self._data), rules.abs_, self)
 
     __abs__ = abs
@@ -243,7 +325,7 @@ class Value(Differentiable):
         """
         y = _to_float(target, "binary_cross_entropy")
         x = self._data
-        data = max(x, 0.0) - y * x + math.log1p(math.exp(-abs(x)))
+        data = _logistic(x, y) if type(x) is float and type(y) is float else apply(_logistic, x, y)
         return record(Value, data, rules.binary_cross_entropy, self, ctx=y)
 
     @staticmethod

@@ -14,20 +14,29 @@ backward, the gradient is silently wrong. So every write to a node's data is rec
   PyTorch, the error comes during the backward: leaves it reached first may hold part of
   a gradient, so ``zero_grad()`` before running the forward again.
 
-Writes are seen through ``Value.data = ...`` and ``Tensor.data = ...`` (augmented
-assignment too), through the array that ``Tensor.data`` and ``Tensor.numpy()`` return
-(item and slice assignment, in-place operators and ufuncs, ``fill``, ``np.copyto`` ...,
-also through views of it), and through the optimisers and ``load_state_dict``. Writes
-that bypass numpy's Python interface are not seen: a plain ndarray view taken with
-``np.asarray(t.data)`` or ``t.data.view(np.ndarray)``, an array handed to
-``Tensor.from_numpy`` or assigned to ``.data`` and written afterwards, a numpy array
-used as an op's constant (``x * mask``) and changed before the backward, the buffer
-protocol.
+The promise is kept by construction, not by a list of the writes we thought of: the
+array that ``Tensor.data`` and ``Tensor.numpy()`` hand out is **read-only** to numpy
+(a ``TrackedArray``). numpy refuses every write to a read-only array, in every function,
+with its own error; the writes this module can record are let through a writable view of
+the same memory and stamped: item and slice assignment, in-place operators and ufuncs
+(``out=``, ``ufunc.at``), numpy functions given the array as ``out=`` (``np.dot``,
+``np.einsum``, ``np.cumsum`` ...), the functions that write into an argument
+(``np.copyto``, ``np.put``, ``np.place``, ``np.putmask``, ``np.fill_diagonal``,
+``np.put_along_axis``), and the methods ``fill``, ``put``, ``sort``, ``partition``,
+``setfield`` and ``byteswap(inplace=True)``. Any other write (``.flat``, a Generator's
+``out=``, an ``out`` given by position) is numpy's read-only error, never a silent one.
+Plain views taken from it (``np.asarray(t.data)``, ``memoryview``) are read-only too.
+
+Not seen, because nothing of the tensor is involved: writes to an array handed to
+``Tensor.from_numpy`` made through the caller's own array, and writes by code that sets
+the writeable flag itself or reaches the memory another way (``.base``, ctypes on the
+caller's array).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from typing import Any
 
@@ -70,12 +79,12 @@ class Storage:
 
 
 def _reports_write(method: Any) -> Any:
-    """``method`` of ndarray, stamping the array's storage once it has run (or failed)."""
+    """``method`` of ndarray run on the writable memory behind the array, then stamped."""
 
     @functools.wraps(method)
     def wrapper(self: TrackedArray, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(self, *args, **kwargs)
+            return method(writable_view(self), *args, **kwargs)
         finally:
             self._written()
 
@@ -83,15 +92,18 @@ def _reports_write(method: Any) -> Any:
 
 
 class TrackedArray(np.ndarray):
-    """A numpy array that stamps its tensor's ``Storage`` whenever something writes into it.
+    """A read-only numpy view of a tensor's memory that lets through the writes it records.
 
-    ``Tensor.data`` returns one, a view of the tensor's memory: it is an ndarray in every
-    respect, and the results of ufuncs computed from it are plain ndarrays. Views of it
-    (slices, reshapes, transposes) report to the same storage; copies (``np.sort``,
-    fancy indexing, ``copy()``) report to none.
+    ``Tensor.data`` returns one: an ndarray in every respect but writes. The results of
+    ufuncs computed from it are plain ndarrays. Views of it (slices, reshapes,
+    transposes) are TrackedArrays of the same storage, read-only as well; copies
+    (``copy()``, ``astype``, fancy indexing) belong to nobody and are writable.
     """
 
+    #: The record of the tensor's memory (None on a copy, which is nobody's).
     _storage: Storage | None = None
+    #: Whether the tensor's memory itself may be written (a broadcast view may not).
+    _memory_writable: bool = True
     #: The tensor's own array, on the view that ``Tensor.data`` returned (not on views of it).
     _source: np.ndarray | None = None
 
@@ -100,6 +112,8 @@ class TrackedArray(np.ndarray):
         if storage is not None and not np.may_share_memory(self, obj):
             storage = None  # a copy (astype, fancy indexing): its writes change nothing of ours
         self._storage = storage
+        if storage is not None:
+            self._memory_writable = obj._memory_writable
 
     def _written(self) -> None:
         if self._storage is not None:
@@ -110,7 +124,7 @@ class TrackedArray(np.ndarray):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         try:
-            super().__setitem__(index, value)
+            writable_view(self)[_plain(index)] = _plain(value)
         finally:
             self._written()
 
@@ -118,27 +132,48 @@ class TrackedArray(np.ndarray):
         self, ufunc: np.ufunc, method: str, *inputs: Any, out: Any = None, **kwargs: Any
     ) -> Any:
         plain = [_plain(x) for x in inputs]
+        if method == "at":  # np.add.at(t.data, indices, values) writes into its first input
+            target = inputs[0]
+            if type(target) is TrackedArray:
+                plain[0] = writable_view(target)
+            try:
+                return ufunc.at(*plain, **kwargs)
+            finally:
+                if type(target) is TrackedArray:
+                    target._written()
         if out is None:
-            if method == "at" and isinstance(inputs[0], TrackedArray):  # np.add.at(t.data, ...)
-                try:
-                    return ufunc.at(*plain, **kwargs)
-                finally:
-                    inputs[0]._written()
             return getattr(ufunc, method)(*plain, **kwargs)  # a new array: a plain one
         try:
-            getattr(ufunc, method)(*plain, out=tuple([_plain(x) for x in out]), **kwargs)
+            getattr(ufunc, method)(*plain, out=tuple([_destination(x) for x in out]), **kwargs)
         finally:
             for x in out:
-                if type(x) is TrackedArray and x._storage is not None:
-                    x._storage.mark_written()
+                if type(x) is TrackedArray:
+                    x._written()
         return out[0] if len(out) == 1 else out  # in place: hand back what was written
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        try:
+        targets = _written_arguments(func, args, kwargs)
+        if not targets:
             return super().__array_function__(func, types, args, kwargs)
+        args, kwargs = list(args), dict(kwargs)
+        writable: dict[int, Any] = {}
+        for where, array in targets:
+            writable[id(array)] = _destination(array)
+            if isinstance(where, int):
+                args[where] = writable[id(array)]
+            elif where == "out" and isinstance(kwargs["out"], tuple):
+                kwargs["out"] = tuple(writable.get(id(x), x) for x in kwargs["out"])
+            else:
+                kwargs[where] = writable[id(array)]
+        try:
+            result = super().__array_function__(func, types, tuple(args), kwargs)
         finally:
-            if func in _WRITERS and args and isinstance(args[0], TrackedArray):
-                args[0]._written()
+            for _, array in targets:
+                array._written()
+        for _, array in targets:  # `out` handed back: the tracked array, never the writable one
+            if result is writable[id(array)]:
+                return array
+        return result
 
     # the ndarray methods that write into the array
     fill = _reports_write(np.ndarray.fill)
@@ -148,27 +183,90 @@ class TrackedArray(np.ndarray):
     setfield = _reports_write(np.ndarray.setfield)
 
     def byteswap(self, inplace: bool = False) -> Any:
+        if not inplace:
+            return super().byteswap(False)
         try:
-            return super().byteswap(inplace)
+            return writable_view(self).byteswap(True)
         finally:
-            if inplace:
-                self._written()
+            self._written()
 
 
-#: numpy functions that write into their first argument.
-_WRITERS = frozenset(
-    f
-    for f in (
-        getattr(np, name, None)
-        for name in ("copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis")
+#: numpy functions that write into an argument other than ``out``, and its name.
+_WRITERS: dict[Any, str] = {
+    f: argument
+    for f, argument in (
+        (getattr(np, name, None), argument)
+        for name, argument in (
+            ("copyto", "dst"),
+            ("put", "a"),
+            ("place", "arr"),
+            ("putmask", "a"),
+            ("fill_diagonal", "a"),
+            ("put_along_axis", "arr"),
+        )
     )
     if f is not None
-)
+}
+
+
+@functools.cache
+def _parameters(func: Any) -> tuple[str, ...] | None:
+    """The names of ``func``'s positional parameters, or None if numpy does not say."""
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return tuple(p.name for p in parameters if p.kind in positional)
+
+
+def _written_arguments(func: Any, args: Any, kwargs: Any) -> list[tuple[int | str, TrackedArray]]:
+    """Where a numpy function call writes into a TrackedArray: (position or name, array).
+
+    A function writes into its ``out`` (by name or by position) and the writers above into
+    their destination. Everything else numpy does to a read-only array is a read.
+    """
+    names = [_WRITERS[func], "out"] if func in _WRITERS else ["out"]
+    targets: list[tuple[int | str, TrackedArray]] = []
+    for name in names:
+        if name in kwargs:
+            value = kwargs[name]
+            values = value if isinstance(value, tuple) else (value,)
+            targets += [(name, x) for x in values if type(x) is TrackedArray]
+            continue
+        parameters = _parameters(func)
+        if parameters is not None and name in parameters:
+            position = parameters.index(name)
+            if position < len(args) and type(args[position]) is TrackedArray:
+                targets.append((position, args[position]))
+    return targets
+
+
+def writable_view(x: TrackedArray) -> np.ndarray:
+    """A writable plain view of the memory behind ``x`` (read-only where the tensor's is).
+
+    Where the tensor's own memory may not be written (the broadcast result of an op), the
+    view stays read-only, so the write fails with numpy's own error.
+    """
+    source = x._source
+    if source is not None and source.shape == x.shape and source.dtype == x.dtype:
+        return source
+    view: np.ndarray = x.view(np.ndarray)
+    if x._storage is not None and x._memory_writable and not view.flags.writeable:
+        view.flags.writeable = True
+    return view
+
+
+def _destination(x: Any) -> Any:
+    """Where a write aimed at ``x`` goes: the writable memory behind a TrackedArray."""
+    return writable_view(x) if type(x) is TrackedArray else x
 
 
 def _plain(x: Any) -> Any:
-    """A TrackedArray as a plain ndarray of the same memory (anything else as it is)."""
+    """A TrackedArray as a plain (read-only) ndarray of the same memory; anything else as is."""
     if type(x) is not TrackedArray:
+        if isinstance(x, tuple):
+            return tuple(_plain(part) for part in x)
         return x
     source = x._source  # the tensor's own array, when x is the view Tensor.data gave
     if source is not None and source.shape == x.shape and source.dtype == x.dtype:
@@ -177,8 +275,10 @@ def _plain(x: Any) -> Any:
 
 
 def tracked_view(array: np.ndarray, storage: Storage) -> TrackedArray:
-    """``array``'s memory as a TrackedArray that stamps ``storage`` on every write."""
+    """``array``'s memory as a read-only TrackedArray that stamps ``storage`` on each write."""
     view = array.view(TrackedArray)
     view._storage = storage
+    view._memory_writable = bool(array.flags.writeable)
     view._source = array
+    view.flags.writeable = False
     return view

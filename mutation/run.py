@@ -2,6 +2,7 @@
 
     make mutation          # or: python -m mutation.run [--files autograd/rules.py ...]
     python -m mutation.run --recheck mutation-report/survivors.txt   # after new tests
+    python -m mutation.run --check [--files ...]   # equivalent.txt against today's code
 
 For each core file, cosmic-ray makes one single-point change at a time (an arithmetic
 operator, a comparison, a constant, a condition, a loop that runs zero times), runs that
@@ -13,13 +14,20 @@ quickest first, ``-x`` (the first failure is enough), with hypothesis's quick
 ``mutation`` profile, in a fork of a test server that has the libraries imported
 (``test_server``). Mutants listed in
 ``mutation/equivalent.txt`` change no behaviour (reviewed by hand, one line each, with
-the reason) and are not counted. The table gives killed / counted per file; survivors
-are written to ``mutation-report/survivors.txt`` with their diffs.
+the reason) and are not counted; each is named by a key that holds its function, its
+line's text and its change but no line number (``keys``), so that moving code keeps
+the reviews. The table gives killed / counted per file; survivors are written to
+``mutation-report/survivors.txt``, each as its key and its diff: one reviewed as
+equivalent goes into ``equivalent.txt`` as that key, `` — `` and the reason.
+``--check`` matches ``equivalent.txt`` against the mutants cosmic-ray makes of today's
+files without running any test (3 minutes for all), and names the entries that match
+none.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -33,8 +41,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cosmic_ray.mutating import mutate_code
+from cosmic_ray.plugins import get_operator
 from coverage import CoverageData
 
+from mutation.keys import KEY, Made, change_in, keys, read_equivalent, unmatched
 from mutation.test_server import ask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +110,8 @@ CORE: dict[str, list[str]] = {
     "nn/activations.py": ["tests/test_layers.py", "tests/test_interop.py"],
     "nn/mlp.py": ["tests/test_layers.py", "tests/test_module.py"],
     "nn/module.py": ["tests/test_module.py", "tests/test_modelfile.py"],
+    "nn/modelfile.py": ["tests/test_modelfile.py", "tests/test_module.py"],
+    "nn/schema.py": ["tests/test_modelfile.py", "tests/test_module.py"],
     "nn/init.py": ["tests/test_layers.py"],
     "nn/metrics.py": ["tests/test_metrics.py"],
 }
@@ -132,7 +145,8 @@ class FileResult:
     equivalent: int = 0
     #: Mutants listed as equivalent that a test kills: the list is wrong about them.
     stale: list[str] = field(default_factory=list)
-    #: Every mutant made, so that entries of equivalent.txt that match none are reported.
+    #: The key of every mutant made, so that entries of equivalent.txt that match none
+    #: are reported.
     made: set[str] = field(default_factory=set)
     seconds: float = 0.0
 
@@ -145,41 +159,9 @@ class FileResult:
         return self.killed / self.counted if self.counted else 1.0
 
 
-#: Tokens for ``change_in``: numbers, names, two-character operators, other characters.
-TOKEN = re.compile(r"\d+\.?\d*(?:e-?\d+)?|\w+|==|!=|<=|>=|\*\*|//|\S")
-
-
-def change_in(diff: str) -> str:
-    """The tokens a mutant replaced, as ``(old → new)``: one operator's mutants at one
-    place (``0`` to ``1`` and to ``-1``, say) differ only there."""
-    lines = diff.splitlines()
-    removed = " ".join(line[1:] for line in lines if line[:1] == "-" and line[:3] != "---")
-    added = " ".join(line[1:] for line in lines if line[:1] == "+" and line[:3] != "+++")
-    old, new = TOKEN.findall(removed), TOKEN.findall(added)
-    start = 0
-    while start < min(len(old), len(new)) and old[start] == new[start]:
-        start += 1
-    end = 0
-    while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
-        end += 1
-    return f"({' '.join(old[start : len(old) - end])} → {' '.join(new[start : len(new) - end])})"
-
-
-def equivalent_mutants() -> set[str]:
-    """``path:line:column operator (old → new)`` of each mutant reviewed as equivalent.
-
-    Each line of ``equivalent.txt``: that, then `` — `` and the reason. The column and
-    the change tell apart the mutants of one operator on one line.
-    """
-    known = set()
-    if not EQUIVALENT.exists():
-        return known
-    for line in EQUIVALENT.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        known.add(line.split(" — ")[0].strip())
-    return known
+def equivalent_mutants() -> dict[str, str]:
+    """The reason for each mutant listed in ``equivalent.txt``, by key (``keys``)."""
+    return read_equivalent(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
 
 
 def working_tree_copy(destination: Path) -> None:
@@ -210,6 +192,30 @@ def session_results(cwd: Path) -> Iterator[tuple[dict, dict]]:
     for line in cosmic_ray("cosmic-ray", "dump", "session.sqlite", cwd=cwd).splitlines():
         job, result = json.loads(line)
         yield job, result or {}
+
+
+def mutant_diff(source: str, mutation: dict) -> str:
+    """The diff of the mutant that ``mutation`` (a job's, from the session) makes of
+    ``source``: for a mutant that has not run (``--check``) or gave no diff."""
+    operator = get_operator(mutation["operator_name"])(**mutation.get("operator_args", {}))
+    mutated = mutate_code(source, operator, mutation["occurrence"]) or source
+    return "\n".join(difflib.unified_diff(source.split("\n"), mutated.split("\n"), lineterm=""))
+
+
+def keyed_mutants(copy: Path, path: str) -> list[tuple[str, dict]]:
+    """(key, outcome) of each mutant of ``path`` in the session of ``copy``, filtered
+    operators left out."""
+    source = (copy / path).read_text()
+    made, outcomes = [], []
+    for job, outcome in session_results(copy):
+        if outcome.get("worker_outcome") == "skipped":
+            continue  # filtered out
+        mutation = job["mutations"][0]
+        diff = outcome.get("diff") or mutant_diff(source, mutation)
+        line, column = mutation["start_pos"]
+        made.append(Made(mutation["operator_name"], line, column, change_in(diff)))
+        outcomes.append({**outcome, "diff": diff})
+    return list(zip(keys(path, source, made), outcomes))
 
 
 def record_tests_of_lines(copy: Path, path: str, tests: list[str]) -> None:
@@ -246,12 +252,8 @@ def record_tests_of_lines(copy: Path, path: str, tests: list[str]) -> None:
     )
 
 
-def run_file(path: str, tests: list[str], scratch: Path) -> FileResult:
-    """Every mutant of ``path``, tested with ``tests`` in a copy of the working tree."""
-    start = time.perf_counter()
-    copy = scratch / path.replace("/", "_")
-    working_tree_copy(copy)
-    record_tests_of_lines(copy, path, tests)
+def start_session(copy: Path, path: str, tests: list[str]) -> None:
+    """cosmic-ray's session of the mutants of ``path`` in ``copy``, operators filtered."""
     test_command = " ".join([sys.executable, "-m", "mutation.tests_for_mutant", path, *tests])
     excluded = ", ".join(f"'{pattern}'" for pattern in EXCLUDED_OPERATORS)
     (copy / "cosmic-ray.toml").write_text(
@@ -270,6 +272,15 @@ exclude-operators = [{excluded}]
     )
     cosmic_ray("cosmic-ray", "init", "cosmic-ray.toml", "session.sqlite", cwd=copy)
     cosmic_ray("cr-filter-operators", "session.sqlite", "cosmic-ray.toml", cwd=copy)
+
+
+def run_file(path: str, tests: list[str], scratch: Path) -> FileResult:
+    """Every mutant of ``path``, tested with ``tests`` in a copy of the working tree."""
+    start = time.perf_counter()
+    copy = scratch / path.replace("/", "_")
+    working_tree_copy(copy)
+    record_tests_of_lines(copy, path, tests)
+    start_session(copy, path, tests)
     cosmic_ray("cosmic-ray", "baseline", "cosmic-ray.toml", cwd=copy)
     address = str(copy / ".mutation" / "server.sock")
     server = subprocess.Popen(
@@ -295,13 +306,7 @@ exclude-operators = [{excluded}]
 
     known = equivalent_mutants()
     result = FileResult(path)
-    for job, outcome in session_results(copy):
-        if outcome.get("worker_outcome") == "skipped":
-            continue  # filtered out
-        mutation = job["mutations"][0]
-        line, column = mutation["start_pos"]
-        diff = outcome.get("diff", "")
-        mutant = f"{path}:{line}:{column} {mutation['operator_name']} {change_in(diff)}"
+    for mutant, outcome in keyed_mutants(copy, path):
         result.made.add(mutant)
         if outcome.get("test_outcome") != "survived":  # killed, or it crashed or hung
             result.killed += 1
@@ -310,20 +315,20 @@ exclude-operators = [{excluded}]
         elif mutant in known:
             result.equivalent += 1
         else:
-            result.survived.append({"mutant": mutant, "diff": diff})
+            result.survived.append({"mutant": mutant, "diff": outcome["diff"]})
     result.seconds = time.perf_counter() - start
     return result
 
 
-#: A survivor's first line in ``survivors.txt``: ``path:line:column operator (old → new)``.
-SURVIVOR = re.compile(r"^\S+\.py:\d+:\d+ core/\S+ \(.*\)$")
+#: A survivor's first line in ``survivors.txt``: its key (``keys``).
+SURVIVOR = re.compile(KEY)
 
 
 def read_survivors(text: str) -> list[tuple[str, str]]:
     """(mutant, diff) of each survivor that a run wrote to ``survivors.txt``."""
     survivors: list[tuple[str, list[str]]] = []
     for line in text.splitlines():
-        if SURVIVOR.match(line):
+        if SURVIVOR.fullmatch(line):
             survivors.append((line, []))
         elif survivors:
             survivors[-1][1].append(line)
@@ -360,7 +365,7 @@ def recheck(survivors_file: Path, jobs: int) -> None:
     """
     by_file: dict[str, list[tuple[str, str]]] = {}
     for mutant, diff in read_survivors(survivors_file.read_text()):
-        by_file.setdefault(mutant.split(":")[0], []).append((mutant, diff))
+        by_file.setdefault(mutant.split(" ")[0], []).append((mutant, diff))
     with (
         tempfile.TemporaryDirectory(prefix="tracegrad-recheck-") as scratch,
         ThreadPoolExecutor(max_workers=jobs) as pool,
@@ -405,6 +410,23 @@ def recheck_file(path: str, entries: list[tuple[str, str]], scratch: Path) -> st
     return "\n".join(lines)
 
 
+def check(paths: list[str]) -> None:
+    """Match ``equivalent.txt`` against the mutants cosmic-ray makes of ``paths`` today,
+    without running any test, and print the entries that match none."""
+    listed = equivalent_mutants()
+    with tempfile.TemporaryDirectory(prefix="tracegrad-check-") as scratch:
+        for path in paths:
+            copy = Path(scratch) / path.replace("/", "_")
+            (copy / path).parent.mkdir(parents=True)
+            shutil.copy2(ROOT / path, copy / path)
+            start_session(copy, path, CORE[path])
+            made = {mutant for mutant, _ in keyed_mutants(copy, path)}
+            missing = unmatched(listed, made, {path})
+            count = sum(key.split(" ")[0] == path for key in listed)
+            print(f"{path}: {len(made)} mutants, {count} listed, {len(missing)} of them not made")
+            print("".join(f"  no such mutant: {key}\n" for key in missing), end="")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", nargs="*", choices=sorted(CORE), help="default: all")
@@ -415,7 +437,15 @@ def main() -> None:
         metavar="SURVIVORS",
         help="run the survivors listed in a run's survivors.txt again, against today's tests",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="match equivalent.txt against the mutants made today, running no test",
+    )
     args = parser.parse_args()
+    if args.check:
+        check(sorted(args.files or CORE))
+        return
     if args.recheck:
         os.environ["HYPOTHESIS_PROFILE"] = "mutation"
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -454,11 +484,10 @@ def main() -> None:
     if stale:
         print("Listed as equivalent but killed (remove them from equivalent.txt):")
         print("\n".join(f"  {entry}" for entry in stale))
-    run = {r.path for r in results}
     made = {mutant for r in results for mutant in r.made}
-    unused = sorted(e for e in equivalent_mutants() if e.split(":")[0] in run and e not in made)
+    unused = unmatched(equivalent_mutants(), made, {r.path for r in results})
     if unused:
-        print("Listed as equivalent but no such mutant was made (the code moved: review again):")
+        print("Listed as equivalent but no such mutant was made (its line changed: review again):")
         print("\n".join(f"  {entry}" for entry in unused))
 
 

@@ -19,6 +19,7 @@ from tracegrad.rng import Seed
 
 from . import checks
 from .init import INITIALISERS, initialise
+from .modelfile import MODULE_BYTES, TENSOR_BYTES
 from .module import Module, architecture_kind, build, positive_size
 
 
@@ -34,8 +35,8 @@ class TensorModule(Module):
 
 
 def _as_tensor(x: Any, who: str) -> Tensor:
-    if isinstance(x, np.ndarray):
-        return Tensor.from_numpy(x) if x.dtype.kind == "f" else Tensor(x)
+    if isinstance(x, np.ndarray):  # a copy, as every array that enters the graph
+        return Tensor(x, dtype=x.dtype if x.dtype.kind == "f" else None)
     if isinstance(x, Node) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], Node)):
         raise TypeError(
             f"{who}: expected a Tensor (or a numpy array), got {type(x).__name__} of Values; "
@@ -60,19 +61,21 @@ class Linear(TensorModule):
         *,
         init: str = "kaiming",
         rng: Seed = None,
-        dtype: type | np.dtype[Any] = np.float32,
+        dtype: Any = np.float32,
     ) -> None:
         in_features = checks.positive_int(in_features, "Linear", "in_features")
         out_features = checks.positive_int(out_features, "Linear", "out_features")
         bias = checks.flag(bias, "Linear", "bias")
         init = checks.choice(init, INITIALISERS, "Linear", "init")
-        dtype = _float_dtype(dtype, "Linear")
+        kind = float_dtype(dtype, "Linear")
         generator = checks.generator(rng, "Linear")
         self.in_features, self.out_features, self.init = in_features, out_features, init
-        weight = initialise(init, (out_features, in_features), generator, dtype)
-        self.weight = Tensor(weight, requires_grad=True, dtype=dtype, label="weight")
+        weight = initialise(init, (out_features, in_features), generator, kind.type)
+        # The fresh array becomes the parameter itself: no copy of it is made.
+        self.weight = Tensor.from_numpy(weight, requires_grad=True)
+        self.weight.label = "weight"
         self.bias = (
-            Tensor(np.zeros(out_features, dtype), requires_grad=True, dtype=dtype, label="bias")
+            Tensor(np.zeros(out_features, kind), requires_grad=True, dtype=kind, label="bias")
             if bias
             else None
         )
@@ -83,11 +86,15 @@ class Linear(TensorModule):
         return linear(x, self.weight, self.bias)
 
     def config(self) -> dict[str, Any]:
+        dtype = self.weight.dtype
+        if self.bias is not None and self.bias.dtype != dtype:
+            raise NotImplementedError("Linear: a weight and a bias of two dtypes")
         return {
             "in_features": self.in_features,
             "out_features": self.out_features,
             "bias": self.bias is not None,
             "init": self.init,
+            "dtype": dtype.name,
         }
 
     def extra_repr(self) -> str:
@@ -101,13 +108,24 @@ class Linear(TensorModule):
         )
         return inputs * outputs + (outputs if config.get("bias", True) else 0)
 
+    @classmethod
+    def memory_bytes(cls, config: Mapping[str, Any]) -> int:
+        itemsize = np.dtype(config.get("dtype", "float32")).itemsize
+        return MODULE_BYTES + 2 * TENSOR_BYTES + cls.parameter_count(config) * itemsize
 
-def _float_dtype(dtype: Any, where: str) -> type:
-    """A floating-point dtype: a type such as np.float32 or float, or an ``np.dtype``."""
-    chosen = np.dtype(dtype) if isinstance(dtype, (type, np.dtype)) else None
+
+def float_dtype(dtype: Any, where: str) -> np.dtype[Any]:
+    """A floating-point dtype: a type such as np.float32 or float, an ``np.dtype``, or
+    its name ("float32", as a model file records it)."""
+    chosen = None
+    if isinstance(dtype, (type, np.dtype, str)):
+        try:
+            chosen = np.dtype(dtype)
+        except TypeError:
+            chosen = None
     if chosen is None or chosen.kind != "f":
         checks.wrong_type(where, "dtype", "a float dtype such as np.float32", dtype)
-    return chosen.type
+    return chosen
 
 
 class Softmax(TensorModule):
@@ -184,23 +202,27 @@ class Sequential(TensorModule):
                 )
                 checks.wrong_type("Sequential", f"modules[{position}]", "a Module", module, hint)
             setattr(self, str(position), module)
-        self._layers = tuple(modules)
+        # The attributes are the one record of the layers, so that replacing one
+        # (``setattr(model, "2", layer)``, a tie when loading) replaces it in the forward.
+        self._names = tuple(str(position) for position in range(len(modules)))
 
     @property
     def layers(self) -> tuple[Module, ...]:
         """The modules, in order."""
-        return self._layers
+        members = vars(self)
+        return tuple(members[name] for name in self._names)
 
     def forward(self, x: Any) -> Any:
-        for layer in self._layers:
-            x = layer(x)
+        members = vars(self)
+        for name in self._names:
+            x = members[name](x)
         return x
 
     def __getitem__(self, index: int) -> Module:
-        return self._layers[index]
+        return self.layers[index]
 
     def __len__(self) -> int:
-        return len(self._layers)
+        return len(self._names)
 
     def config(self) -> dict[str, Any]:
         specs = [layer.architecture() for layer in self.layers]
@@ -218,6 +240,14 @@ class Sequential(TensorModule):
         for spec in _layer_specs(config):
             kind, layer_config = architecture_kind(spec)
             total += kind.parameter_count(layer_config)
+        return total
+
+    @classmethod
+    def memory_bytes(cls, config: Mapping[str, Any]) -> int:
+        total = MODULE_BYTES
+        for spec in _layer_specs(config):
+            kind, layer_config = architecture_kind(spec)
+            total += kind.memory_bytes(layer_config)
         return total
 
 

@@ -126,7 +126,7 @@ def _value_targets(target: Any, count: int, loss: str) -> list[Value | float]:
 
 
 def l1_loss(output: Output, target: Any, reduction: str = "mean") -> Any:
-    """The absolute error |ŷ − y|."""
+    """The absolute error ``|ŷ − y|``."""
     return _elementwise(output, target, reduction, "l1_loss", lambda o, y: (o - y).abs())
 
 
@@ -181,7 +181,7 @@ def cross_entropy(
     of Values (a scalar network's outputs) it takes integer labels.
     """
     _check_reduction(reduction, "cross_entropy")
-    if not (isinstance(target, Tensor) and target.requires_grad):
+    if not isinstance(target, Tensor):  # a Tensor goes to the op as it is: it watches it
         target = checks.numbers(target, "cross_entropy", "target")
     if _is_value_rows(logits):
         return _value_cross_entropy(logits, target, reduction)  # type: ignore[arg-type]
@@ -197,13 +197,13 @@ def cross_entropy(
 
 def _check_target_of(target: Any, shape: tuple[int, ...]) -> None:
     """Raise the error that names what is wrong with ``target`` for logits of ``shape``."""
-    if isinstance(target, Tensor) and target.shape != shape:
+    if isinstance(target, Tensor) and target.requires_grad and target.shape != shape:
         raise ValueError(
             f"cross_entropy: target class probabilities of shape {target.shape} do not fit "
             f"logits of shape {shape}"
         )
-    if isinstance(target, np.ndarray):
-        _check_labels(target, shape)
+    if isinstance(target, (Tensor, np.ndarray)):
+        _check_labels(checks.numbers(target, "cross_entropy", "target"), shape)
 
 
 def _check_labels(target: np.ndarray, shape: tuple[int, ...]) -> None:

@@ -1,18 +1,29 @@
 """The model file, written atomically and read as untrusted input.
 
-A model file is numpy's ``.npz``: a zip archive with one ``.npy`` array per parameter,
-named by its dotted name, and a JSON header (format, version, architecture, metadata)
-stored as bytes under ``__tracegrad__``. Reading trusts nothing in it:
+A model file is numpy's ``.npz``: a zip archive with one ``.npy`` array per parameter
+(or buffer), named by its dotted name, and a JSON header stored as bytes under
+``__tracegrad__``. The header's schema is declared once, in ``HEADER`` below: every field
+with its type and range, the architecture's modules each with the fields of their
+config. Reading trusts nothing in the file:
 
-- nothing is unpickled: only floating-point arrays are accepted (no objects, strings,
-  complex numbers or integers where weights belong);
-- the header is read first, and no more than ``MAX_HEADER_BYTES`` of it;
-- each array's name, shape and dtype come from its ``.npy`` header before any of its
-  data is decompressed; the caller checks them against the model they are meant for,
-  and the declared sizes must agree with the zip's own, so a small file cannot unpack
-  into a large array (a "zip bomb");
-- the model a file describes may need at most ``max_bytes`` of memory
-  (``MAX_MODEL_BYTES`` unless the caller says otherwise), checked before it is built;
+- the zip's directory is sized up from its end record before it is parsed: a file with
+  more than ``MAX_ENTRIES`` entries, or a directory that would take more memory than
+  the load may, is refused from those few bytes;
+- the header is read first (at most ``MAX_HEADER_BYTES``) and every field of it is
+  checked through ``HEADER``: a value of the wrong type, out of its range, a missing or
+  an unknown field is a ``ModelFileError`` when the file is read, never a traceback or
+  a huge allocation when the model first runs;
+- nothing is unpickled: arrays are real numbers only (floats, integers, booleans;
+  no objects, strings or complex numbers);
+- each array's name, shape, dtype and memory order come from its ``.npy`` header before
+  any of its data is decompressed; the caller checks them against the model they are
+  meant for, and the declared sizes must agree with the zip's own, so a small file
+  cannot unpack into a large array (a "zip bomb");
+- ``max_bytes`` bounds the memory a load takes at its peak: the zip's directory, the
+  parsed header, the model built (at the dtype its config names), and one array being
+  read (it is copied into its parameter in place), are all counted before any of them
+  is made (``MAX_MODEL_BYTES`` unless the
+  caller says otherwise);
 - any problem is a ``ModelFileError`` that names the file and what is wrong with it.
 """
 
@@ -23,6 +34,7 @@ import json
 import math
 import os
 import struct
+import sys
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -33,16 +45,218 @@ import numpy as np
 
 from tracegrad.files import write_atomically
 
+from .init import INITIALISERS
+from .schema import (
+    AnyJSON,
+    Choice,
+    Constant,
+    Flag,
+    Integer,
+    ListOf,
+    Nullable,
+    Number,
+    Object,
+    SchemaError,
+    Tagged,
+    Text,
+)
+
 FORMAT = "tracegrad-model"
 FORMAT_VERSION = 1
 HEADER_NAME = "__tracegrad__"
 
 #: The most bytes the JSON header may take.
 MAX_HEADER_BYTES = 1 << 20
-#: The most arrays a file may hold.
+#: The most arrays a file may hold (a scalar model stores one per weight).
 MAX_ENTRIES = 100_000
-#: The most memory the model described by a file may take, unless the caller allows more.
+#: The most memory a load may take, unless the caller allows more (``max_bytes``).
 MAX_MODEL_BYTES = 2 << 30
+
+# -- what a load costs, counted before anything is made --------------------------------
+
+#: Memory per entry of the zip's directory once parsed (zipfile's ZipInfo, our entry),
+#: beyond the directory's own bytes; a directory record takes at least
+#: ``_DIRECTORY_RECORD`` bytes, so a directory of n bytes holds at most n / 46 entries.
+ZIP_ENTRY_BYTES = 1024
+_DIRECTORY_RECORD = 46
+#: Memory per byte of JSON once parsed (``[{},{}...]``: a 64-byte dict per 3 bytes).
+JSON_BYTES_PER_BYTE = 32
+#: Memory of one module object beyond its parameters' data, of one Tensor parameter's
+#: objects beyond its array, and of one scalar parameter (a Value in its list).
+MODULE_BYTES = 2048
+TENSOR_BYTES = 512
+VALUE_BYTES = 256
+#: The reader's own objects and buffers (open files, a decompressor, one read chunk).
+FIXED_LOAD_BYTES = 1 << 20
+#: Arrays are decompressed this many bytes at a time (zipfile holds about three times
+#: as much while it inflates one chunk: the compressed bytes, the output, a join).
+READ_CHUNK = 1 << 16
+
+# -- the header's schema: every field, its type and its range --------------------------
+
+#: A layer's width; the memory check bounds the product of widths, this each one.
+SIZE = Integer(1, 2**31 - 1)
+#: The most layers in a list of layers, of sizes, of hidden sizes.
+MAX_LAYERS = 10_000
+#: An axis of an array: numpy has at most 64.
+AXIS = Integer(-64, 63)
+PROBABILITY = Number(0.0, 1.0, high_open=True)
+#: float32's range: ONNX stores an activation's parameter as a float32.
+SLOPE = Number(-3.4e38, 3.4e38)
+#: The floating-point dtypes a Linear layer may compute in.
+DTYPES = ("float16", "float32", "float64")
+#: A seed of numpy's generators: a non-negative integer.
+SEED = Integer(0, 2**64 - 1)
+#: The sizes a synthetic data set may have (``tracegrad train --samples``): enough to
+#: split into training, validation and test data, and few enough to fit in memory.
+MIN_SAMPLES = 20
+MAX_SAMPLES = 10_000_000
+#: A count that nothing allocates by (epochs, a batch size, threads).
+COUNT = Integer(1, 2**63 - 1)
+#: The longest dotted name a tie may give.
+MAX_NAME = 1000
+
+
+def _activations() -> list[str]:
+    from .activations import ACTIVATIONS
+
+    return list(ACTIVATIONS)
+
+
+def _scalar_activations() -> list[str]:
+    from .scalar import ACTIVATIONS
+
+    return list(ACTIVATIONS)
+
+
+def _datasets() -> list[str]:
+    from .datasets import IMAGE_SETS, SYNTHETIC
+
+    return [*SYNTHETIC, *IMAGE_SETS]
+
+
+def _legacy_names() -> dict[str, str]:
+    return LEGACY_TYPE_NAMES
+
+
+#: The module types a file may name, and the config of each: the constructor's arguments.
+#: A type not here (a user's module, an abstract base such as TensorModule) is refused.
+CONFIGS: dict[str, Object] = {}
+#: An architecture entry: {"type": a name of CONFIGS (or an older name), "config": ...}.
+ARCHITECTURE = Tagged(lambda: CONFIGS, _legacy_names)
+_NO_ARGUMENTS = Object({})
+_ACTIVATION = Choice(_activations)
+_SCALAR_ACTIVATION = Choice(_scalar_activations)
+CONFIGS.update(
+    {
+        "Linear": Object(
+            {
+                "in_features": SIZE,
+                "out_features": SIZE,
+                "bias": Flag(),
+                "init": Choice(lambda: INITIALISERS),
+                "dtype": Choice(lambda: DTYPES),
+            },
+            defaults={"dtype": "float32"},  # files from before dtypes were saved
+        ),
+        "ReLU": _NO_ARGUMENTS,
+        "Tanh": _NO_ARGUMENTS,
+        "Sigmoid": _NO_ARGUMENTS,
+        "LeakyReLU": Object({"negative_slope": SLOPE}),
+        "Softmax": Object({"axis": AXIS}),
+        "LogSoftmax": Object({"axis": AXIS}),
+        "Flatten": Object({"start_axis": AXIS}),
+        "Dropout": Object({"p": PROBABILITY}),
+        "Sequential": Object({"layers": ListOf(ARCHITECTURE, 0, MAX_LAYERS)}),
+        "MLP": Object(
+            {
+                "nin": SIZE,
+                "sizes": ListOf(SIZE, 1, MAX_LAYERS),
+                "activation": _ACTIVATION,
+                "dropout": PROBABILITY,
+                "dtype": Choice(lambda: DTYPES),
+            },
+            defaults={"dtype": "float32"},
+        ),
+        "scalar.Neuron": Object({"nin": SIZE, "activation": _SCALAR_ACTIVATION}),
+        "scalar.Layer": Object({"nin": SIZE, "nout": SIZE, "activation": _SCALAR_ACTIVATION}),
+        "scalar.MLP": Object(
+            {"nin": SIZE, "sizes": ListOf(SIZE, 1, MAX_LAYERS), "activation": _SCALAR_ACTIVATION}
+        ),
+    }
+)
+
+#: The module paths that files saved before type names were stable (before 2026-11-23)
+#: use, and the type names they stand for: such files still load.
+_LEGACY_TENSOR_MODULES = (
+    "Linear ReLU Tanh Sigmoid LeakyReLU Softmax LogSoftmax Flatten Dropout Sequential MLP"
+)
+LEGACY_TYPE_NAMES: dict[str, str] = {
+    **{f"nn.layers.{name}": name for name in _LEGACY_TENSOR_MODULES.split()},
+    **{f"nn.scalar.{name}": f"scalar.{name}" for name in ("Neuron", "Layer", "MLP")},
+}
+
+#: How ``tracegrad train`` trained a model (``tracegrad.recipe.Recipe``, field by field).
+RECIPE = Object(
+    {
+        "dataset": Choice(_datasets),
+        "hidden": ListOf(SIZE, 0, MAX_LAYERS),
+        "epochs": COUNT,
+        "batch_size": COUNT,
+        "lr": Number(0.0, sys.float_info.max, low_open=True),
+        "schedule": Choice(lambda: ("none", "cosine", "step")),
+        "activation": _ACTIVATION,
+        "dropout": PROBABILITY,
+        "optimizer": Choice(lambda: ("adam", "sgd")),
+        "seed": SEED,
+        "samples": Nullable(Integer(MIN_SAMPLES, MAX_SAMPLES)),
+        "data_root": Nullable(Text(4096)),
+        "threads": Nullable(COUNT),
+    }
+)
+
+#: The metadata: what ``tracegrad train`` writes (each checked when present), and any
+#: other key a user's ``save(metadata=...)`` gave, holding any JSON value.
+METADATA = Object(
+    {
+        "dataset": Choice(_datasets),
+        "seed": SEED,
+        "samples": Nullable(Integer(MIN_SAMPLES, MAX_SAMPLES)),
+        "task": Choice(lambda: ("classification", "regression")),
+        "recipe": RECIPE,
+        "seconds": Number(0.0, sys.float_info.max),
+        "interrupted_after": Integer(0, COUNT.high),
+    },
+    optional=frozenset(
+        {"dataset", "seed", "samples", "task", "recipe", "seconds", "interrupted_after"}
+    ),
+    extra=AnyJSON(),
+)
+
+#: The whole header. ``tied`` maps each second name of a shared parameter or module to
+#: its first (the name its data is saved under); files without ties leave it out.
+HEADER = Object(
+    {
+        "format": Constant(FORMAT),
+        "version": Constant(FORMAT_VERSION),
+        "architecture": Nullable(ARCHITECTURE),
+        "metadata": METADATA,
+        "tied": Object({}, extra=Text(MAX_NAME)),
+    },
+    defaults={"tied": {}},
+)
+
+
+def check_header(header: Any) -> dict[str, Any]:
+    """``header`` checked through ``HEADER`` (defaults filled in); SchemaError if it fails."""
+    checked: dict[str, Any] = HEADER.check(header)
+    return checked
+
+
+def check_architecture(spec: Any) -> dict[str, Any]:
+    """An architecture entry checked through ``ARCHITECTURE``, with its current type name."""
+    checked: dict[str, Any] = ARCHITECTURE.check(spec, "architecture")
+    return checked
 
 
 #: What zipfile, zlib and numpy's .npy reader raise on a damaged archive.
@@ -52,6 +266,8 @@ _DAMAGE = (
     ValueError,
     SyntaxError,
     NotImplementedError,
+    OverflowError,
+    MemoryError,
     struct.error,
     zlib.error,
     zipfile.BadZipFile,
@@ -60,6 +276,10 @@ _DAMAGE = (
 
 class ModelFileError(ValueError):
     """A model file that cannot be read, or does not fit the model it is loaded into."""
+
+
+#: The dtype kinds an array may have: floating point, signed and unsigned integers, bool.
+ARRAY_KINDS = "fiub"
 
 
 @dataclass(frozen=True)
@@ -81,11 +301,23 @@ class ArrayEntry:
 def write_model_file(
     path: str | os.PathLike[str], header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
 ) -> None:
-    """Write ``arrays`` and the JSON ``header`` to ``path``, atomically."""
+    """Write ``arrays`` and the JSON ``header`` to ``path``, atomically.
+
+    The header must pass ``HEADER`` (a file that this module would refuse to read is
+    never written); NaN and infinity are refused, as JSON has no such numbers.
+    """
     if HEADER_NAME in arrays:
         raise ValueError(f"save: no parameter may be called {HEADER_NAME!r}")
+    try:
+        text = json.dumps(dict(header), allow_nan=False)
+    except ValueError:
+        raise ValueError("save: the metadata holds NaN or infinity, which JSON has not") from None
+    try:
+        check_header(json.loads(text))  # what a reader will see
+    except SchemaError as error:
+        raise ValueError(f"save: the header's {error}") from None
     contents = dict(arrays)
-    contents[HEADER_NAME] = np.frombuffer(json.dumps(dict(header)).encode(), dtype=np.uint8)
+    contents[HEADER_NAME] = np.frombuffer(text.encode(), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **contents)  # type: ignore[arg-type]
     write_atomically(path, buffer.getvalue())
@@ -94,37 +326,74 @@ def write_model_file(
 class ModelFile:
     """An open model file: its checked header and its array entries, data not yet read.
 
-    Use as a context manager; ``read(entry)`` decompresses one array.
+    Use as a context manager; ``read(entry, dtype)`` decompresses one array. The memory
+    the reader itself takes (the zip's directory, the parsed header, its buffers) is
+    ``overhead_bytes``; with the model and the arrays read it must stay within
+    ``max_bytes``.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], max_bytes: int = MAX_MODEL_BYTES) -> None:
         self.path = os.fspath(path)
+        self.max_bytes = max_bytes
+        self.overhead_bytes = FIXED_LOAD_BYTES
         try:
-            self._zip = zipfile.ZipFile(self.path)
+            handle = self._handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
         except FileNotFoundError:
             raise
-        except zipfile.BadZipFile:
-            raise self.error("it is not a zip archive (an .npz written by save)") from None
-        except OSError as error:
+        except OSError as error:  # a folder, a file we may not read
             raise self.error(f"it cannot be read ({error.strerror or error})") from None
+        try:
+            self._check_directory(handle)
+            self._zip = zipfile.ZipFile(handle)
+        except zipfile.BadZipFile:
+            handle.close()
+            raise self.error("it is not a zip archive (an .npz written by save)") from None
+        except ModelFileError:
+            handle.close()
+            raise
         except _DAMAGE as error:
+            handle.close()
             raise self.error(f"it is a damaged zip archive ({error})") from None
         try:
             self.header = self._read_header()
             self.entries = self._read_entries()
         except BaseException:
-            self._zip.close()
+            self.close()
             raise
 
     def __enter__(self) -> ModelFile:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the archive and the file under it (zipfile leaves a file it was given open)."""
         self._zip.close()
+        self._handle.close()
 
     def error(self, problem: str) -> ModelFileError:
         """A ModelFileError that names this file."""
         return ModelFileError(f"load: {self.path}: {problem}")
+
+    def spend(self, nbytes: int, what: str) -> None:
+        """Count ``nbytes`` more towards ``max_bytes``; refuse the file past it."""
+        self.overhead_bytes += nbytes
+        if self.overhead_bytes > self.max_bytes:
+            raise self.error(
+                f"{what} would take the load to {self.overhead_bytes} bytes of memory, more "
+                f"than the {self.max_bytes} allowed (pass max_bytes= to load a larger model)"
+            )
+
+    # -- the directory ---------------------------------------------------------------
+
+    def _check_directory(self, handle: IO[bytes]) -> None:
+        """Refuse a zip whose directory is too large, from its end record alone."""
+        entries, directory_bytes = zip_directory(handle)
+        if entries > MAX_ENTRIES:
+            raise self.error(f"it holds {entries} entries, more than {MAX_ENTRIES}")
+        most = directory_bytes // _DIRECTORY_RECORD
+        self.spend(most * ZIP_ENTRY_BYTES + directory_bytes, "its zip directory")
 
     # -- the header --------------------------------------------------------------------
 
@@ -139,29 +408,30 @@ class ModelFile:
             raise self.error(
                 f"its header takes {info.file_size} bytes, more than the {MAX_HEADER_BYTES} allowed"
             )
+        self.spend(info.file_size * JSON_BYTES_PER_BYTE, "its header")
         entry = self._entry(info)
         if entry.dtype != np.uint8 or len(entry.shape) != 1:
             raise self.error("its header is not a byte string")
-        text = self._data(entry)
+        text = self.read(entry)
         try:
-            header = json.loads(text.tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise self.error(f"its header is not valid JSON ({error})") from None
+            header = json.loads(text.tobytes().decode("utf-8"), object_pairs_hook=_no_repeats)
         except RecursionError:
             raise self.error("its header is nested too deeply to be a model's") from None
+        except (UnicodeDecodeError, ValueError) as error:
+            raise self.error(f"its header is not valid JSON ({error})") from None
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise self.error("it is not a tracegrad model file (its header says otherwise)")
-        if header.get("version") != FORMAT_VERSION:
+        if "version" not in header:
+            raise self.error("its header has no format version (not a file saved by tracegrad)")
+        if header["version"] != FORMAT_VERSION or type(header["version"]) is not int:
             raise self.error(
-                f"it has format version {header.get('version')!r}; this tracegrad reads "
+                f"it has format version {header['version']!r}; this tracegrad reads "
                 f"version {FORMAT_VERSION}"
             )
-        architecture = header.get("architecture")
-        if architecture is not None and not isinstance(architecture, dict):
-            raise self.error("its architecture is not a JSON object")
-        if not isinstance(header.get("metadata", {}), dict):
-            raise self.error("its metadata is not a JSON object")
-        return header
+        try:
+            return check_header(header)
+        except SchemaError as error:
+            raise self.error(f"its header's {error}") from None
 
     # -- the arrays --------------------------------------------------------------------
 
@@ -180,9 +450,10 @@ class ModelFile:
                 raise self.error(f"entry {name!r} appears twice")
             entry = self._entry(info)
             kind = entry.dtype
-            if kind.kind != "f" or kind.itemsize > 8 or kind.hasobject:
+            if kind.kind not in ARRAY_KINDS or kind.itemsize > 8 or kind.fields is not None:
                 raise self.error(
-                    f"parameter {name!r} is stored as {kind}, not as floating-point numbers"
+                    f"array {name!r} is stored as {kind}, not as real numbers "
+                    "(floating point, integers or booleans)"
                 )
             entries[name] = entry
         return entries
@@ -207,31 +478,105 @@ class ModelFile:
         return entry
 
     def check_size(self, max_bytes: int) -> None:
-        """Refuse a file whose arrays add up to more than ``max_bytes``."""
+        """Refuse a file whose arrays, read all at once, would take more than ``max_bytes``
+        with the reader's own memory."""
         total = sum(entry.nbytes for entry in self.entries.values())
-        if total > max_bytes:
+        needed = self.overhead_bytes + total
+        if needed > max_bytes:
             raise self.error(
                 f"its arrays take {total} bytes, more than the {max_bytes} allowed "
                 "(pass max_bytes= to load a larger model)"
             )
 
-    def read(self, entry: ArrayEntry) -> np.ndarray:
-        """The array of ``entry``: exactly its declared bytes are decompressed."""
-        return self._data(entry)
+    def read(self, entry: ArrayEntry, dtype: Any = None) -> np.ndarray:
+        """The array of ``entry`` as a new C-ordered array (of ``dtype``, if given)."""
+        array = self.read_stored(entry)
+        wanted = array.dtype if dtype is None else np.dtype(dtype)
+        if array.dtype == wanted and array.flags.c_contiguous:
+            return array
+        return np.ascontiguousarray(array, dtype=wanted)
 
-    def _data(self, entry: ArrayEntry) -> np.ndarray:
+    def read_stored(self, entry: ArrayEntry) -> np.ndarray:
+        """The array of ``entry`` as it is stored: its dtype, and for an array stored in
+        Fortran order (column-major), a transposed view of the bytes as read, so that each
+        element is at its index. Copy it where it belongs (``target[...] = array``).
+
+        Exactly its declared bytes are decompressed, a chunk at a time, straight into the
+        array, and the zip's checksum of them is checked.
+        """
+        stored = entry.shape[::-1] if entry.fortran_order else entry.shape
+        raw = np.empty(stored, entry.dtype)
+        buffer = memoryview(raw.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
         try:
             with self._zip.open(entry.info) as stream:
                 stream.seek(entry.data_offset)
-                raw = _read_exactly(stream, entry.nbytes)
+                done = 0  # zipfile's stream is a BufferedIOBase: it has readinto
+                while done < entry.nbytes:
+                    count = stream.readinto(buffer[done : done + READ_CHUNK])  # type: ignore[attr-defined]
+                    if not count:
+                        raise self.error(f"entry {entry.name!r} is truncated")
+                    done += count
+                if stream.read(1):  # also makes zipfile check the entry's CRC
+                    raise self.error(f"entry {entry.name!r} holds more than its shape says")
         except _DAMAGE as error:
             raise self.error(f"entry {entry.name!r} is corrupt ({error})") from None
-        if raw is None:
-            raise self.error(f"entry {entry.name!r} is truncated")
-        array = np.frombuffer(raw, dtype=entry.dtype)
-        if entry.fortran_order:
-            return array.reshape(entry.shape, order="F").copy()
-        return array.reshape(entry.shape).copy()
+        return raw.T if entry.fortran_order else raw
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refusing a key given twice (JSON would keep the last)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
+_END_RECORD = struct.Struct("<4s4H2LH")
+_END_SIGNATURE = b"PK\x05\x06"
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
+_ZIP64_END_RECORD = struct.Struct("<4sQ2H2L4Q")
+_ZIP64_END_SIGNATURE = b"PK\x06\x06"
+
+
+def zip_directory(handle: IO[bytes]) -> tuple[int, int]:
+    """(number of entries, bytes of the central directory) of the zip archive ``handle``.
+
+    Read from the archive's end record (and its zip64 extension) alone: a few dozen bytes
+    near the end of the file, whatever the directory holds. zipfile reads exactly that
+    many bytes of directory, so they bound what parsing it costs. BadZipFile if there is
+    no end record.
+    """
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    window = min(size, _END_RECORD.size + 0xFFFF)  # the record, and a comment of up to 64 KiB
+    handle.seek(size - window)
+    tail = handle.read(window)
+    at = len(tail) - _END_RECORD.size
+    if at < 0 or tail[at : at + 4] != _END_SIGNATURE:  # a comment follows it, then: search
+        at = tail.rfind(_END_SIGNATURE)
+    if at < 0 or at + _END_RECORD.size > len(tail):
+        raise zipfile.BadZipFile("no end of central directory record")
+    fields = _END_RECORD.unpack_from(tail, at)
+    entries, directory_bytes = fields[4], fields[5]
+    # A zip64 locator right before the record overrides it, whatever the record says
+    # (zipfile looks for one always, and its zip64 record right before it).
+    locator_at = size - window + at - _ZIP64_LOCATOR.size
+    if locator_at >= 0:
+        handle.seek(locator_at)
+        locator = _ZIP64_LOCATOR.unpack(handle.read(_ZIP64_LOCATOR.size))
+        if locator[0] == _ZIP64_LOCATOR_SIGNATURE:
+            end_at = locator_at - _ZIP64_END_RECORD.size
+            if end_at < 0:
+                raise zipfile.BadZipFile("a zip64 locator with no zip64 record")
+            handle.seek(end_at)
+            record = _ZIP64_END_RECORD.unpack(handle.read(_ZIP64_END_RECORD.size))
+            if record[0] != _ZIP64_END_SIGNATURE:
+                raise zipfile.BadZipFile("a zip64 locator with no zip64 record")
+            entries, directory_bytes = record[7], record[8]
+    return entries, min(directory_bytes, size)  # zipfile reads no more than the file holds
 
 
 def _read_npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
@@ -241,15 +586,3 @@ def _read_npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype
     if version == (2, 0):
         return np.lib.format.read_array_header_2_0(stream)
     raise ValueError(f"npy format version {version} is not supported")
-
-
-def _read_exactly(stream: IO[bytes], count: int) -> bytes | None:
-    """``count`` bytes from ``stream``, or None if it ends first."""
-    chunks, remaining = [], count
-    while remaining:
-        chunk = stream.read(min(remaining, 1 << 24))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)

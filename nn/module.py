@@ -1,9 +1,23 @@
 """``Module``: the base of every model, which finds its parameters by itself.
 
-A module's parameters are the leaf nodes that require grad among its attributes, found
-in the order the attributes were assigned, inside sub-modules and inside lists and
-tuples of either, each with a dotted name (``layers.0.weight``). Nothing has to be
-registered by hand, and a parameter shared by two sub-modules is listed once.
+A module's state is found among its attributes, in the order they were assigned,
+inside sub-modules and inside lists, tuples and dicts of either, each with a dotted name
+(``layers.0.weight``). Nothing has to be registered by hand:
+
+- a leaf node that requires grad is a **parameter**, whatever its attribute's name
+  (``_scale`` too): optimisers train it and files keep it;
+- a leaf node that does not (a frozen parameter, an integer or boolean buffer) is kept
+  too when its attribute's name is public; under a private name (``_cache``) it is the
+  module's own business, neither trained nor saved;
+- one shared by two sub-modules (tied weights) is listed once, under the first name that
+  reaches it, and files record the second name as tied to the first;
+- two members whose dotted names come out the same (a dict's keys ``1`` and ``"1"``)
+  are an error, never a weight silently dropped.
+
+Assigning over a parameter anything but a parameter (a Tensor computed by an op, one
+that does not require grad, an array, a number) is a ``TypeError``: it would silently
+stop the optimiser training it and drop it from the state. Write into its data
+instead, or assign a new leaf that requires grad (or ``None``), as in PyTorch.
 
 A model saves to ``.npz``: one array per parameter under its dotted name, and the
 architecture as JSON for the library's own modules, so that ``nn.load`` rebuilds the
@@ -22,29 +36,56 @@ import numpy as np
 from autograd import Node, Value
 
 from . import checks
+from .init import unfilled
 from .modelfile import (
+    ARRAY_KINDS,
     FORMAT,
     FORMAT_VERSION,
+    LEGACY_TYPE_NAMES,
     MAX_MODEL_BYTES,
+    MODULE_BYTES,
     ModelFile,
     ModelFileError,
+    check_architecture,
     write_model_file,
 )
+from .schema import SchemaError, shown
 
-#: The library's own module classes by their type name: the ones ``nn.load`` can rebuild.
-#: The name is the class's ("Linear", "MLP"; "scalar.MLP" for nn.scalar's), not its
-#: module path, so that moving a class to another file breaks no saved model.
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "LEGACY_TYPE_NAMES",
+    "MAX_MODEL_BYTES",
+    "REGISTRY",
+    "ModelFileError",
+    "Module",
+    "architecture_bytes",
+    "architecture_kind",
+    "build",
+    "load",
+    "load_metadata",
+    "read_model_file",
+]
+
+#: The library's own module classes by their type name: the ones ``nn.load`` can rebuild
+#: (those that ``modelfile.CONFIGS`` declares a config for). The name is the class's
+#: ("Linear", "MLP"; "scalar.MLP" for nn.scalar's), not its module path, so that moving
+#: a class to another file breaks no saved model.
 REGISTRY: dict[str, type[Module]] = {}
 
-#: The module paths that files saved before type names were stable (before 2026-11-23)
-#: use, and the type names they stand for: such files still load.
-_LEGACY_TENSOR_MODULES = (
-    "Linear ReLU Tanh Sigmoid LeakyReLU Softmax LogSoftmax Flatten Dropout Sequential MLP"
-)
-LEGACY_TYPE_NAMES: dict[str, str] = {
-    **{f"nn.layers.{name}": name for name in _LEGACY_TENSOR_MODULES.split()},
-    **{f"nn.scalar.{name}": f"scalar.{name}" for name in ("Neuron", "Layer", "MLP")},
-}
+
+def _is_parameter(value: Any) -> bool:
+    return isinstance(value, Node) and value.is_leaf and value.requires_grad
+
+
+def _what(value: Any) -> str:
+    """How an assigned value is described in the error that refuses it."""
+    if isinstance(value, Node):
+        kind = type(value).__name__
+        if not value.is_leaf:
+            return f"a {kind} computed by an op ({value.op or 'an op'}), not a leaf"
+        return f"a {kind} that does not require grad"
+    return f"a {type(value).__name__}"
 
 
 class Module:
@@ -70,6 +111,39 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Set an attribute; refuse to replace a parameter with what is not one.
+
+        A parameter (a leaf that requires grad) may be replaced by another parameter, by
+        None, or by a module or a container (a change of structure); a value (a Tensor
+        computed by an op or that does not require grad, an array, a number) would
+        silently turn it into a constant that optimisers skip and files leave out
+        (``m.weight = m.weight * 2``; under ``no_grad``, ``m.weight = m.weight - lr * g``).
+        PyTorch refuses these too.
+        """
+        old = self.__dict__.get(name)
+        # A parameter, None, or a new structure (a module, a container) may replace one.
+        if (
+            old is not None
+            and old is not value
+            and value is not None
+            and _is_parameter(old)
+            and not (_is_parameter(value) or isinstance(value, (Module, list, tuple, dict)))
+        ):
+            owner = type(self).__name__
+            scalar = isinstance(old, Value)
+            write = " = number" if scalar else "[...] = new_values"
+            fresh = "Value(number)" if scalar else "Tensor(array, requires_grad=True)"
+            raise TypeError(
+                f"{owner}.{name} is a parameter; assigning {_what(value)} to it would "
+                "replace it with a constant that optimisers skip and state_dict() drops. "
+                f"To change its values, write into it: `with no_grad(): "
+                f"module.{name}.data{write}` (or `module.{name} -= step` under no_grad); "
+                f"to replace it, assign a new leaf that requires grad ({fresh}), or None "
+                "to remove it"
+            )
+        object.__setattr__(self, name, value)
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Compute the module's output; every module defines it."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -77,14 +151,14 @@ class Module:
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Node]]:
         """(dotted name, parameter) pairs in a stable order: attribute order, depth first.
 
-        A parameter is a leaf node held by the module, trainable or frozen
-        (``requires_grad=False``): both are saved and loaded, as in PyTorch; optimisers
-        leave the frozen ones alone. One shared by two sub-modules is listed once.
+        These are the module's state: every leaf that requires grad, under any name, and
+        every other leaf under a public name (frozen parameters, integer and boolean
+        buffers), as PyTorch's state holds its parameters and buffers. Optimisers leave
+        those that do not require grad alone. One shared by two sub-modules is listed
+        once; two members under one dotted name are a ValueError.
         """
-        seen: set[int] = set()
-        for name, value in _walk(self, prefix, {id(self)}):
-            if isinstance(value, Node) and value.is_leaf and id(value) not in seen:
-                seen.add(id(value))
+        for name, value, first in _walk(self, prefix):
+            if first is None and isinstance(value, Node):
                 yield name, value
 
     def parameters(self) -> list[Node]:
@@ -98,9 +172,18 @@ class Module:
         by two others, or one that refers back to its parent, is no trouble.
         """
         yield prefix, self
-        for name, value in _walk(self, prefix, {id(self)}):
-            if isinstance(value, Module):
+        for name, value, first in _walk(self, prefix):
+            if first is None and isinstance(value, Module):
                 yield name, value
+
+    def tied(self) -> dict[str, str]:
+        """The second names of shared parameters and modules, each with its first name.
+
+        ``Sequential(a, ReLU(), a)`` gives {"2": "0"}; a decoder whose weight is the
+        encoder's gives {"decoder.weight": "encoder.weight"}. Files record these, so a
+        tied model loads back tied.
+        """
+        return {name: first for name, _, first in _walk(self, "") if first is not None}
 
     def num_parameters(self) -> int:
         """How many numbers the parameters hold in all."""
@@ -174,44 +257,60 @@ class Module:
 
         Every entry is checked before any is copied, so a mismatch changes nothing. With
         ``strict`` (the default) a missing or unexpected name is an error; a shape that
-        differs, or values that are not real numbers, always are. The error names each
-        entry at fault.
+        differs, or values that do not fit the parameter's dtype, always are (real numbers
+        for a float parameter, rounded to its precision; integers that fit for an integer
+        buffer, booleans for a boolean one). The error names each entry at fault.
         """
         parameters = dict(self.named_parameters())
+        arrays = {name: np.asarray(value) for name, value in state.items()}
         problems = _mismatches(
-            parameters,
-            {name: (np.shape(value), np.asarray(value).dtype) for name, value in state.items()},
-            strict,
+            parameters, {name: (a.shape, a.dtype) for name, a in arrays.items()}, strict
         )
         if problems:
             raise ModelFileError("load_state_dict: " + "; ".join(problems))
         for name, p in parameters.items():
-            if name in state:
-                _assign(p, state[name])
+            if name in arrays:
+                _assign(p, arrays[name])
 
     def save(self, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None) -> None:
         """Write the weights (and the architecture, for the library's modules) to ``.npz``.
 
         The file is written atomically: a reader sees the old file or the new, never half.
-        ``metadata`` (JSON-serialisable) is stored beside them.
+        ``metadata`` (JSON) is stored beside them; the keys that ``tracegrad train``
+        writes must hold what it writes (``modelfile.METADATA``). Tied parameters and
+        modules are saved once and recorded as tied.
         """
-        header = {
+        header: dict[str, Any] = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "architecture": self.architecture(),
             "metadata": dict(metadata or {}),
         }
+        ties = self.tied()
+        if ties:
+            header["tied"] = ties
         write_model_file(path, header, self.state_dict())
 
     def load(self, path: str | os.PathLike[str]) -> Module:
         """Load weights saved by ``save`` into this model (strictly); returns the model.
 
         The file's arrays are checked against this model's parameters (names, shapes,
-        dtypes) before any is decompressed; on any problem the model is left unchanged.
+        dtypes, ties) before any is decompressed; on any problem the model is left
+        unchanged.
         """
         with ModelFile(path) as file:
-            _load_into(self, file)
+            _load_into(self, file, all_or_nothing=True)
         return self
+
+    @classmethod
+    def memory_bytes(cls, config: Mapping[str, Any]) -> int:
+        """The memory a module built from ``config`` takes: its objects and parameters.
+
+        ``nn.load`` asks before it builds a file's model, so that a file cannot make it
+        allocate more than it allows. The default: one module object and
+        ``parameter_count`` parameters of ``bytes_per_parameter`` each.
+        """
+        return MODULE_BYTES + cls.parameter_count(config) * cls.bytes_per_parameter
 
     @classmethod
     def parameter_count(cls, config: Mapping[str, Any]) -> int:
@@ -226,10 +325,34 @@ class Module:
     bytes_per_parameter: ClassVar[int] = 4
 
 
+def _dtype(p: Node) -> np.dtype[Any]:
+    """The dtype of a parameter's data (float64 for a Value's float)."""
+    return p.data.dtype if isinstance(p.data, np.ndarray) else np.dtype(np.float64)
+
+
+def _fits(stored: np.dtype[Any], wanted: np.dtype[Any], exact: bool) -> bool:
+    """Whether values of ``stored`` load into a parameter of ``wanted`` without harm.
+
+    Exactly (``exact``): the same kind and width, as ``save`` writes them. Otherwise a
+    float parameter takes any real numbers (rounded to its precision), an integer buffer
+    integers that always fit it, a boolean buffer booleans.
+    """
+    if stored.kind not in ARRAY_KINDS or stored.itemsize > 8 or stored.fields is not None:
+        return False
+    if exact:
+        return stored.kind == wanted.kind and stored.itemsize == wanted.itemsize
+    if wanted.kind == "f":
+        return stored.kind in "fiu"
+    if wanted.kind in "iu":
+        return stored.kind in "iu" and bool(np.can_cast(stored, wanted, "safe"))
+    return stored.kind == wanted.kind
+
+
 def _mismatches(
     parameters: Mapping[str, Node],
     stored: Mapping[str, tuple[tuple[int, ...], np.dtype[Any]]],
     strict: bool,
+    exact: bool = False,
 ) -> list[str]:
     """What keeps ``stored`` (name → shape, dtype) from loading into ``parameters``."""
     problems = []
@@ -242,28 +365,55 @@ def _mismatches(
         shape, dtype = stored[name]
         if shape != np.shape(p.data):
             problems.append(f"shape of {name}: the file has {shape}, the model {np.shape(p.data)}")
-        elif dtype.kind not in "fiu" or dtype.hasobject:
-            problems.append(f"{name} holds {dtype} values, not real numbers")
+        elif not _fits(dtype, _dtype(p), exact):
+            problems.append(f"{name} holds {dtype} values; the model's are {_dtype(p)}")
     return problems
 
 
-def _assign(p: Node, value: Any) -> None:
+def _assign(p: Node, array: np.ndarray) -> None:
+    """Copy ``array`` (of ``p``'s shape, and values that fit its dtype) into ``p``'s data,
+    in place: the parameter keeps its memory, as PyTorch's ``load_state_dict`` does, and
+    no second copy of it is made."""
     if isinstance(p, Value):
-        p.data = float(np.asarray(value))
+        p.data = float(array)
     else:
-        p.data = np.array(value, dtype=p.data.dtype)
+        p.data[...] = array  # a write, recorded like any other
 
 
-def _load_into(model: Module, file: ModelFile) -> None:
-    """Check ``file``'s arrays against ``model``'s parameters, then copy them in."""
+def _load_into(
+    model: Module, file: ModelFile, *, all_or_nothing: bool, exact: bool = False
+) -> None:
+    """Check ``file``'s arrays and ties against ``model``'s, then read them in.
+
+    With ``all_or_nothing`` every array is read before any is assigned, so a corrupt
+    array leaves the model as it was; without, each is assigned as it is read, so that
+    at most one array is in memory beside the model.
+    """
     parameters = dict(model.named_parameters())
     stored = {name: (entry.shape, entry.dtype) for name, entry in file.entries.items()}
-    problems = _mismatches(parameters, stored, strict=True)
+    problems = _mismatches(parameters, stored, strict=True, exact=exact)
+    problems += _tie_mismatches(model.tied(), file.header["tied"])
     if problems:
         raise file.error("it does not fit the model: " + "; ".join(problems))
-    arrays = {name: file.read(entry) for name, entry in file.entries.items()}
+    if all_or_nothing:
+        arrays = {name: file.read_stored(file.entries[name]) for name in parameters}
+        for name, p in parameters.items():
+            _assign(p, arrays[name])
+        return
     for name, p in parameters.items():
-        _assign(p, arrays[name])
+        _assign(p, file.read_stored(file.entries[name]))
+
+
+def _tie_mismatches(model_ties: Mapping[str, str], file_ties: Mapping[str, str]) -> list[str]:
+    problems = []
+    for name in sorted(set(model_ties) | set(file_ties)):
+        mine, theirs = model_ties.get(name), file_ties.get(name)
+        if mine == theirs:
+            continue
+        in_file = f"tied to {theirs}" if theirs is not None else "not tied"
+        in_model = f"tied to {mine}" if mine is not None else "not tied"
+        problems.append(f"{name} is {in_file} in the file, {in_model} in the model")
+    return problems
 
 
 def positive_size(value: Any) -> int:
@@ -286,39 +436,28 @@ def read_model_file(
     path: str | os.PathLike[str], max_bytes: int = MAX_MODEL_BYTES
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The header and the arrays of a model file, read without pickle and checked."""
-    with ModelFile(path) as file:
+    with ModelFile(path, max_bytes) as file:
         file.check_size(max_bytes)
         return file.header, {name: file.read(entry) for name, entry in file.entries.items()}
 
 
 def architecture_kind(spec: Any) -> tuple[type[Module], dict[str, Any]]:
-    """The module class and config an architecture entry names, checked."""
-    if not isinstance(spec, Mapping) or "type" not in spec:
-        raise ModelFileError(f"an architecture entry is malformed: {_short(spec)}")
-    name = spec["type"]
-    kind = REGISTRY.get(LEGACY_TYPE_NAMES.get(name, name)) if isinstance(name, str) else None
-    if kind is None:
-        raise ModelFileError(f"unknown module type {_short(spec['type'])}")
-    config = spec.get("config", {})
-    if not isinstance(config, Mapping) or not all(isinstance(key, str) for key in config):
-        raise ModelFileError(f"the config of {spec['type']} is not a JSON object: {_short(config)}")
-    return kind, dict(config)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    """The module class and config an architecture entry names, checked through
+    ``modelfile.ARCHITECTURE`` (so every field of the config has its type and range)."""
+    try:
+        checked = check_architecture(spec)
+    except SchemaError as error:
+        raise ModelFileError(str(error)) from None
+    kind = REGISTRY.get(checked["type"])
+    if kind is None:  # declared in CONFIGS but not defined: our bug, said plainly
+        raise ModelFileError(f"module type {checked['type']!r} is declared but not defined")
+    return kind, checked["config"]
 
 
 def architecture_bytes(spec: Mapping[str, Any]) -> int:
-    """The memory the parameters of the module that ``spec`` describes would take."""
+    """The memory the module that ``spec`` describes would take once built."""
     kind, config = architecture_kind(spec)
-    try:
-        return int(kind.parameter_count(config)) * kind.bytes_per_parameter
-    except ModelFileError:
-        raise
-    except (TypeError, ValueError, KeyError, OverflowError, RecursionError) as error:
-        raise ModelFileError(f"the config of {spec['type']} is invalid ({error})") from None
+    return int(kind.memory_bytes(config))
 
 
 def build(spec: Mapping[str, Any]) -> Module:
@@ -335,79 +474,167 @@ def build(spec: Mapping[str, Any]) -> Module:
 def load(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> Module:
     """Rebuild a saved model of the library's own modules, weights and all, from ``path``.
 
-    The model the file describes is sized up before it is built: one that would take
-    more than ``max_bytes`` of memory is refused.
+    The load is sized up before anything is built: the file's directory and header, the
+    model its architecture describes (at the dtype it names), and its largest array while
+    it is read. A load that would take more than ``max_bytes`` of memory is refused. The
+    arrays must have the dtypes the model is built with, as ``save`` writes them.
     """
     checks.path(path, "load")
     checks.positive_int(max_bytes, "load", "max_bytes")
-    with ModelFile(path) as file:
-        architecture = file.header.get("architecture")
+    with ModelFile(path, max_bytes) as file:
+        architecture = file.header["architecture"]
         if architecture is None:
             raise file.error(
                 "it holds weights only (the model was not made of the library's own modules); "
                 "build the model in code and call model.load(path)"
             )
         try:
-            needed = architecture_bytes(architecture)
-            if needed > max_bytes:
-                raise ModelFileError(
-                    f"its model would take {needed} bytes, more than the {max_bytes} allowed "
-                    "(pass max_bytes= to load a larger model)"
-                )
-            model = build(architecture)
+            file.spend(architecture_bytes(architecture), "its model")
+            file.spend(
+                max((entry.nbytes for entry in file.entries.values()), default=0),
+                "its largest array",
+            )
+            with unfilled():  # no random weights: the file's replace them
+                model = build(architecture)
+            _tie(model, file.header["tied"])
         except ModelFileError as error:
+            if str(error).startswith("load: "):
+                raise
             raise file.error(str(error)) from None
-        _load_into(model, file)
+        _load_into(model, file, all_or_nothing=False, exact=True)
     return model
 
 
 def load_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The metadata that ``save`` stored with a model."""
+    """The metadata that ``save`` stored with a model, checked (``modelfile.METADATA``)."""
     checks.path(path, "load_metadata")
     with ModelFile(path) as file:
-        return dict(file.header.get("metadata") or {})
+        return dict(file.header["metadata"])
+
+
+# -- finding a module's members ----------------------------------------------------------
 
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def _items(module: Module, prefix: str) -> Iterator[tuple[str, Any]]:
-    """Every public attribute, with what lists, tuples and dicts hold as ``name.key``."""
+#: A member of a module: its dotted name, its value, and where it is held (the module,
+#: list or dict that holds it, and the attribute, index or key it is held under).
+_Member = tuple[str, Any, Any, Any]
+
+
+def _items(module: Module, prefix: str) -> Iterator[_Member]:
+    """Every attribute, with what lists, tuples and dicts hold as ``name.key``.
+
+    Under a private name (``_x``) only modules and leaves that require grad count: the
+    rest is the module's own business (caches, generators, helpers).
+    """
     for name, value in vars(module).items():
-        if not name.startswith("_"):
-            yield from _members(value, _join(prefix, name))
+        for member in _members(value, _join(prefix, name), module, name):
+            value = member[1]
+            if not name.startswith("_") or isinstance(value, Module) or _is_parameter(value):
+                yield member
 
 
-def _members(value: Any, name: str, depth: int = 0) -> Iterator[tuple[str, Any]]:
+def _members(value: Any, name: str, holder: Any, key: Any, depth: int = 0) -> Iterator[_Member]:
     """``value`` itself, or the elements of a list, tuple or dict, nested ones included."""
     if depth > 32:  # containers nested this deep are not a model's
         return
     if isinstance(value, (list, tuple)):
         for index, element in enumerate(value):
-            yield from _members(element, f"{name}.{index}", depth + 1)
+            yield from _members(element, f"{name}.{index}", value, index, depth + 1)
     elif isinstance(value, dict):
-        for key, element in value.items():
-            yield from _members(element, f"{name}.{key}", depth + 1)
+        for inner, element in value.items():
+            yield from _members(element, f"{name}.{inner}", value, inner, depth + 1)
     else:
-        yield name, value
+        yield name, value, holder, key
 
 
-def _walk(module: Module, prefix: str, seen: set[int]) -> Iterator[tuple[str, Any]]:
-    """Every member of ``module`` in attribute order, depth first: a sub-module, then
-    what it holds. A module already in ``seen`` is not entered again (shared, or a cycle)."""
-    for name, value in _items(module, prefix):
-        if isinstance(value, Module):
-            if id(value) in seen:
-                continue
-            seen.add(id(value))
-            yield name, value
-            yield from _walk(value, name, seen)
-        else:
-            yield name, value
+def _places(module: Module, prefix: str = "") -> Iterator[tuple[_Member, str | None]]:
+    """Every module and leaf inside ``module``, depth first in attribute order, with the
+    name it was first met under if it was met before (shared), else None.
+
+    A module met before is not entered again (shared, or a cycle back to a parent). Two
+    members under one dotted name are a ValueError: one of them would be lost.
+    """
+    first: dict[int, str] = {id(module): prefix}
+    named: dict[str, Any] = {}
+    pending = [_items(module, prefix)]
+    while pending:
+        member = next(pending[-1], None)
+        if member is None:
+            pending.pop()
+            continue
+        name, value = member[0], member[1]
+        if not isinstance(value, Module) and not (isinstance(value, Node) and value.is_leaf):
+            continue
+        if name in named:
+            raise ValueError(
+                f"{type(module).__name__}: two members have the dotted name {name!r} "
+                f"({type(named[name]).__name__} and {type(value).__name__}); one would be "
+                "lost from the state: rename one (keys 1 and '1' of a dict, or a key with "
+                "a dot, render alike)"
+            )
+        named[name] = value
+        seen = first.get(id(value))
+        yield member, seen
+        if seen is None:
+            first[id(value)] = name
+            if isinstance(value, Module):
+                pending.append(_items(value, name))
+
+
+def _walk(module: Module, prefix: str) -> Iterator[tuple[str, Any, str | None]]:
+    """(name, member, first name or None) for every module and leaf: see ``_places``."""
+    for member, seen in _places(module, prefix):
+        yield member[0], member[1], seen
 
 
 def _children(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
-    for name, value in _items(module, prefix):
+    for name, value, _, _ in _items(module, prefix):
         if isinstance(value, Module):
             yield name, value
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether ``b`` may stand for ``a`` in a tie: modules of one architecture, or
+    leaves of one kind, shape and dtype."""
+    if isinstance(a, Module) and isinstance(b, Module):
+        return type(a) is type(b) and a.architecture() == b.architecture()
+    if isinstance(a, Node) and isinstance(b, Node):
+        return (
+            type(a) is type(b)
+            and a.requires_grad == b.requires_grad
+            and np.shape(a.data) == np.shape(b.data)
+            and _dtype(a) == _dtype(b)
+        )
+    return False
+
+
+def _tie(model: Module, ties: Mapping[str, str]) -> None:
+    """Make each second name in ``ties`` refer to what its first name refers to.
+
+    ``model`` was just built, so nothing in it is shared yet; a tie between members of
+    different kinds, shapes or dtypes, or one that names no member, is a ModelFileError.
+    """
+    if not ties:
+        return
+    places = {member[0]: member for member, _ in _places(model)}
+    for alias, name in ties.items():
+        if alias not in places or name not in places:
+            missing = alias if alias not in places else name
+            raise ModelFileError(f"tied: the model has no member {shown(missing)}")
+        _, replaced, holder, key = places[alias]
+        target = places[name][1]
+        if alias == name or not _same(replaced, target):
+            raise ModelFileError(f"tied: {shown(alias)} cannot be tied to {shown(name)}")
+        if isinstance(holder, tuple):
+            raise ModelFileError(f"tied: {shown(alias)} is held in a tuple")
+        if isinstance(holder, Module):
+            setattr(holder, key, target)
+        else:
+            holder[key] = target
+    problems = _tie_mismatches(model.tied(), ties)
+    if problems:
+        raise ModelFileError("tied: " + "; ".join(problems))

@@ -27,6 +27,7 @@ from tracegrad.rng import Seed
 
 from . import checks
 from .activations import ACTIVATIONS as SHARED_ACTIVATIONS
+from .modelfile import MODULE_BYTES, VALUE_BYTES
 from .module import Module, perceptron_parameter_count, positive_size
 
 Activation = Callable[[Value], Value]
@@ -99,8 +100,16 @@ def _as_inputs(x: Any, what: str) -> list[Value | float]:
 
 class _ScalarModule(Module):
     _type_prefix = "scalar."
-    #: A Value, its float and its list slot: about 150 bytes, not 4.
-    bytes_per_parameter = 150
+    #: A Value, its float and its list slot: far more than 4 bytes.
+    bytes_per_parameter = VALUE_BYTES
+
+    @classmethod
+    def memory_bytes(cls, config: Mapping[str, Any]) -> int:
+        # A module object per neuron, per layer and for the whole, and the Values.
+        widths = [config["nin"], *config.get("sizes", [config.get("nout", 1)])]
+        neurons = sum(widths[1:])
+        modules = 1 + neurons + len(widths) - 1
+        return modules * MODULE_BYTES + cls.parameter_count(config) * VALUE_BYTES
 
 
 class Neuron(_ScalarModule):

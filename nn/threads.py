@@ -8,6 +8,10 @@ epoch, at how much of the machine *other* processes used (the kernel's count of 
 time, less this process's own CPU time) and gives BLAS the cores left over, at least
 one. ``threads=`` fixes the count instead. The setting is made with threadpoolctl and
 undone when training ends.
+
+Importing this module reads nothing: the first look at ``/proc/stat`` is taken by the
+first counter made (every ``fit`` makes one, even with ``threads=`` fixed). Where
+``/proc/stat`` is missing (systems other than Linux) every core counts as idle.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from threadpoolctl import threadpool_limits
 #: The shortest time a look may cover: a first look closer than this to the last waits.
 FIRST_LOOK_SECONDS = 0.05
 
-_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+#: The kernel's running count of the time each kind of work took, machine-wide (Linux).
+PROC_STAT = "/proc/stat"
 
 Sample = tuple[float, float, float]  # (monotonic time, machine busy seconds, own CPU seconds)
 
@@ -42,22 +47,27 @@ def candidates() -> list[int]:
 
 
 def _sample() -> Sample | None:
-    """The machine's busy time so far (from /proc/stat) and this process's CPU time."""
+    """The machine's busy time so far (from /proc/stat) and this process's CPU time.
+
+    None where ``/proc/stat`` cannot be read or does not start with the machine's total.
+    """
     try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        fields = Path(PROC_STAT).read_text().split("\n", 1)[0].split()
     except OSError:
         return None
-    if fields[0] != "cpu":
+    if not fields or fields[0] != "cpu":
         return None
     ticks = [int(value) for value in fields[1:]]
     busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)  # less idle, iowait
     own = os.times()
-    return time.monotonic(), busy / _TICKS_PER_SECOND, own.user + own.system
+    ticks_per_second = os.sysconf("SC_CLK_TCK")  # asked only where /proc/stat exists: Linux
+    return time.monotonic(), busy / ticks_per_second, own.user + own.system
 
 
-#: The last look in this process (the first is taken on import), so that a new ``fit``
-#: looks back over the time since, instead of waiting to see.
-_last_look: Sample | None = _sample()
+#: The last look in this process, so that a new ``fit`` looks back over the time since
+#: instead of waiting to see. None until the first counter is made: importing reads
+#: nothing.
+_last_look: Sample | None = None
 
 
 class IdleCores:
@@ -65,13 +75,17 @@ class IdleCores:
 
     Reads the machine's busy time from ``/proc/stat`` and subtracts this process's own
     CPU time (``os.times``), so that our own threads, spinning or working, do not count.
-    The first look of a new counter looks back to the process's last look (at import, or
-    the end of the last epoch trained); only when that was under 50 ms ago does it wait.
-    Where ``/proc/stat`` is missing it reports every core as idle.
+    The first look of a new counter looks back to the process's last look (the first
+    counter made, or the end of the last epoch trained); only when that was under 50 ms
+    ago does it wait, as the process's first measured epoch does. Where ``/proc/stat`` is
+    missing it reports every core as idle.
     """
 
     def __init__(self) -> None:
-        self._last = _last_look or _sample()
+        global _last_look
+        if _last_look is None:
+            _last_look = _sample()  # the process's first look, at first use
+        self._last = _last_look
 
     def count(self) -> int:
         """The cores idle since the last look."""

@@ -99,7 +99,14 @@ _SCORES = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
 #: How to call each public name correctly: each argument by name (``modules`` for
 #: Sequential's ``*modules``). The property replaces one of them at a time.
 VALID: dict[str, Callable[[], dict[str, Any]]] = {
-    "nn.MLP": lambda: {"nin": 2, "sizes": [3, 2], "activation": "relu", "dropout": 0.0, "rng": 0},
+    "nn.MLP": lambda: {
+        "nin": 2,
+        "sizes": [3, 2],
+        "activation": "relu",
+        "dropout": 0.0,
+        "rng": 0,
+        "dtype": np.float32,
+    },
     "nn.Dropout": lambda: {"p": 0.5, "rng": 0},
     "nn.Flatten": lambda: {"start_axis": 1},
     "nn.History": lambda: {"records": [{"loss": 1.0}]},

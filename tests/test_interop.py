@@ -164,3 +164,90 @@ def test_tracegrad_export_of_no_model_is_one_line(tmp_path: Path, target: str) -
     assert done.returncode == 1
     assert done.stderr.startswith("tracegrad: error: ") and done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr
+
+
+# -- what is shared stays shared; a negative axis means the same -------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _tied() -> nn.Sequential:
+    model = nn.Sequential(nn.Linear(4, 4, rng=0), nn.Tanh(), nn.Linear(4, 4, rng=1))
+    model[2].weight = model[0].weight  # type: ignore[union-attr]
+    return model
+
+
+def test_tied_weights_stay_tied_through_to_torch_and_back() -> None:
+    model = _tied()
+    converted = nn.to_torch(model)
+    assert converted[0].weight is converted[2].weight
+    assert converted[0].bias is not converted[2].bias
+    assert len(list(converted.parameters())) == 3  # what torch's optimisers see: one weight
+    x = _inputs((4,), 5)
+    np.testing.assert_allclose(
+        converted(torch.from_numpy(x)).detach().numpy(), _ours(model, x), atol=1e-6
+    )
+    back = nn.from_torch(converted)
+    assert back[0].weight is back[2].weight  # type: ignore[union-attr]
+    assert back.tied() == {"2.weight": "0.weight"}
+    np.testing.assert_allclose(_ours(back, x), _ours(model, x), atol=1e-6)
+
+
+def test_a_module_used_twice_stays_one_module_both_ways() -> None:
+    layer = nn.Linear(3, 3, rng=0)
+    converted = nn.to_torch(nn.Sequential(layer, nn.ReLU(), layer))
+    assert converted[0] is converted[2]
+    torch_layer = torch.nn.Linear(3, 3)
+    back = nn.from_torch(torch.nn.Sequential(torch_layer, torch.nn.Tanh(), torch_layer))
+    assert back[0] is back[2] and back.tied() == {"2": "0"}
+
+
+def test_a_tied_torch_model_gives_tied_tracegrad_weights_that_train_as_one() -> None:
+    torch.manual_seed(0)
+    source = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 4))
+    source[2].weight = source[0].weight
+    source[0].bias.requires_grad = False  # frozen: stays frozen
+    model = nn.from_torch(source)
+    assert model[0].weight is model[2].weight  # type: ignore[union-attr]
+    assert not model[0].bias.requires_grad  # type: ignore[union-attr]
+    x = _inputs((4,), 6)
+    np.testing.assert_allclose(
+        _ours(model, x), source(torch.from_numpy(x)).detach().numpy(), atol=1e-6
+    )
+    # One SGD step on each: the shared weight gets the sum of both uses' gradients.
+    nn.mse_loss(model(Tensor(x)), np.zeros((6, 4))).backward()
+    nn.optim.SGD(model.parameters(), lr=0.1).step()
+    torch.nn.functional.mse_loss(source(torch.from_numpy(x)), torch.zeros(6, 4)).backward()
+    torch.optim.SGD([p for p in source.parameters() if p.requires_grad], lr=0.1).step()
+    np.testing.assert_allclose(
+        model[0].weight.data,  # type: ignore[union-attr]
+        source[0].weight.detach().numpy(),
+        atol=1e-6,
+    )
+
+
+@settings(max_examples=40)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=4).map(tuple),
+    data=st.data(),
+)
+def test_onnx_flatten_at_any_axis_gives_tracegrads_output(
+    tmp_path_factory: pytest.TempPathFactory, shape: tuple[int, ...], data: st.DataObject
+) -> None:
+    """Flatten at every axis the input has, negative ones too (counted from the end of
+    the input's axes, batch included), then a second Flatten at any axis of what the
+    first gives: onnxruntime computes what tracegrad computes."""
+    rank = 1 + len(shape)
+    start = data.draw(st.integers(-rank, rank - 1), label="start_axis")
+    after = start % rank + 1  # the rank of the first Flatten's output
+    then = data.draw(st.integers(-after, after - 1), label="second start_axis")
+    model = nn.Sequential(nn.Flatten(start), nn.Tanh(), nn.Flatten(then))
+    path = tmp_path_factory.mktemp("onnx") / "flatten.onnx"
+    nn.to_onnx(model, path, input_shape=shape)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = _inputs(shape, 2)
+    (result,) = session.run(None, {"input": x})
+    ours = _ours(model, x)
+    assert result.shape == ours.shape
+    np.testing.assert_allclose(result, ours, atol=1e-6)

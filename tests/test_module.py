@@ -6,6 +6,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,7 +21,8 @@ class Pair(Module):
         self.first = Value(1.0)
         self.constant = Value(5.0, requires_grad=False)
         self.items = [Value(2.0), Value(3.0)]
-        self._private = Value(9.0)
+        self._private = Value(9.0)  # requires grad: a parameter, whatever its name
+        self._cache = Value(4.0, requires_grad=False)  # private, not trained: not state
 
 
 class Outer(Module):
@@ -31,7 +33,7 @@ class Outer(Module):
 
 def test_named_parameters_in_attribute_order_with_dotted_names() -> None:
     names = [name for name, _ in Pair().named_parameters()]
-    assert names == ["first", "constant", "items.0", "items.1"]  # frozen ones too
+    assert names == ["first", "constant", "items.0", "items.1", "_private"]  # frozen ones too
 
 
 def test_sub_modules_in_lists_and_shared_parameters_listed_once() -> None:
@@ -42,12 +44,14 @@ def test_sub_modules_in_lists_and_shared_parameters_listed_once() -> None:
         "pairs.0.constant",
         "pairs.0.items.0",
         "pairs.0.items.1",
+        "pairs.0._private",
         "pairs.1.first",
         "pairs.1.constant",
         "pairs.1.items.0",
         "pairs.1.items.1",
+        "pairs.1._private",
     ]
-    assert outer.num_parameters() == 8
+    assert outer.num_parameters() == 10
     assert [name for name, _ in outer.named_modules()] == ["", "pairs.0", "pairs.1"]
 
 
@@ -270,8 +274,9 @@ def test_saved_files_name_layers_by_type_and_files_with_module_paths_still_load(
         for mine, theirs in zip(loaded.parameters(), model.parameters(), strict=True):
             np.testing.assert_array_equal(np.asarray(mine.data), np.asarray(theirs.data))
     # The old names of layers inside a Sequential resolve too.
+    linear = {"in_features": 2, "out_features": 3, "bias": True, "init": "kaiming"}
     spec = {"type": "nn.layers.Sequential", "config": {"layers": [
-        {"type": "nn.layers.Linear", "config": {"in_features": 2, "out_features": 3}},
+        {"type": "nn.layers.Linear", "config": linear},  # no dtype: float32, as then
         {"type": "nn.layers.ReLU", "config": {}},
     ]}}  # fmt: skip
     rebuilt = nn.module.build(spec)
@@ -377,36 +382,45 @@ def test_parameters_are_found_up_to_32_containers_deep() -> None:
 
 
 def test_byte_counts_of_architectures_and_the_load_limit(tmp_path: Path) -> None:
+    from nn.modelfile import MODULE_BYTES, TENSOR_BYTES
     from nn.module import architecture_bytes
 
-    assert architecture_bytes(nn.Linear(3, 4).architecture()) == (3 * 4 + 4) * 4  # float32
-    assert architecture_bytes(nn.Sequential(nn.ReLU()).architecture()) == 0
+    objects = MODULE_BYTES + 2 * TENSOR_BYTES
+    assert architecture_bytes(nn.Linear(3, 4).architecture()) == objects + (3 * 4 + 4) * 4
+    wide = nn.Linear(3, 4, dtype=np.float64).architecture()
+    assert architecture_bytes(wide) == objects + (3 * 4 + 4) * 8  # the dtype the file names
+    assert architecture_bytes(nn.Sequential(nn.ReLU()).architecture()) == 2 * MODULE_BYTES
     assert nn.Module.parameter_count({}) == 0
     path = tmp_path / "model.tgm"
     nn.Linear(3, 4).save(path)
-    assert isinstance(nn.load(path, max_bytes=64), nn.Linear)  # exactly enough
-    with pytest.raises(nn.ModelFileError, match="more than the 63 allowed"):
-        nn.load(path, max_bytes=63)
+    with nn.modelfile.ModelFile(path) as file:
+        enough = file.overhead_bytes + architecture_bytes(nn.Linear(3, 4).architecture())
+        enough += file.entries["weight"].nbytes  # the largest array, while it is read
+    assert isinstance(nn.load(path, max_bytes=enough), nn.Linear)  # exactly enough
+    with pytest.raises(nn.ModelFileError, match=f"more than the {enough - 1} allowed"):
+        nn.load(path, max_bytes=enough - 1)
 
 
 def test_malformed_architectures_are_named() -> None:
     from nn.module import build
 
-    for config in ([3, 4], {1: 3}):
-        with pytest.raises(nn.ModelFileError, match="the config of Linear is not a JSON object"):
-            build({"type": "Linear", "config": config})
+    with pytest.raises(nn.ModelFileError, match=r"architecture.config: expected an object"):
+        build({"type": "Linear", "config": [3, 4]})
+    with pytest.raises(nn.ModelFileError, match=r"architecture.config.1: a key that is not a"):
+        build({"type": "Linear", "config": {1: 3}})
     long_name = "X" * 100
     with pytest.raises(nn.ModelFileError) as caught:
-        build({"type": long_name})
-    assert str(caught.value).endswith("unknown module type '" + "X" * 76 + "...")
+        build({"type": long_name, "config": {}})
+    assert "unknown module type '" + "X" * 76 + "... (a file may name" in str(caught.value)
     for name, shown in [
         ("Y" * 78, repr("Y" * 78)),  # repr adds quotes: 80 characters, shown whole
         ("Y" * 79, "'" + "Y" * 76 + "..."),  # 81: cut to 77 and "..."
         ("Nope", "'Nope'"),
+        ("TensorModule", "'TensorModule'"),  # a library class, but abstract: no forward
     ]:
         with pytest.raises(nn.ModelFileError) as caught:
-            build({"type": name})
-        assert str(caught.value).endswith(f"unknown module type {shown}")
+            build({"type": name, "config": {}})
+        assert f"unknown module type {shown} (a file may name" in str(caught.value)
 
 
 def test_state_dicts_that_do_not_fit_are_named() -> None:
@@ -416,6 +430,7 @@ def test_state_dicts_that_do_not_fit_are_named() -> None:
         ("0.weight", np.zeros((3, 3), np.float32), "shape of 0.weight: the file has (3, 3)"),
         ("0.weight", np.zeros((4, 3), np.complex64), "0.weight holds complex64 values"),
         ("0.weight", np.zeros((4, 3), bool), "0.weight holds bool values"),
+        ("0.weight", np.zeros((4, 3), "<U1"), "0.weight holds <U1 values"),
     ]:
         with pytest.raises(nn.ModelFileError, match=re.escape(problem)):
             model.load_state_dict({**state, name: bad})
@@ -430,9 +445,302 @@ def test_a_size_of_zero_and_a_positional_limit_are_refused(tmp_path: Path) -> No
     from nn.module import architecture_bytes
 
     config = {"in_features": 0, "out_features": 2, "bias": True, "init": "kaiming"}
-    with pytest.raises(nn.ModelFileError, match="a size must be a positive integer, got 0"):
+    with pytest.raises(nn.ModelFileError, match=r"in_features: expected an integer in \[1, "):
         architecture_bytes({"type": "Linear", "config": config})  # asked before building
     path = tmp_path / "model.tgm"
     nn.Linear(3, 4).save(path)
     with pytest.raises(TypeError):
         nn.load(path, 64)  # type: ignore[misc]
+
+
+# -- what a module's state is ----------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from autograd import no_grad  # noqa: E402
+
+_NAMES = st.sampled_from(["w", "_w", "__w", "_w_", "weight", "_cache", "training_w", "W0"])
+_NESTINGS = st.lists(st.sampled_from(["list", "tuple", "dict"]), max_size=3)
+
+
+def _nest(value: Any, nesting: list[str]) -> tuple[Any, str]:
+    """``value`` inside the given containers, and the dotted suffix that reaches it."""
+    suffix = ""
+    for kind in reversed(nesting):
+        if kind == "list":
+            value, suffix = [value], ".0" + suffix
+        elif kind == "tuple":
+            value, suffix = (value,), ".0" + suffix
+        else:
+            value, suffix = {"k": value}, ".k" + suffix
+    return value, suffix
+
+
+@given(name=_NAMES, nesting=_NESTINGS, scalar=st.booleans(), inner=st.booleans())
+def test_a_leaf_that_requires_grad_is_a_parameter_whatever_its_name(
+    name: str, nesting: list[str], scalar: bool, inner: bool
+) -> None:
+    """Under any attribute name, public or private, inside any containers, in the module
+    or in a sub-module: it is listed, trained by an optimiser, and saved and loaded."""
+    parameter: Any = Value(2.0) if scalar else Tensor(np.full(3, 2.0), requires_grad=True)
+    owner, outer = nn.Module(), nn.Module()
+    held, suffix = _nest(parameter, nesting)
+    setattr(owner, name, held)
+    if inner:
+        outer._inner = owner  # type: ignore[attr-defined]
+    model, prefix = (outer, "_inner.") if inner else (owner, "")
+    assert dict(model.named_parameters()) == {f"{prefix}{name}{suffix}": parameter}
+    parameter.grad = 1.0 if scalar else np.ones(3, np.float32)
+    nn.optim.SGD(model.parameters(), lr=0.5).step()
+    assert np.all(np.asarray(parameter.data) == 1.5)
+    state = model.state_dict()
+    with no_grad():
+        parameter.data = 9.0 if scalar else np.full(3, 9.0, np.float32)
+    model.load_state_dict(state)
+    assert np.all(np.asarray(parameter.data) == 1.5)
+
+
+def test_a_private_leaf_that_does_not_require_grad_is_the_modules_own() -> None:
+    model = nn.Linear(2, 1, rng=0)
+    model._last_input = Tensor(np.ones((5, 2)))  # type: ignore[attr-defined]
+    model.frozen = Tensor(np.ones(1))  # type: ignore[attr-defined]  # public: state
+    assert list(model.state_dict()) == ["weight", "bias", "frozen"]
+
+
+class Buffers(Module):
+    """Integer and boolean buffers beside a float64 parameter."""
+
+    def __init__(self, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.weight = Tensor(rng.normal(size=(2, 3)), requires_grad=True, dtype=np.float64)
+        self.steps = Tensor(rng.integers(0, 1000, size=()), dtype=np.int64)
+        self.counts = Tensor(rng.integers(0, 255, size=4), dtype=np.uint8)
+        self.mask = Tensor(rng.random((2, 3)) > 0.5, dtype=bool)
+
+
+def test_integer_and_boolean_buffers_and_float64_round_trip(tmp_path: Path) -> None:
+    saved, fresh = Buffers(0), Buffers(1)
+    saved.save(tmp_path / "b.npz")
+    fresh.load(tmp_path / "b.npz")
+    for name, array in saved.state_dict().items():
+        mine = fresh.state_dict()[name]
+        assert mine.dtype == array.dtype, name
+        np.testing.assert_array_equal(mine, array, err_msg=name)
+    fresh.load_state_dict(Buffers(2).state_dict())
+    assert fresh.steps.dtype == np.int64 and fresh.mask.dtype == bool
+
+
+def test_buffers_take_only_what_fits_their_dtype() -> None:
+    model = Buffers()
+    state = model.state_dict()
+    for name, bad in [
+        ("steps", np.array(1.5)),  # a float into an integer buffer
+        ("counts", np.full(4, 300, np.int64)),  # int64 does not always fit uint8
+        ("counts", np.full(4, -1, np.int8)),
+        ("mask", np.ones((2, 3), np.uint8)),  # numbers into a boolean buffer
+        ("weight", np.ones((2, 3), bool)),
+    ]:
+        with pytest.raises(nn.ModelFileError, match=f"{name} holds {bad.dtype} values"):
+            model.load_state_dict({**state, name: bad})
+    model.load_state_dict({**state, "counts": np.full(4, 7, np.uint8)})
+    model.load_state_dict({**state, "steps": np.array(5, np.int32)})  # widened
+    assert model.steps.dtype == np.int64 and int(model.steps.data) == 5
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_a_model_loads_in_the_dtype_it_was_saved_in(tmp_path: Path, dtype: Any) -> None:
+    for model in [
+        nn.MLP(3, [4, 2], rng=0, dtype=dtype),
+        nn.Sequential(nn.Linear(3, 2, rng=0, dtype=dtype), nn.Tanh()),
+        nn.Linear(3, 2, rng=0, dtype=dtype),
+    ]:
+        model.save(tmp_path / "m.npz")
+        loaded = nn.load(tmp_path / "m.npz")
+        for (name, p), (_, q) in zip(
+            loaded.named_parameters(), model.named_parameters(), strict=True
+        ):
+            assert p.data.dtype == dtype, name
+            np.testing.assert_array_equal(p.data, q.data)
+        x = np.ones((2, 3), dtype)
+        assert loaded(x).dtype == dtype
+        np.testing.assert_array_equal(loaded(x).data, model(x).data)
+
+
+def test_a_model_whose_layers_differ_in_dtype_saves_weights_only(tmp_path: Path) -> None:
+    model = nn.MLP(3, [4, 2], rng=0)
+    model[2].weight.data = model[2].weight.data.astype(np.float64)  # type: ignore[union-attr]
+    model[2].bias.data = model[2].bias.data.astype(np.float64)  # type: ignore[union-attr]
+    assert model.architecture() is None
+    model.save(tmp_path / "m.npz")
+    with pytest.raises(nn.ModelFileError, match="holds weights only"):
+        nn.load(tmp_path / "m.npz")
+
+
+# -- tied weights ------------------------------------------------------------------------
+
+
+def _tied_models() -> list[tuple[Module, dict[str, str]]]:
+    weights = nn.Sequential(nn.Linear(3, 3, rng=0), nn.Tanh(), nn.Linear(3, 3, rng=1))
+    weights[2].weight = weights[0].weight  # type: ignore[union-attr]
+    layer = nn.Linear(3, 3, rng=2)
+    modules = nn.Sequential(layer, nn.ReLU(), layer, nn.ReLU())
+    scalar = nn.scalar.MLP(2, [2, 2, 1], rng=0)
+    scalar.layers[1].neurons[0].b = scalar.layers[0].neurons[1].b
+    scalar.layers[1].neurons[1].w[0] = scalar.layers[0].neurons[0].w[0]
+    return [
+        (weights, {"2.weight": "0.weight"}),
+        (modules, {"2": "0"}),
+        (
+            scalar,
+            {
+                "layers.1.neurons.0.b": "layers.0.neurons.1.b",
+                "layers.1.neurons.1.w.0": "layers.0.neurons.0.w.0",
+            },
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_tied_weights_are_saved_once_and_load_back_tied(tmp_path: Path, case: int) -> None:
+    model, ties = _tied_models()[case]
+    assert model.tied() == ties
+    path = tmp_path / "tied.npz"
+    model.save(path)
+    _, arrays = nn.module.read_model_file(path)
+    assert not set(ties) & set(arrays)  # each shared array once, under its first name
+    loaded = nn.load(path)
+    assert loaded.tied() == ties
+    places = dict(loaded.named_parameters())
+    for alias, first in ties.items():
+        assert _member(loaded, alias) is _member(loaded, first)
+    assert list(places) == list(dict(model.named_parameters()))
+    fresh = _tied_models()[case][0]
+    fresh.load(path)  # into a model tied the same way
+    untied = type(loaded).from_config(loaded.config())
+    with pytest.raises(nn.ModelFileError, match=r"tied to .* in the file, not tied in the model"):
+        untied.load(path)
+
+
+def _member(model: Module, dotted: str) -> Any:
+    value: Any = model
+    for key in dotted.split("."):
+        value = value[int(key)] if isinstance(value, (list, tuple)) else getattr(value, key)
+    return value
+
+
+def test_a_tied_model_trains_as_one_parameter_after_loading(tmp_path: Path) -> None:
+    model, _ = _tied_models()[0]
+    model.save(tmp_path / "t.npz")
+    loaded = nn.load(tmp_path / "t.npz")
+    nn.mse_loss(loaded(np.ones((2, 3), np.float32)), np.zeros((2, 3))).backward()
+    nn.optim.SGD(loaded.parameters(), lr=0.1).step()
+    assert loaded[0].weight is loaded[2].weight  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("ties", "message"),
+    [
+        ({"2.weight": "0.bias"}, r"tied: '2.weight' cannot be tied to '0.bias'"),
+        ({"2.weight": "9.weight"}, "tied: the model has no member '9.weight'"),
+        ({"1": "0"}, r"tied: '1' cannot be tied to '0'"),  # a Tanh for a Linear
+        ({"0.weight": "0.weight"}, "cannot be tied"),
+    ],
+)
+def test_a_tie_that_cannot_hold_is_refused(tmp_path: Path, ties: Any, message: str) -> None:
+    from nn.modelfile import write_model_file
+
+    model = nn.Sequential(nn.Linear(3, 3, rng=0), nn.Tanh(), nn.Linear(3, 3, rng=1))
+    header = {
+        "format": "tracegrad-model",
+        "version": 1,
+        "architecture": model.architecture(),
+        "metadata": {},
+        "tied": ties,
+    }
+    write_model_file(tmp_path / "t.npz", header, model.state_dict())
+    with pytest.raises(nn.ModelFileError, match=message):
+        nn.load(tmp_path / "t.npz")
+
+
+def test_two_members_under_one_dotted_name_are_an_error(tmp_path: Path) -> None:
+    model = nn.Module()
+    model.table = {1: Tensor(np.ones(1), requires_grad=True), "1": Value(2.0)}  # type: ignore[attr-defined]
+    for use in (model.state_dict, model.parameters, lambda: model.save(tmp_path / "m.npz")):
+        with pytest.raises(ValueError, match=r"two members have the dotted name 'table.1'"):
+            use()
+    dotted = nn.Module()
+    dotted.a = {"b.c": Value(1.0), "b": {"c": Value(2.0)}}  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match=r"'a.b.c'"):
+        dotted.state_dict()
+
+
+# -- a parameter is never replaced by a value --------------------------------------------
+
+
+def _replacements(old: Any) -> dict[str, Any]:
+    """Values that are not parameters, of each kind a user might assign."""
+    is_value = isinstance(old, Value)
+    with no_grad():
+        under_no_grad = old - 0.1 * (1.0 if is_value else old)
+    return {
+        "the result of an op": old * 2,
+        "an update under no_grad": under_no_grad,
+        "a leaf that does not require grad": (
+            Value(1.0, requires_grad=False) if is_value else Tensor(np.asarray(old.data))
+        ),
+        "a numpy array": np.asarray(old.data) * 2,
+        "a float": 1.5,
+        "an int": 3,
+        "a numpy number": np.float32(1.5),
+        "a string": "weight",
+    }
+
+
+def _holders() -> list[tuple[Module, str]]:
+    user = nn.Module()
+    user._scale = Tensor(np.ones(2), requires_grad=True)  # type: ignore[attr-defined]
+    return [
+        (nn.Linear(3, 2, rng=0), "weight"),
+        (nn.Linear(3, 2, rng=0), "bias"),
+        (nn.scalar.Neuron(2, rng=0), "b"),
+        (user, "_scale"),
+    ]
+
+
+@given(holder=st.integers(0, 3), kind=st.integers(0, 7))
+def test_a_parameter_is_never_replaced_by_a_value(holder: int, kind: int) -> None:
+    """Whatever the module, the parameter and what is assigned over it: a TypeError that
+    names the module and the attribute and says what to do; the parameter stays."""
+    module, name = _holders()[holder]
+    old = getattr(module, name)
+    what, value = list(_replacements(old).items())[kind]
+    before = module.state_dict()
+    with pytest.raises(TypeError) as caught:
+        setattr(module, name, value)
+    message = str(caught.value)
+    assert f"{type(module).__name__}.{name} is a parameter" in message, what
+    assert "with no_grad()" in message and "a new leaf that requires grad" in message
+    assert getattr(module, name) is old and old.requires_grad and old.is_leaf
+    assert list(module.state_dict()) == list(before)
+
+
+def test_a_parameter_may_be_written_into_or_replaced_by_a_parameter_or_none() -> None:
+    model = nn.Linear(3, 2, rng=0)
+    weight = model.weight
+    with no_grad():
+        model.weight.data[...] = 0.5
+    model.weight.data = np.full((2, 3), 0.25, np.float32)
+    assert model.weight is weight and np.all(model.weight.data == 0.25)
+    model.weight = Tensor(np.ones((2, 3)), requires_grad=True)  # a new parameter
+    assert model.weight is not weight and "weight" in model.state_dict()
+    model.bias = None  # removed, as PyTorch allows
+    assert list(model.state_dict()) == ["weight"]
+    model.bias = Tensor(np.zeros(2), requires_grad=True)  # and back
+    neuron = nn.scalar.Neuron(2, rng=0)
+    neuron.b.data = 3.0
+    neuron.w = [Value(1.0), Value(2.0)]  # a new structure of parameters
+    assert [name for name, _ in neuron.named_parameters()] == ["w.0", "w.1", "b"]
+    frozen = nn.Linear(3, 2, rng=0)
+    frozen.weight.requires_grad = False  # frozen: a buffer now, and any tensor may replace it
+    frozen.weight = Tensor(np.zeros((2, 3)))

@@ -223,34 +223,14 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _split_of(args: argparse.Namespace, metadata: dict[str, Any]) -> tuple[str, int, Any] | str:
-    """The data set, seed and size to evaluate on: the options', else the model file's.
-
-    A model file is read as untrusted input: what its metadata says is checked as the
-    options are, and a bad field is a one-line error that names it.
-    """
-    from .recipe import dataset_names
-
+    """The data set, seed and size to evaluate on: the options', else the model file's
+    (whose metadata was checked when the file was read: ``nn.modelfile.METADATA``); or
+    why there is none."""
     dataset = args.dataset if args.dataset is not None else metadata.get("dataset")
     if dataset is None:
         return "the model does not say its data set: name it with --dataset"
-    if dataset not in dataset_names():
-        return (
-            f"the model's file names the data set {dataset!r}, not one of {dataset_names()}: "
-            "name one with --dataset"
-        )
     seed = args.seed if args.seed is not None else metadata.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        return f"the model's file gives the seed {seed!r}, not a whole number ≥ 0: give --seed"
     samples = args.samples if args.samples is not None else metadata.get("samples")
-    if samples is not None and (
-        not isinstance(samples, int)
-        or isinstance(samples, bool)
-        or not MIN_SAMPLES <= samples <= MAX_SAMPLES
-    ):
-        return (
-            f"the model's file gives {samples!r} samples, not a whole number from "
-            f"{MIN_SAMPLES} to {MAX_SAMPLES:,}: give --samples"
-        )
     return dataset, seed, samples
 
 
@@ -342,6 +322,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    """A count nothing allocates by (epochs, a batch size), within what a model file may
+    record of it (``nn.modelfile.COUNT``)."""
+    from nn.modelfile import COUNT
+
+    value = _positive_int(text)
+    if value > COUNT.high:
+        raise argparse.ArgumentTypeError(f"must be at most {COUNT.high}, got {value}")
+    return value
+
+
 def _threads(text: str) -> int:
     from nn.train import MAX_THREADS
 
@@ -358,23 +349,10 @@ def _path(text: str) -> str:
     return text
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
-
-
-#: The smallest synthetic set that splits into training, validation and test data.
-MIN_SAMPLES = 20
-#: The largest synthetic set the command makes (its arrays take about 100 MB).
-MAX_SAMPLES = 5_000_000
-
-
 def _samples(text: str) -> int:
+    """A synthetic set's size, within the bounds a model file may record."""
+    from nn.modelfile import MAX_SAMPLES, MIN_SAMPLES
+
     value = _positive_int(text)
     if value < MIN_SAMPLES:
         raise argparse.ArgumentTypeError(
@@ -382,9 +360,20 @@ def _samples(text: str) -> int:
             f"validation and test data, got {value}"
         )
     if value > MAX_SAMPLES:
-        raise argparse.ArgumentTypeError(
-            f"a synthetic set has at most {MAX_SAMPLES:,} samples, got {value:,}"
-        )
+        raise argparse.ArgumentTypeError(f"at most {MAX_SAMPLES:,} samples, got {value:,}")
+    return value
+
+
+def _seed(text: str) -> int:
+    """A seed of numpy's generators, within the bounds a model file may record."""
+    from nn.modelfile import SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not SEED.low <= value <= SEED.high:
+        raise argparse.ArgumentTypeError(f"a seed lies in [{SEED.low}, 2**64 - 1], got {value}")
     return value
 
 
@@ -477,13 +466,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=_count,
         default=None,
         help="epochs (default: 50; 10 for the image sets)",
     )
     train.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=_count,
         default=None,
         help="minibatch size (default: 32; 128 for the image sets)",
     )

@@ -10,7 +10,12 @@ one never lands). ``write_atomically(path, content)`` writes bytes in one call.
   for root; a file that is replaced keeps its permission bits.
 - The temporary file's name carries the writer's process id. A writer killed before its
   rename (``kill -9``) leaves one behind; the next write to the same path removes every
-  such leftover whose process is gone, so they never pile up.
+  such leftover whose process is gone, so they never pile up. On Windows, where a
+  process cannot be asked whether it is alive without signalling it, a leftover is
+  removed once it has not been written to for ``STALE_AFTER_SECONDS`` (see ``_stale``).
+
+It runs wherever Python does: where ``os.fchmod`` is missing (Windows before Python
+3.13) the temporary file's mode is set through its path instead.
 """
 
 from __future__ import annotations
@@ -18,10 +23,17 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+#: Where a leftover's writer cannot be looked up (Windows), how long a leftover must have
+#: gone unwritten before it counts as abandoned: far longer than this library's writers
+#: pause between one write and the next (a download's reads time out much sooner).
+STALE_AFTER_SECONDS = 60 * 60
 
 
 def write_atomically(path: str | os.PathLike[str], content: bytes) -> None:
@@ -56,7 +68,7 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         dir=target.parent, prefix=f"{_leftover_prefix(target)}{os.getpid()}.", suffix=".tmp"
     )
     try:
-        os.fchmod(handle, mode)
+        _set_mode(handle, temporary, mode)
         with os.fdopen(handle, "wb") as file:
             yield file
             file.flush()
@@ -65,6 +77,20 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _set_mode(handle: int, temporary: str, mode: int) -> None:
+    """Give the new temporary file ``mode`` (``mkstemp`` makes it private to its owner).
+
+    Through the open file where the platform can (``os.fchmod``); Windows before Python
+    3.13 has no ``fchmod``, so there it goes through the path, which ``mkstemp`` has just
+    created in the target's own folder. On Windows a mode only sets or clears the
+    read-only flag, and ``mode`` always lets its owner write.
+    """
+    if hasattr(os, "fchmod"):
+        os.fchmod(handle, mode)
+    else:
+        os.chmod(temporary, mode)
 
 
 def _leftover_prefix(target: Path) -> str:
@@ -81,7 +107,7 @@ def remove_leftovers(target: Path) -> list[Path]:
         return removed
     for candidate in candidates:
         pid_text = candidate.name[len(prefix) :].split(".", 1)[0]
-        if not pid_text.isdigit() or _alive(int(pid_text)):
+        if not pid_text.isdigit() or not _stale(candidate, int(pid_text)):
             continue
         try:
             candidate.unlink()
@@ -96,9 +122,38 @@ def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
 
 
-def _alive(pid: int) -> bool:
+def _stale(leftover: Path, pid: int) -> bool:
+    """Whether ``leftover``, a temporary file made by process ``pid``, was abandoned.
+
+    Where processes can be probed (POSIX), it is abandoned when its writer is gone:
+    ``os.kill(pid, 0)`` asks the kernel without sending anything.
+
+    On Windows ``os.kill(pid, 0)`` is no probe: signal 0 is ``CTRL_C_EVENT`` there, so the
+    call sends Ctrl-C to a console (reported to reach every process sharing it, this one
+    included) or fails with an ``OSError`` for an id that names no console group; it
+    never says whether the process exists. A probe through the Windows API
+    (``OpenProcess``) would answer, but could not be tested off Windows, and Windows soon
+    reuses process ids, so it could still take another program for the writer. So there
+    (and wherever ``os.kill`` is missing) a leftover counts as abandoned once it has gone
+    unwritten for ``STALE_AFTER_SECONDS``: this library's writers (model files, pictures,
+    downloads) write from start to rename without such a pause. A writer that does pause
+    longer still holds its file open, and Windows refuses to delete a file that another
+    process holds open (Python opens files without ``FILE_SHARE_DELETE``), so
+    ``remove_leftovers`` leaves it in place.
+    """
     if pid == os.getpid():
-        return True
+        return False  # ours: another write in this process, still under way
+    if sys.platform == "win32" or not hasattr(os, "kill"):
+        try:
+            written = leftover.stat().st_mtime
+        except OSError:
+            return False  # gone already, or not ours to look at
+        return time.time() - written > STALE_AFTER_SECONDS
+    return not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (POSIX only: see ``_stale``)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

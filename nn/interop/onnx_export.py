@@ -6,7 +6,8 @@ The graph is built with the ``onnx`` package, op by op: ``Linear`` is MatMul (by
 transposed weight) then Add; activations are ONNX's Relu, Tanh, Sigmoid, LeakyRelu,
 Softmax and LogSoftmax; ``Flatten`` is a Reshape; ``Dropout`` is exported as in evaluation
 mode, an Identity. The batch dimension is dynamic (``batch``), so one file serves batch 1
-and batch 1,000.
+and batch 1,000. Each layer's input rank is followed from ``input_shape``, so a negative
+axis (``Flatten(-2)``) means in the file what it means in tracegrad.
 
 Opset 17 on purpose: it is the first with every op above in its current form (Softmax
 and LogSoftmax over one axis since 13, Reshape's ``allowzero`` since 14) and is run by
@@ -81,34 +82,42 @@ def _activation(builder: _Builder, name: str, x: str) -> str:
     return x if name == "linear" else builder.op(ACTIVATIONS[name].onnx, [x])
 
 
-def _emit(builder: _Builder, module: Module, x: str) -> str:
-    """Add ``module``'s computation on the value named ``x``; the name of its result."""
+def _emit(builder: _Builder, module: Module, x: str, rank: int) -> tuple[str, int]:
+    """Add ``module``'s computation on the value named ``x``, of ``rank`` axes; the name
+    and the rank of its result (a negative axis needs the rank to mean what it means in
+    tracegrad)."""
     if isinstance(module, layers.Sequential):
         for layer in module.layers:
-            x = _emit(builder, layer, x)
-        return x
+            x, rank = _emit(builder, layer, x, rank)
+        return x, rank
     if isinstance(module, layers.Linear):
         weight = np.asarray(module.weight.data, np.float32)
         bias = None if module.bias is None else np.asarray(module.bias.data, np.float32)
-        return builder.linear(x, weight, bias)
+        return builder.linear(x, weight, bias), rank
     if isinstance(module, scalar.MLP):
         for weight, bias, activation in scalar_as_layers(module):
             x = _activation(builder, activation, builder.linear(x, weight, bias))
-        return x
+        return x, rank
     if isinstance(module, LeakyReLU):
-        return builder.op("LeakyRelu", [x], alpha=module.negative_slope)
+        return builder.op("LeakyRelu", [x], alpha=module.negative_slope), rank
     if isinstance(module, layers.LogSoftmax):
-        return builder.op("LogSoftmax", [x], axis=module.axis)
+        return builder.op("LogSoftmax", [x], axis=module.axis), rank
     if isinstance(module, layers.Softmax):
-        return builder.op("Softmax", [x], axis=module.axis)
+        return builder.op("Softmax", [x], axis=module.axis), rank
     if isinstance(module, layers.Flatten):
-        shape = np.array([0] * module.start_axis + [-1], dtype=np.int64)  # 0: keep that axis
-        return builder.op("Reshape", [x, builder.constant(shape, "shape")])
+        start = module.start_axis + rank if module.start_axis < 0 else module.start_axis
+        if not 0 <= start < max(rank, 1):
+            raise ValueError(
+                f"to_onnx: Flatten's start_axis {module.start_axis} is out of range for "
+                f"its input of {rank} axes"
+            )
+        shape = np.array([0] * start + [-1], dtype=np.int64)  # 0: keep that axis
+        return builder.op("Reshape", [x, builder.constant(shape, "shape")]), start + 1
     if isinstance(module, layers.Dropout):
-        return builder.op("Identity", [x])
+        return builder.op("Identity", [x]), rank
     applied = of_layer(module)
     if applied is not None:
-        return _activation(builder, applied.name, x)
+        return _activation(builder, applied.name, x), rank
     raise TypeError(
         f"to_onnx: cannot export {type(module).__name__}: only the library's own layers "
         "(Sequential, MLP, Linear, the activations, Dropout, Flatten) and nn.scalar.MLP are "
@@ -170,7 +179,7 @@ def to_onnx(
         input_shape = (features,)
     output_shape = _output_shape(model, tuple(input_shape))
     builder = _Builder(onnx)
-    output = _emit(builder, model, "input")
+    output, _ = _emit(builder, model, "input", 1 + len(input_shape))
     output = builder.op("Identity", [output])
     builder.nodes[-1].output[0] = "output"
     float_type = onnx.TensorProto.FLOAT

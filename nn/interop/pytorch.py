@@ -6,7 +6,9 @@
 Supported: ``Sequential`` and ``MLP`` of ``Linear``, every activation (``ReLU``,
 ``Tanh``, ``Sigmoid``, ``LeakyReLU``, ``Softmax``, ``LogSoftmax``), ``Dropout`` and
 ``Flatten``, a single such layer, and ``nn.scalar.MLP`` (its neurons become Linear layers).
-Parameter names carry over (``0.weight``, ``2.bias``), so state dicts agree too. The
+Parameter names carry over (``0.weight``, ``2.bias``), so state dicts agree too. Sharing
+carries over both ways: a module used twice is one module in the converted model, and a
+parameter shared by two layers (tied weights) is one parameter, trained as one. The
 converted module is in the same training or evaluation mode as the original; outputs
 agree to float32 rounding in evaluation mode.
 
@@ -18,6 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from autograd import Tensor
 
 from .. import checks, layers, scalar
 from ..activations import ACTIVATIONS, LeakyReLU, of_layer
@@ -63,21 +67,37 @@ def to_torch(model: Module) -> Any:
     torch = _torch()
     if isinstance(model, scalar.MLP):
         model = as_sequential(model)
-    converted = _to_torch(torch, model)
+    converted = _to_torch(torch, model, {})
     converted.train(model.training)
     return converted
 
 
-def _to_torch(torch: Any, module: Module) -> Any:
+def _to_torch(torch: Any, module: Module, made: dict[int, Any]) -> Any:
+    """``module`` in torch; ``made`` maps the id of each module and parameter converted
+    so far to its torch counterpart, so that what is shared stays shared."""
+    if id(module) in made:
+        return made[id(module)]
+    converted = _convert_to_torch(torch, module, made)
+    made[id(module)] = converted
+    return converted
+
+
+def _torch_parameter(torch: Any, parameter: Any, made: dict[int, Any]) -> Any:
+    if id(parameter) not in made:
+        data = torch.from_numpy(np.array(parameter.data, np.float32))
+        made[id(parameter)] = torch.nn.Parameter(data, requires_grad=parameter.requires_grad)
+    return made[id(parameter)]
+
+
+def _convert_to_torch(torch: Any, module: Module, made: dict[int, Any]) -> Any:
     tnn = torch.nn
     if isinstance(module, layers.Sequential):  # MLP too
-        return tnn.Sequential(*[_to_torch(torch, layer) for layer in module.layers])
+        return tnn.Sequential(*[_to_torch(torch, layer, made) for layer in module.layers])
     if isinstance(module, layers.Linear):
         linear = tnn.Linear(module.in_features, module.out_features, bias=module.bias is not None)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(np.array(module.weight.data, np.float32)))
-            if module.bias is not None:
-                linear.bias.copy_(torch.from_numpy(np.array(module.bias.data, np.float32)))
+        linear.weight = _torch_parameter(torch, module.weight, made)
+        if module.bias is not None:
+            linear.bias = _torch_parameter(torch, module.bias, made)
         return linear
     if isinstance(module, LeakyReLU):
         return tnn.LeakyReLU(module.negative_slope)
@@ -104,23 +124,46 @@ def from_torch(module: Any) -> Module:
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         checks.wrong_type("from_torch", "module", "a torch.nn.Module", module)
-    converted = _from_torch(torch, module)
+    made: dict[int, Any] = {}
+    converted = _from_torch(torch, module, made)
+    for parameter in module.parameters():  # frozen once every layer holds its own
+        if not parameter.requires_grad:
+            made[id(parameter)].requires_grad = False
     converted.train(module.training)
     return converted
 
 
-def _from_torch(torch: Any, module: Any) -> Module:
+def _from_torch(torch: Any, module: Any, made: dict[int, Any]) -> Module:
+    """``module`` in tracegrad; ``made`` maps the id of each torch module and parameter
+    converted so far to its counterpart, so that what is shared stays shared."""
+    if id(module) not in made:
+        made[id(module)] = _convert_from_torch(torch, module, made)
+    converted: Module = made[id(module)]
+    return converted
+
+
+def _parameter_from_torch(parameter: Any, made: dict[int, Any]) -> Tensor:
+    if id(parameter) not in made:
+        data = parameter.detach().cpu().numpy().astype(np.float32)
+        made[id(parameter)] = Tensor(data, requires_grad=True)
+    tensor: Tensor = made[id(parameter)]
+    return tensor
+
+
+def _convert_from_torch(torch: Any, module: Any, made: dict[int, Any]) -> Module:
     tnn = torch.nn
     name = type(module).__name__
     if isinstance(module, tnn.Sequential):
-        return layers.Sequential(*[_from_torch(torch, child) for child in module])
+        return layers.Sequential(*[_from_torch(torch, child, made) for child in module])
     if isinstance(module, tnn.Linear):
         linear = layers.Linear(
             module.in_features, module.out_features, bias=module.bias is not None, rng=0
         )
-        linear.weight.data = module.weight.detach().cpu().numpy().astype(np.float32)
+        linear.weight = _parameter_from_torch(module.weight, made)
+        linear.weight.label = "weight"
         if module.bias is not None:
-            linear.bias.data = module.bias.detach().cpu().numpy().astype(np.float32)  # type: ignore[union-attr]
+            linear.bias = _parameter_from_torch(module.bias, made)
+            linear.bias.label = "bias"
         return linear
     if isinstance(module, tnn.LeakyReLU):
         return LeakyReLU(module.negative_slope)
