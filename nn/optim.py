@@ -68,8 +68,8 @@ class Optimizer:
             if isinstance(grad, Node):
                 grad = grad.data
             data = p.data
-            if isinstance(data, float):  # a Value: data and gradient side by side, 1-D
-                pair = np.array((data, grad))
+            if not isinstance(data, np.ndarray):  # a Value: data and gradient side by side
+                pair = np.array((data, grad), dtype=np.float64)
             elif data.ndim:  # a Tensor, the usual case: the arrays as they are, read-only
                 data = np.asarray(data)
                 p.subtract_data_(self.update(_read_only(data), _read_only(grad), state))
