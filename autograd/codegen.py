@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .trace import GuardError, Program, Ref, float_constant
+from .trace import GuardError, Program, Sym, float_constant
 
 #: Statements per generated function; longer ones are split into chunks.
 CHUNK = 4000
@@ -98,7 +98,7 @@ class _Renderer:
 
     def operand(self, x: Any, in_index: bool = False) -> str:
         kind = type(x)
-        if kind is Ref:
+        if kind is Sym:
             return self.spelling[x.index]
         if kind is float:
             text = float_constant(x)
@@ -185,7 +185,7 @@ class _Renderer:
 
 def _operand_refs(x: Any, found: list[int]) -> None:
     kind = type(x)
-    if kind is Ref:
+    if kind is Sym:
         found.append(x.index)
     elif kind in (tuple, list):
         for item in x:

@@ -40,25 +40,13 @@ class GuardError(RuntimeError):
 Instruction = tuple[Any, ...]
 
 
-class Ref:
-    """A symbol inside an instruction's operands: the number of the instruction that made it."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-    def __repr__(self) -> str:
-        return f"v{self.index}"
-
-
 class Program:
     """The instructions of a trace, in the order they were done.
 
     Each instruction is ``(kind, *payload)``; the instruction at position ``i`` defines
     the variable ``v{i}`` (instructions that only act, such as a guard or an in-place
-    write, define nothing). Operands are kept as nested Python structures in which every
-    symbol is replaced by a ``Ref``:
+    write, define nothing). Operands are kept as nested Python structures, symbols among
+    them (a symbol stands for the result of the instruction that made it):
 
     - ``("input", source)``: a value the compiled step is given (a node's data, an argument);
     - ``("binop", symbol, a, b)``, ``("unop", symbol, a)``: Python's operators;
@@ -142,7 +130,7 @@ def _refs(instruction: Instruction) -> tuple[int, ...]:
     while stack:
         x = stack.pop()
         kind = type(x)
-        if kind is Ref:
+        if kind is Sym:
             found.append(x.index)
         elif kind is tuple or kind is list:
             stack.extend(x)
@@ -154,15 +142,7 @@ def _refs(instruction: Instruction) -> tuple[int, ...]:
 
 
 def _operand(x: Any) -> Any:
-    """``x`` for an instruction: symbols as Refs, containers of them rebuilt."""
-    if type(x) is Sym:
-        return Ref(x.index)
-    if type(x) in (tuple, list):
-        return type(x)(_operand(item) for item in x)
-    if type(x) is dict:
-        return {key: _operand(item) for key, item in x.items()}
-    if type(x) is slice:
-        return slice(_operand(x.start), _operand(x.stop), _operand(x.step))
+    """``x`` as an instruction keeps it: symbols stand for themselves (see ``Program``)."""
     return x
 
 
@@ -309,18 +289,18 @@ def _binary(symbol: str, reflected: bool) -> Callable[[Sym, Any], Any]:
         if kind is Sym:  # the common cases first: two symbols, or a symbol and a number
             if reflected:
                 value = function(other.value, self.value)
-                operands = (Ref(other.index), Ref(self.index))
+                operands = (other, self)
             else:
                 value = function(self.value, other.value)
-                operands = (Ref(self.index), Ref(other.index))
+                operands = (self, other)
             refs: tuple[int, ...] = (operands[0].index, operands[1].index)
         elif kind is float or kind is int or kind is bool:
             if reflected:
                 value = function(other, self.value)
-                operands = (other, Ref(self.index))
+                operands = (other, self)
             else:
                 value = function(self.value, other)
-                operands = (Ref(self.index), other)
+                operands = (self, other)
             refs = (self.index,)
         elif isinstance(other, node_types):
             return NotImplemented  # a node: let its own operator take the symbol as a constant
@@ -343,7 +323,7 @@ def _in_place(symbol: str) -> Callable[[Sym, Any], Any]:
             return _binary(symbol, False)(self, other)  # numbers: x += y makes a new one
         self.program.check_write(self.value)
         function(self.value, value_of(other))
-        self.program.act(("inplace", symbol, Ref(self.index), _operand(other)))
+        self.program.act(("inplace", symbol, self, _operand(other)))
         return self
 
     return method
@@ -371,7 +351,7 @@ class Sym:
     def __bool__(self) -> bool:
         decided = bool(self.value)
         if _from_library():
-            self.program.act(("guard", Ref(self.index), decided, _guard_message()))
+            self.program.act(("guard", self, decided, _guard_message()))
             return decided
         raise TracingError(
             "a branch on data inside a compiled function (an `if`, `while`, `and`/`or`, "
@@ -457,27 +437,27 @@ class Sym:
     __imatmul__ = _in_place("@")
 
     def __neg__(self) -> Sym:
-        return self.program.emit(("unop", "-", Ref(self.index)), -self.value)
+        return self.program.emit(("unop", "-", self), -self.value)
 
     def __pos__(self) -> Sym:
-        return self.program.emit(("unop", "+", Ref(self.index)), +self.value)
+        return self.program.emit(("unop", "+", self), +self.value)
 
     def __invert__(self) -> Sym:
-        return self.program.emit(("unop", "~", Ref(self.index)), ~self.value)
+        return self.program.emit(("unop", "~", self), ~self.value)
 
     def __abs__(self) -> Sym:
-        return self.program.emit(("call", abs, (Ref(self.index),), {}), abs(self.value))
+        return self.program.emit(("call", abs, (self,), {}), abs(self.value))
 
     # -- arrays: indexing, attributes, methods, and numpy's protocols -------------------
 
     def __getitem__(self, index: Any) -> Sym:
         value = self.value[value_of(index)]
-        return self.program.emit(("getitem", Ref(self.index), _operand(index)), value)
+        return self.program.emit(("getitem", self, _operand(index)), value)
 
     def __setitem__(self, index: Any, item: Any) -> None:
         self.program.check_write(self.value)
         self.value[value_of(index)] = value_of(item)
-        self.program.act(("setitem", Ref(self.index), _operand(index), _operand(item)))
+        self.program.act(("setitem", self, _operand(index), _operand(item)))
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -487,7 +467,7 @@ class Sym:
             return attribute
         if callable(attribute):
             return _Method(self, name)
-        return self.program.emit(("attr", Ref(self.index), name), attribute)
+        return self.program.emit(("attr", self, name), attribute)
 
     __array_priority__ = 2000  # above Tensor's: numpy defers to a symbol first
 
@@ -554,7 +534,7 @@ class _Method:
         if self.name in _WRITING_METHODS:
             owner.program.check_write(owner.value)
         value = getattr(owner.value, self.name)(*value_of(args), **value_of(kwargs))
-        instruction = ("method", Ref(owner.index), self.name, _operand(args), _operand(kwargs))
+        instruction = ("method", owner, self.name, _operand(args), _operand(kwargs))
         if self.name in _WRITING_METHODS:
             owner.program.act(instruction)
             return value

@@ -129,7 +129,7 @@ class _BareValue:
 
 
 def _micrograd_workload(
-    engine: str = "micrograd",
+    engine: str = "micrograd", compiled: bool = False
 ) -> tuple[Any, Any, list[float], Callable[[int], float]]:
     """micrograd's own MLP and its demo notebook's step, on micrograd's Value or on ours.
 
@@ -156,14 +156,22 @@ def _micrograd_workload(
     for theirs, mine in zip(model.parameters(), ours.parameters(), strict=True):
         theirs.data = mine.data
 
-    def step(k: int) -> float:
+    rows = X.tolist()
+
+    def loss() -> Any:
         # micrograd's own demo notebook, as it is written there.
-        inputs = [list(map(Value, row)) for row in X.tolist()]
+        inputs = [list(map(Value, row)) for row in rows]
         scores = list(map(model, inputs))
         losses = [(1 + -yi * si).relu() for yi, si in zip(signs, scores)]
         data_loss = sum(losses) * (1.0 / len(losses))
         reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-        total = data_loss + reg_loss
+        return data_loss + reg_loss
+
+    if compiled:
+        loss = autograd.compile(loss)  # the one line the loop gains
+
+    def step(k: int) -> float:
+        total = loss()
         model.zero_grad()
         total.backward()
         learning_rate = 1.0 - 0.9 * k / 100
@@ -177,6 +185,43 @@ def _micrograd_workload(
 def worker_ours_micrograd_graph(steps: int) -> dict[str, Any]:
     """Our engine on micrograd's graph: micrograd's nn and notebook, with our Value."""
     return _time_steps(_micrograd_workload("tracegrad")[3], steps)
+
+
+def worker_ours_micrograd_graph_compiled(steps: int) -> dict[str, Any]:
+    """The same, its loss function compiled: the first step traces and compiles it."""
+    step = _micrograd_workload("tracegrad", compiled=True)[3]
+    return _time_compiled(step, steps)
+
+
+def _time_compiled(step: Callable[[int], float], steps: int) -> dict[str, Any]:
+    """``_time_steps`` for a compiled step; the first step, which compiles, is timed apart."""
+    start = time.perf_counter()
+    first = step(0)
+    compile_s = time.perf_counter() - start
+    result = _time_steps(lambda k: step(k + 1), steps)
+    return {**result, "losses": [first, *result["losses"]][: steps + 1], "compile_s": compile_s}
+
+
+def worker_ours_compiled(steps: int) -> dict[str, Any]:
+    """tracegrad's own demo step (fused neurons), its loss compiled."""
+    import autograd
+    from autograd import Value
+    from nn.optim import SGD
+    from tracegrad.demo import margin_loss
+
+    model, X, signs = _our_workload()
+    optimizer = SGD(model.parameters())
+    loss = autograd.compile(lambda: margin_loss(model, X, signs)[0])
+
+    def step(k: int) -> float:
+        total: Value = loss()
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.lr = 1.0 - 0.9 * k / 100
+        optimizer.step()
+        return float(total.data)
+
+    return _time_compiled(step, steps)
 
 
 def worker_micrograd(steps: int) -> dict[str, Any]:

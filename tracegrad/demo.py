@@ -20,7 +20,7 @@ from nn.metrics import accuracy
 from nn.module import Module
 from nn.optim import SGD
 from nn.scalar import MLP
-from nn.train import forward, outputs_array
+from nn.train import forward
 from tracegrad.files import write_atomically
 
 
@@ -34,13 +34,17 @@ class StepResult:
 
 def margin_loss(
     model: Module, X: np.ndarray, signs: Sequence[float], alpha: float = 1e-4
-) -> tuple[Value, float]:
-    """The max-margin loss with L2 regularisation, and the accuracy of the scores' signs."""
+) -> tuple[Value, list[float]]:
+    """The max-margin loss with L2 regularisation, and the scores' data.
+
+    The accuracy is left to the caller (``accuracy(scores, signs)``), so that the function
+    can be compiled as it is: a compiled step computes the scores' data at every call.
+    """
     scores = forward(model, X)
     weights = [p for p in model.parameters() if isinstance(p, Value)]
     regularisation = alpha * Value.sum([p * p for p in weights])
     loss = hinge_loss(scores, signs) + regularisation
-    return loss, accuracy(outputs_array(scores), signs)
+    return loss, [score.data for score in scores]
 
 
 def training_step(
@@ -53,12 +57,12 @@ def training_step(
 ) -> StepResult:
     """One full-batch SGD step with the learning rate 1 − 0.9·step/steps."""
     optimizer = optimizer or SGD(model.parameters())
-    loss, accuracy = margin_loss(model, X, signs)
+    loss, scores = margin_loss(model, X, signs)
     optimizer.zero_grad()
     loss.backward()
     optimizer.lr = 1.0 - 0.9 * step / steps
     optimizer.step()
-    return StepResult(loss.data, accuracy)
+    return StepResult(loss.data, accuracy(np.array(scores), signs))
 
 
 def make_workload(seed: int = 0) -> tuple[MLP, np.ndarray, list[float]]:
@@ -140,7 +144,8 @@ def run_demo(
     for step in bar:
         result = training_step(model, X, signs, step, steps, optimizer)
         bar.set_postfix(loss=f"{result.loss:.4f}", accuracy=f"{result.accuracy:.0%}", refresh=False)
-    loss, accuracy = margin_loss(model, X, signs)
+    loss, scores = margin_loss(model, X, signs)
+    final_accuracy = accuracy(np.array(scores), signs)
     training_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -149,12 +154,18 @@ def run_demo(
         model,
         X,
         labels,
-        title=f"scalar MLP 2-16-16-1: {accuracy:.0%} training accuracy",
+        title=f"scalar MLP 2-16-16-1: {final_accuracy:.0%} training accuracy",
     )
     boundary_path = out / "decision_boundary.png"
     save_figure(figure, boundary_path)
     graph_path, note = draw_neuron(model, X, out / "neuron_graph.svg")
     drawing_seconds = time.perf_counter() - start
     return DemoResult(
-        loss.data, accuracy, boundary_path, graph_path, training_seconds, drawing_seconds, note
+        loss.data,
+        final_accuracy,
+        boundary_path,
+        graph_path,
+        training_seconds,
+        drawing_seconds,
+        note,
     )
