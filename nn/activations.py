@@ -15,6 +15,7 @@ from typing import Any
 
 from autograd import Tensor, Value, where
 
+from . import checks
 from .layers import TensorModule
 
 
@@ -50,7 +51,7 @@ class LeakyReLU(TensorModule):
     """x where x > 0, else negative_slope·x."""
 
     def __init__(self, negative_slope: float = 0.01) -> None:
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = checks.real(negative_slope, "LeakyReLU", "negative_slope")
 
     def forward(self, x: Tensor) -> Tensor:
         return where(x.data > 0, x, x * self.negative_slope)
@@ -90,10 +91,8 @@ ACTIVATIONS: dict[str, Activation] = {
 
 
 def activation(name: str, who: str) -> Activation:
-    """The activation called ``name``; a ValueError naming ``who`` and the choices if none is."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"{who}: unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
+    """The activation called ``name``; an error naming ``who`` and the choices if none is."""
+    return ACTIVATIONS[checks.choice(name, ACTIVATIONS, who, "activation")]
 
 
 def of_layer(module: Any) -> Activation | None:

@@ -7,13 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from tracegrad.rng import Seed, as_generator
+from tracegrad.rng import Seed
+
+from . import checks
 
 
 def _check_pair(X: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
-    X, y = np.asarray(X), np.asarray(y)
-    if len(X) != len(y):
-        raise ValueError(f"{what}: X has {len(X)} samples but y has {len(y)}")
+    X = checks.numbers(X, what, "X", at_least_1d=True)
+    y = checks.numbers(y, what, "y", at_least_1d=True)
+    checks.same_length(X, y, what)
     return X, y
 
 
@@ -23,12 +25,21 @@ def batches(
     """(X_batch, y_batch) pairs covering the data once, in a random order if ``shuffle``.
 
     The last batch is smaller when batch_size does not divide the data, unless
-    ``drop_last``. Pass ``rng`` (a Generator or a seed) for a reproducible order.
+    ``drop_last``. Pass ``rng`` (a Generator or a seed) for a reproducible order. The
+    arguments are checked when it is called, not when the first batch is asked for.
     """
     X, y = _check_pair(X, y, "batches")
-    if batch_size < 1:
-        raise ValueError(f"batches: batch_size must be at least 1, got {batch_size}")
-    order = as_generator(rng).permutation(len(X)) if shuffle else None
+    batch_size = checks.positive_int(batch_size, "batches", "batch_size")
+    shuffle = checks.flag(shuffle, "batches", "shuffle")
+    generator = checks.generator(rng, "batches")
+    drop_last = checks.flag(drop_last, "batches", "drop_last")
+    order = generator.permutation(len(X)) if shuffle else None
+    return _batches(X, y, batch_size, order, drop_last)
+
+
+def _batches(
+    X: np.ndarray, y: np.ndarray, batch_size: int, order: np.ndarray | None, drop_last: bool
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     stop = len(X) - len(X) % batch_size if drop_last else len(X)
     for start in range(0, stop, batch_size):
         if order is None:
@@ -43,11 +54,15 @@ def train_val_split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_train, y_train, X_val, y_val): a seeded random split."""
     X, y = _check_pair(X, y, "train_val_split")
-    if not 0.0 < validation_fraction < 1.0:
+    fraction = checks.real(
+        validation_fraction, "train_val_split", "validation_fraction",
+        low=0.0, high=1.0, low_open=True, high_open=True,
+    )  # fmt: skip
+    if len(X) < 2:
         raise ValueError(
-            f"train_val_split: validation_fraction must be in (0, 1), got {validation_fraction}"
+            f"train_val_split: X has {len(X)} samples; a split needs at least 2 (one each side)"
         )
-    order = as_generator(rng).permutation(len(X))
-    n_val = max(1, round(len(X) * validation_fraction))
+    order = checks.generator(rng, "train_val_split").permutation(len(X))
+    n_val = min(max(1, round(len(X) * fraction)), len(X) - 1)
     val, train = order[:n_val], order[n_val:]
     return X[train], y[train], X[val], y[val]

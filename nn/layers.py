@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from autograd import Node, Tensor, linear
-from tracegrad.rng import Seed, as_generator
+from tracegrad.rng import Seed
 
-from .init import initialise
+from . import checks
+from .init import INITIALISERS, initialise
 from .modelfile import MODULE_BYTES, TENSOR_BYTES
 from .module import Module, architecture_kind, build, positive_size
 
@@ -62,16 +63,14 @@ class Linear(TensorModule):
         rng: Seed = None,
         dtype: Any = np.float32,
     ) -> None:
-        if in_features < 1 or out_features < 1:
-            raise ValueError(
-                f"Linear: in_features and out_features must be positive, got "
-                f"{in_features} and {out_features}"
-            )
-        kind = np.dtype(dtype)
-        if kind.kind != "f":
-            raise TypeError(f"Linear: dtype must be a floating-point type, got {kind}")
+        in_features = checks.positive_int(in_features, "Linear", "in_features")
+        out_features = checks.positive_int(out_features, "Linear", "out_features")
+        bias = checks.flag(bias, "Linear", "bias")
+        init = checks.choice(init, INITIALISERS, "Linear", "init")
+        kind = float_dtype(dtype, "Linear")
+        generator = checks.generator(rng, "Linear")
         self.in_features, self.out_features, self.init = in_features, out_features, init
-        weight = initialise(init, (out_features, in_features), as_generator(rng), kind.type)
+        weight = initialise(init, (out_features, in_features), generator, kind.type)
         # The fresh array becomes the parameter itself: no copy of it is made.
         self.weight = Tensor.from_numpy(weight, requires_grad=True)
         self.weight.label = "weight"
@@ -115,11 +114,25 @@ class Linear(TensorModule):
         return MODULE_BYTES + 2 * TENSOR_BYTES + cls.parameter_count(config) * itemsize
 
 
+def float_dtype(dtype: Any, where: str) -> np.dtype[Any]:
+    """A floating-point dtype: a type such as np.float32 or float, an ``np.dtype``, or
+    its name ("float32", as a model file records it)."""
+    chosen = None
+    if isinstance(dtype, (type, np.dtype, str)):
+        try:
+            chosen = np.dtype(dtype)
+        except TypeError:
+            chosen = None
+    if chosen is None or chosen.kind != "f":
+        checks.wrong_type(where, "dtype", "a float dtype such as np.float32", dtype)
+    return chosen
+
+
 class Softmax(TensorModule):
     """e^x / Σ e^x along ``axis``."""
 
     def __init__(self, axis: int = -1) -> None:
-        self.axis = axis
+        self.axis = checks.integer(axis, type(self).__name__, "axis")
 
     def forward(self, x: Tensor) -> Tensor:
         return x.softmax(axis=self.axis)
@@ -139,7 +152,7 @@ class Flatten(TensorModule):
     """Merge the axes from ``start_axis`` on (the batch axis 0 is kept by default)."""
 
     def __init__(self, start_axis: int = 1) -> None:
-        self.start_axis = start_axis
+        self.start_axis = checks.integer(start_axis, "Flatten", "start_axis")
 
     def forward(self, x: Tensor) -> Tensor:
         return x.flatten(self.start_axis)
@@ -155,10 +168,8 @@ class Dropout(TensorModule):
     """
 
     def __init__(self, p: float = 0.5, *, rng: Seed = None) -> None:
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p = float(p)
-        self._rng = as_generator(rng)
+        self.p = checks.real(p, "Dropout", "p", low=0.0, high=1.0, high_open=True)
+        self._rng = checks.generator(rng, "Dropout")
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
@@ -184,9 +195,12 @@ class Sequential(TensorModule):
     def __init__(self, *modules: Module) -> None:
         for position, module in enumerate(modules):
             if not isinstance(module, Module):
-                raise TypeError(
-                    f"Sequential: item {position} is {type(module).__name__}, not a Module"
+                hint = (
+                    f" (the class itself: write {module.__name__}(...))"
+                    if (isinstance(module, type) and issubclass(module, Module))
+                    else ""
                 )
+                checks.wrong_type("Sequential", f"modules[{position}]", "a Module", module, hint)
             setattr(self, str(position), module)
         # The attributes are the one record of the layers, so that replacing one
         # (``setattr(model, "2", layer)``, a tie when loading) replaces it in the forward.

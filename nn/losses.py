@@ -26,13 +26,38 @@ import numpy as np
 import autograd
 from autograd import Tensor, Value
 
+from . import checks
+
 REDUCTIONS = ("mean", "sum", "none")
 Output = Tensor | Value | Sequence[Value]
 
 
 def _check_reduction(reduction: str, loss: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{loss}: reduction must be one of {REDUCTIONS}, not {reduction!r}")
+    checks.reduction(reduction, loss, REDUCTIONS)
+
+
+def _check_output(output: Any, loss: str, name: str = "output") -> None:
+    """A Tensor, a Value, or a non-empty list of Values (a scalar model's outputs)."""
+    if isinstance(output, (Tensor, Value)):
+        return
+    if isinstance(output, (list, tuple)) and output:
+        for position, value in enumerate(output):
+            if not isinstance(value, Value):
+                checks.wrong_type(loss, f"{name}[{position}]", "a Value", value)
+        return
+    checks.wrong_type(loss, name, "a Tensor, a Value or a list of Values", output)
+
+
+def _check_target(target: Any, loss: str) -> None:
+    """Numbers, a Tensor, a Value or a list of Values and numbers."""
+    if isinstance(target, (Tensor, Value)):
+        return
+    if isinstance(target, (list, tuple)) and any(isinstance(t, Value) for t in target):
+        for position, t in enumerate(target):
+            if not isinstance(t, Value):
+                checks.real(t, loss, f"target[{position}]")
+        return
+    checks.numbers(target, loss, "target")
 
 
 def _target(target: Any, like: Tensor, loss: str) -> Tensor | np.ndarray:
@@ -66,6 +91,8 @@ def _elementwise(
     so it serves both kinds of node.
     """
     _check_reduction(reduction, loss)
+    _check_output(output, loss)
+    _check_target(target, loss)
     if isinstance(output, Tensor):
         losses = per_element(output, _target(target, output, loss))
         if reduction == "none":
@@ -73,9 +100,6 @@ def _elementwise(
         return losses.mean() if reduction == "mean" else losses.sum()
     values = [output] if isinstance(output, Value) else list(output)
     targets = _value_targets(target, len(values), loss)
-    for position, value in enumerate(values):
-        if not isinstance(value, Value):
-            raise TypeError(f"{loss}: output {position} is {type(value).__name__}, not a Value")
     losses_v = [per_element(v, y) for v, y in zip(values, targets)]
     if reduction == "none":
         return losses_v if not isinstance(output, Value) else losses_v[0]
@@ -90,14 +114,14 @@ def _value_targets(target: Any, count: int, loss: str) -> list[Value | float]:
     elif isinstance(target, (list, tuple)) and any(isinstance(t, Value) for t in target):
         targets = list(target)
     else:
-        array = np.asarray(target.data if isinstance(target, Tensor) else target, np.float64)
+        array = checks.numbers(target, loss, "target", np.float64)
         if array.ndim > 1:
             raise ValueError(
                 f"{loss}: {count} Value outputs need {count} targets, got shape {array.shape}"
             )
         targets = np.atleast_1d(array).tolist()
     if len(targets) != count:
-        raise ValueError(f"{loss}: {count} outputs and {len(targets)} targets")
+        raise ValueError(f"{loss}: {count} outputs and {len(targets)} targets (target)")
     return targets
 
 
@@ -128,7 +152,7 @@ def binary_cross_entropy(output: Output, target: Any, reduction: str = "mean") -
 
 
 def _signs(target: Any) -> np.ndarray:
-    y = np.asarray(target.data if isinstance(target, Tensor) else target, dtype=np.float64)
+    y = checks.numbers(target, "hinge_loss", "target", np.float64)
     if np.any(y == 0):  # labels in {0, 1}
         y = 2.0 * y - 1.0
     if not np.all(np.isin(y, (-1.0, 1.0))):
@@ -138,6 +162,9 @@ def _signs(target: Any) -> np.ndarray:
 
 def hinge_loss(output: Output, target: Any, margin: float = 1.0, reduction: str = "mean") -> Any:
     """The max-margin loss max(0, margin − y·s) for scores s and labels y in {−1, +1}."""
+    margin = checks.real(margin, "hinge_loss", "margin")
+    _check_reduction(reduction, "hinge_loss")
+    _check_output(output, "hinge_loss")
     signs = _signs(target)
     return _elementwise(
         output, signs, reduction, "hinge_loss", lambda o, y: (margin - o * y).relu()
@@ -154,13 +181,56 @@ def cross_entropy(
     of Values (a scalar network's outputs) it takes integer labels.
     """
     _check_reduction(reduction, "cross_entropy")
+    if not isinstance(target, Tensor):  # a Tensor goes to the op as it is: it watches it
+        target = checks.numbers(target, "cross_entropy", "target")
     if _is_value_rows(logits):
         return _value_cross_entropy(logits, target, reduction)  # type: ignore[arg-type]
     if not isinstance(logits, Tensor):
-        raise TypeError(
-            f"cross_entropy: logits must be a Tensor or rows of Values, got {type(logits).__name__}"
+        checks.wrong_type("cross_entropy", "logits", "a Tensor or rows of Values", logits)
+    try:
+        return autograd.cross_entropy(logits, target, reduction)
+    except (TypeError, ValueError):
+        if logits.ndim == 2:  # the target's mistake, named as nn names it (the common
+            _check_target_of(target, logits.shape)  # case pays nothing for the names)
+        raise
+
+
+def _check_target_of(target: Any, shape: tuple[int, ...]) -> None:
+    """Raise the error that names what is wrong with ``target`` for logits of ``shape``."""
+    if isinstance(target, Tensor) and target.requires_grad and target.shape != shape:
+        raise ValueError(
+            f"cross_entropy: target class probabilities of shape {target.shape} do not fit "
+            f"logits of shape {shape}"
         )
-    return autograd.cross_entropy(logits, target, reduction)
+    if isinstance(target, (Tensor, np.ndarray)):
+        _check_labels(checks.numbers(target, "cross_entropy", "target"), shape)
+
+
+def _check_labels(target: np.ndarray, shape: tuple[int, ...]) -> None:
+    """Integer labels of shape (n,) in [0, C), or class probabilities of shape (n, C)."""
+    n, classes = shape
+    if target.dtype.kind in "iu":
+        if target.shape != (n,):
+            raise ValueError(
+                f"cross_entropy: target labels of shape {target.shape} do not fit logits of "
+                f"shape {shape}: give {n} labels"
+            )
+        if target.size and not (target.min() >= 0 and target.max() < classes):
+            raise ValueError(
+                f"cross_entropy: target labels must lie in [0, {classes}), got "
+                f"{target.min()}..{target.max()}"
+            )
+    elif target.dtype.kind == "b" or target.shape == (n,):
+        raise TypeError(
+            f"cross_entropy: target labels must be integer class indices, got {target.dtype} of "
+            f"shape {target.shape} (use y.astype(int); for class probabilities pass shape {shape})"
+        )
+    elif target.shape != shape:
+        raise ValueError(
+            f"cross_entropy: target class probabilities of shape {target.shape} do not fit "
+            f"logits of shape {shape}; give integer labels of shape ({n},) or probabilities "
+            f"of shape {shape}"
+        )
 
 
 def _is_value_rows(logits: Any) -> bool:
@@ -180,7 +250,7 @@ def _value_cross_entropy(rows: Sequence[Sequence[Value]], target: Any, reduction
     row's largest logit (a constant), so that nothing overflows; or −Σ_c p_c·(z_ic − lse_i)
     for class probabilities p.
     """
-    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    labels = checks.numbers(target, "cross_entropy", "target", at_least_1d=True)
     classes = len(rows[0])
     if any(len(row) != classes for row in rows):
         raise ValueError("cross_entropy: every row of Value logits must have the same length")
@@ -205,11 +275,21 @@ def _value_row_loss(
     if labels.dtype.kind in "iu" and labels.ndim == 1:
         label = int(labels[position])
         if not 0 <= label < classes:
-            raise ValueError(f"cross_entropy: labels must lie in [0, {classes}), got {label}")
+            raise ValueError(
+                f"cross_entropy: target labels must lie in [0, {classes}), got {label}"
+            )
         return log_sum - row[label]
     if labels.ndim != 2 or labels.shape[1] != classes:
         raise TypeError(
-            f"cross_entropy: labels must be integer class indices or (n, {classes}) "
+            f"cross_entropy: target labels must be integer class indices or (n, {classes}) "
             f"probabilities, got {labels.dtype} of shape {labels.shape}"
         )
     return Value.sum([float(p) * (log_sum - z) for p, z in zip(labels[position], row)])
+
+
+#: Every loss of the library by name: what ``fit``'s error names when it is given a
+#: name where a loss function belongs, and what the tests run every loss from.
+LOSSES: dict[str, Callable[..., Any]] = {
+    loss.__name__: loss
+    for loss in (l1_loss, mse_loss, cross_entropy, binary_cross_entropy, hinge_loss)
+}

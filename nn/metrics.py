@@ -16,19 +16,24 @@ import numpy as np
 
 from autograd import Node
 
+from . import checks
 
-def as_array(x: Any) -> np.ndarray:
-    """The data of a Tensor, a Value, a list of Values, or an array-like."""
+
+def as_array(x: Any, where: str = "as_array", name: str = "x") -> np.ndarray:
+    """The data of a Tensor, a Value, a list of Values, or an array-like of numbers (a
+    single number is one sample)."""
     if isinstance(x, Node):
-        return np.asarray(x.data)
-    if isinstance(x, (list, tuple)) and x and isinstance(x[0], Node):
-        return np.array([v.data for v in x])
-    return np.asarray(x)
+        x = np.asarray(x.data)
+    elif isinstance(x, (list, tuple)) and x and isinstance(x[0], Node):
+        if not all(isinstance(v, Node) for v in x):
+            checks.wrong_type(where, name, "a list of Values or an array of numbers", x)
+        x = [v.data for v in x]
+    return checks.numbers(x, where, name)
 
 
-def predicted_classes(output: Any) -> np.ndarray:
+def predicted_classes(output: Any, where: str = "predicted_classes") -> np.ndarray:
     """Class labels from labels or scores (see the module's docstring)."""
-    scores = as_array(output)
+    scores = as_array(output, where, "output")
     if scores.dtype.kind in "iub":
         return scores.astype(np.int64).ravel()
     if scores.ndim == 2 and scores.shape[1] > 1:
@@ -41,14 +46,25 @@ def accuracy(output: Any, labels: Any) -> float:
 
     For one score per sample, labels may be {0, 1} or micrograd's {−1, +1}.
     """
-    predicted, truth = predicted_classes(output), as_array(labels).ravel()
+    return _accuracy(output, labels, "accuracy")
+
+
+def _accuracy(output: Any, labels: Any, where: str) -> float:
+    predicted, truth = predicted_classes(output, where), as_array(labels, where, "labels").ravel()
     if _one_score_each(output) and truth.size and np.all(np.isin(truth, (-1, 1))):
         predicted = 2 * predicted - 1  # the sign of the score against ±1 labels
     if len(predicted) != len(truth):
-        raise ValueError(f"accuracy: {len(predicted)} predictions and {len(truth)} labels")
+        raise ValueError(_lengths(where, len(predicted), len(truth)))
     if len(truth) == 0:
-        raise ValueError("accuracy: no samples")
+        raise ValueError(f"{where}: no samples (output and labels are empty)")
     return float(np.mean(predicted == truth))
+
+
+def _lengths(where: str, predictions: int, labels: int, name: str = "labels") -> str:
+    return (
+        f"{where}: {predictions} predictions and {labels} {name} (output and {name} differ in "
+        "length)"
+    )
 
 
 def _one_score_each(output: Any) -> bool:
@@ -58,7 +74,7 @@ def _one_score_each(output: Any) -> bool:
 
 def zero_one_loss(output: Any, labels: Any) -> float:
     """The fraction of samples misclassified: 1 − accuracy."""
-    return 1.0 - accuracy(output, labels)
+    return 1.0 - _accuracy(output, labels, "zero_one_loss")
 
 
 def confusion_matrix(output: Any, labels: Any, num_classes: int | None = None) -> np.ndarray:
@@ -66,17 +82,33 @@ def confusion_matrix(output: Any, labels: Any, num_classes: int | None = None) -
 
     Arguments in the losses' order: the model's output (scores or predicted classes), then
     the labels. The old order (labels first, scores second) is refused where it shows.
+    Classes are 0, 1, ...: a negative label would count from the end (numpy's indexing),
+    so it is refused, as is a label or prediction past ``num_classes``.
     """
-    first = as_array(output)
-    if first.dtype.kind in "iu" and first.ndim == 1 and as_array(labels).dtype.kind == "f":
+    where = "confusion_matrix"
+    first = as_array(output, where, "output")
+    truth = as_array(labels, where, "labels")
+    if first.dtype.kind in "iu" and first.ndim == 1 and truth.dtype.kind == "f":
         raise TypeError(
             "confusion_matrix: takes (output, labels), the losses' order; got integer labels "
             "first and scores second: swap them"
         )
-    truth, predicted = as_array(labels).ravel().astype(np.int64), predicted_classes(output)
+    num_classes = checks.optional_positive_int(num_classes, where, "num_classes")
+    truth = truth.ravel()
+    if np.any(truth != np.round(truth)) or np.any(truth < 0):
+        raise ValueError(f"{where}: labels must be class numbers 0, 1, ..., got {truth.min()}")
+    truth, predicted = truth.astype(np.int64), predicted_classes(output, where)
     if len(predicted) != len(truth):
-        raise ValueError(f"confusion_matrix: {len(predicted)} predictions, {len(truth)} labels")
-    classes = num_classes or int(max(truth.max(initial=0), predicted.max(initial=0))) + 1
+        raise ValueError(_lengths(where, len(predicted), len(truth)))
+    if np.any(predicted < 0):
+        raise ValueError(f"{where}: output predicts class {predicted.min()}, below 0")
+    largest = int(max(truth.max(initial=0), predicted.max(initial=0)))
+    if num_classes is not None and largest >= num_classes:
+        raise ValueError(
+            f"{where}: num_classes is {num_classes}, but the labels or the output name class "
+            f"{largest}"
+        )
+    classes = num_classes or largest + 1
     counts = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(counts, (truth, predicted), 1)
     return counts
@@ -87,10 +119,11 @@ def r2_score(output: Any, target: Any) -> float:
 
     Arguments in the losses' order: the model's output ŷ, then the target y.
     """
-    y, y_hat = as_array(target).ravel().astype(np.float64), as_array(output).ravel()
+    y = as_array(target, "r2_score", "target").ravel().astype(np.float64)
+    y_hat = as_array(output, "r2_score", "output").ravel()
     if y.shape != y_hat.shape:
-        raise ValueError(f"r2_score: {y_hat.size} predictions and {y.size} targets")
+        raise ValueError(_lengths("r2_score", y_hat.size, y.size, "targets"))
     total = np.sum((y - y.mean()) ** 2)
     if total == 0.0:
-        raise ValueError("r2_score: the targets are constant")
+        raise ValueError("r2_score: the target is constant (R² divides by its variance)")
     return float(1.0 - np.sum((y - y_hat) ** 2) / total)

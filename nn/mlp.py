@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from tracegrad.rng import Seed, as_generator
+from tracegrad.rng import Seed
 
+from . import checks
 from .activations import activation as find_activation
-from .layers import Dropout, Linear, Sequential
+from .layers import Dropout, Linear, Sequential, float_dtype
 from .modelfile import MODULE_BYTES, TENSOR_BYTES
 from .module import Module, perceptron_parameter_count
 
@@ -34,12 +35,12 @@ class MLP(Sequential):
         rng: Seed = None,
         dtype: Any = np.float32,
     ) -> None:
-        if not sizes:
-            raise ValueError("MLP: sizes must name at least one layer")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"MLP: dropout must be in [0, 1), got {dropout}")
+        nin = checks.positive_int(nin, "MLP", "nin")
+        sizes = checks.sizes(sizes, "MLP", "sizes")
         chosen = find_activation(activation, "MLP")
-        generator = as_generator(rng)
+        dropout = checks.real(dropout, "MLP", "dropout", low=0.0, high=1.0, high_open=True)
+        generator = checks.generator(rng, "MLP")
+        dtype = float_dtype(dtype, "MLP")
         widths = [nin, *sizes]
         layers: list[Module] = []
         for i in range(len(sizes)):

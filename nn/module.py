@@ -35,6 +35,7 @@ import numpy as np
 
 from autograd import Node, Value
 
+from . import checks
 from .init import unfilled
 from .modelfile import (
     ARRAY_KINDS,
@@ -478,6 +479,8 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> M
     it is read. A load that would take more than ``max_bytes`` of memory is refused. The
     arrays must have the dtypes the model is built with, as ``save`` writes them.
     """
+    checks.path(path, "load")
+    checks.positive_int(max_bytes, "load", "max_bytes")
     with ModelFile(path, max_bytes) as file:
         architecture = file.header["architecture"]
         if architecture is None:
@@ -504,6 +507,7 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> M
 
 def load_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The metadata that ``save`` stored with a model, checked (``modelfile.METADATA``)."""
+    checks.path(path, "load_metadata")
     with ModelFile(path) as file:
         return dict(file.header["metadata"])
 

@@ -22,22 +22,16 @@ import numpy as np
 
 from autograd import Node
 
+from . import checks
+
 
 class Optimizer:
     """Holds the parameters and their state; ``step()`` updates, ``zero_grad()`` forgets."""
 
     def __init__(self, parameters: Iterable[Node], lr: float) -> None:
-        self.parameters = list(parameters)
-        if not self.parameters:
-            raise ValueError(f"{type(self).__name__}: got no parameters to optimise")
-        for position, p in enumerate(self.parameters):
-            if not isinstance(p, Node) or not p.is_leaf:
-                raise TypeError(
-                    f"{type(self).__name__}: parameter {position} is not a leaf node "
-                    f"(got {type(p).__name__})"
-                )
-        _check(lr >= 0.0, f"{type(self).__name__}: lr must not be negative, got {lr}")
-        self.lr = float(lr)
+        name = type(self).__name__
+        self.parameters = checks.parameters(parameters, name)
+        self.lr = checks.real(lr, name, "lr", low=0.0)
         self.state: list[dict[str, Any]] = [{} for _ in self.parameters]
 
     def __repr__(self) -> str:
@@ -54,16 +48,52 @@ class Optimizer:
             p.zero_grad()
 
     def step(self) -> None:
-        """Update every parameter that has a gradient."""
-        for p, state in zip(self.parameters, self.state):
-            if p.grad is None or not p.requires_grad:  # no gradient reached it, or frozen
-                continue
-            g = p.grad.data if isinstance(p.grad, Node) else p.grad
-            p.subtract_data_(self.update(np.asarray(p.data), g, state))
+        """Update every parameter that has a gradient.
 
-    def update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
-        """The amount to subtract from a parameter, given its data, gradient and state."""
+        Each update sees the parameter's data and gradient as read-only arrays of at
+        least one dimension (a Value or a 0-d Tensor as one element), and a 0-d result
+        is reshaped back. Why never 0-d: arithmetic on a 0-d array gives a numpy scalar,
+        not an array, so an update written with numpy's in-place arithmetic (``m *= β``,
+        ``out=``) would break on exactly those parameters; with one shape rule for every
+        parameter, each formula runs the same on Values and on Tensors of any shape. Why
+        read-only: the gradient and the data belong to the parameter, and an update that
+        kept one of them as its own state (a momentum buffer that is the gradient itself)
+        and changed it in place would corrupt ``.grad`` silently; numpy refuses the
+        write instead, loudly.
+        """
+        for p, state in zip(self.parameters, self.state):
+            grad = p.grad
+            if grad is None or not p.requires_grad:  # no gradient reached it, or frozen
+                continue
+            if isinstance(grad, Node):
+                grad = grad.data
+            data = p.data
+            if not isinstance(data, np.ndarray):  # a Value: data and gradient side by side
+                pair = np.array((data, grad), dtype=np.float64)
+            elif data.ndim:  # a Tensor, the usual case: the arrays as they are, read-only
+                data = np.asarray(data)
+                p.subtract_data_(self.update(_read_only(data), _read_only(grad), state))
+                continue
+            else:  # a 0-d Tensor, in its own dtype
+                pair = np.array((data, grad), dtype=data.dtype)
+            pair.setflags(write=False)
+            p.subtract_data_(self.update(pair[:1], pair[1:], state)[0])
+
+    def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        """The amount to subtract from a parameter, given its data, gradient and state.
+
+        ``data`` and ``grad`` have the parameter's shape (one element, 1-D, for a Value
+        or a 0-d Tensor) and are read-only (see ``step``): state that an update keeps
+        and changes is an array of its own. The result has their shape.
+        """
         raise NotImplementedError
+
+
+def _read_only(array: Any) -> np.ndarray:
+    """A read-only view of ``array``."""
+    view = np.asarray(array).view()
+    view.setflags(write=False)
+    return view
 
 
 def _check(condition: bool, message: str) -> None:
@@ -84,28 +114,26 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(parameters, lr)
-        _check(momentum >= 0.0, f"SGD: momentum must not be negative, got {momentum}")
-        _check(weight_decay >= 0.0, f"SGD: weight_decay must not be negative, got {weight_decay}")
+        self.momentum = checks.real(momentum, "SGD", "momentum", low=0.0)
+        self.dampening = checks.real(dampening, "SGD", "dampening")
+        self.nesterov = checks.flag(nesterov, "SGD", "nesterov")
+        self.weight_decay = checks.real(weight_decay, "SGD", "weight_decay", low=0.0)
         _check(
-            not nesterov or (momentum > 0.0 and dampening == 0.0),
-            "SGD: Nesterov momentum needs momentum > 0 and dampening = 0",
+            not self.nesterov or (self.momentum > 0.0 and self.dampening == 0.0),
+            "SGD: nesterov=True (Nesterov momentum) needs momentum > 0 and dampening = 0, "
+            f"got momentum={momentum!r} and dampening={dampening!r}",
         )
-        self.momentum, self.dampening = float(momentum), float(dampening)
-        self.nesterov, self.weight_decay = nesterov, float(weight_decay)
 
-    def update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+    def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.weight_decay:
             grad = grad + self.weight_decay * data
         if self.momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:
-                buffer = grad * 1.0  # a copy: the buffer is ours to update in place
-            elif isinstance(buffer, np.ndarray):
+                buffer = state["momentum_buffer"] = grad.copy()  # ours to update in place
+            else:
                 buffer *= self.momentum
                 buffer += (1.0 - self.dampening) * grad
-            else:
-                buffer = self.momentum * buffer + (1.0 - self.dampening) * grad
-            state["momentum_buffer"] = buffer
             grad = grad + self.momentum * buffer if self.nesterov else buffer
         return self.lr * grad
 
@@ -122,23 +150,22 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(parameters, lr)
-        beta1, beta2 = betas
-        _check(
-            0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0,
-            f"Adam: betas must lie in [0, 1), got {betas}",
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            checks.wrong_type("Adam", "betas", "a pair (beta1, beta2) such as (0.9, 0.999)", betas)
+        self.beta1, self.beta2 = (
+            checks.real(beta, "Adam", f"betas[{i}]", low=0.0, high=1.0, high_open=True)
+            for i, beta in enumerate(betas)
         )
-        _check(eps >= 0.0, f"Adam: eps must not be negative, got {eps}")
-        _check(weight_decay >= 0.0, f"Adam: weight_decay must not be negative, got {weight_decay}")
-        self.beta1, self.beta2 = float(beta1), float(beta2)
-        self.eps, self.weight_decay = float(eps), float(weight_decay)
+        self.eps = checks.real(eps, "Adam", "eps", low=0.0)
+        self.weight_decay = checks.real(weight_decay, "Adam", "weight_decay", low=0.0)
 
-    def update(self, data: Any, grad: Any, state: dict[str, Any]) -> Any:
+    def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.weight_decay:
             grad = grad + self.weight_decay * data
         t = state["step"] = state.get("step", 0) + 1
         step_size = self.lr / (1.0 - self.beta1**t)
         correction = math.sqrt(1.0 - self.beta2**t)
-        if "m" not in state:  # a Value's moments are 0-d arrays: one update for both kinds
+        if "m" not in state:
             state["m"], state["v"] = np.zeros_like(data), np.zeros_like(data)
         m, v = state["m"], state["v"]  # the moments are updated in place
         m *= self.beta1
@@ -162,7 +189,13 @@ class LRScheduler:
     """
 
     def __init__(self, optimizer: Optimizer) -> None:
-        self.optimizer = optimizer
+        self.optimizer = checks.instance(
+            optimizer,
+            Optimizer,
+            type(self).__name__,
+            "optimizer",
+            ": it sets the learning rate of an optimiser, such as nn.optim.SGD(...)",
+        )
         self.base_lr = optimizer.lr
         self.epoch = 0
 
@@ -186,10 +219,9 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        _check(step_size >= 1, f"StepLR: step_size must be at least 1, got {step_size}")
-        _check(gamma > 0.0, f"StepLR: gamma must be positive, got {gamma}")
         super().__init__(optimizer)
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size = checks.positive_int(step_size, "StepLR", "step_size")
+        self.gamma = checks.real(gamma, "StepLR", "gamma", low=0.0, low_open=True)
 
     def next_learning_rate(self, lr: float, epoch: int) -> float:
         return lr * self.gamma if epoch % self.step_size == 0 else lr
@@ -205,9 +237,9 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        _check(T_max >= 1, f"CosineAnnealingLR: T_max must be at least 1, got {T_max}")
         super().__init__(optimizer)
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = checks.positive_int(T_max, "CosineAnnealingLR", "T_max")
+        self.eta_min = checks.real(eta_min, "CosineAnnealingLR", "eta_min", low=0.0)
 
     def next_learning_rate(self, lr: float, epoch: int) -> float:
         T, low = self.T_max, self.eta_min

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, Value
-from tracegrad.rng import Seed, as_generator
+from tracegrad.rng import Seed
 
+from . import checks
 from .activations import ACTIVATIONS as SHARED_ACTIVATIONS
 from .modelfile import MODULE_BYTES, VALUE_BYTES
 from .module import Module, perceptron_parameter_count, positive_size
@@ -38,10 +39,8 @@ ACTIVATIONS: dict[str, Activation | None] = {
 } | {"linear": None}
 
 
-def _activation(name: str) -> Activation | None:
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
+def _activation(name: str, where: str) -> Activation | None:
+    return ACTIVATIONS[checks.choice(name, ACTIVATIONS, where, "activation")]
 
 
 def _shown(name: str) -> str:
@@ -49,26 +48,38 @@ def _shown(name: str) -> str:
     return "Linear" if name == "linear" else SHARED_ACTIVATIONS[name].layer.__name__
 
 
-def _chosen(nonlin: bool | str, activation: str | None) -> str:
+def _chosen(nonlin: bool | str, activation: str | None, where: str) -> str:
     """The activation's name: ``activation`` if given, else micrograd's ReLU or linear.
 
     A name where ``nonlin`` stands (``Neuron(3, "tanh")``) is taken as the activation.
     """
+    if activation is not None:
+        checks.choice(activation, ACTIVATIONS, where, "activation")
     if isinstance(nonlin, str):
+        checks.choice(nonlin, ACTIVATIONS, where, "nonlin")
         if activation is not None and activation != nonlin:
-            raise ValueError(f"two activations given: {nonlin!r} and {activation!r}")
+            raise ValueError(
+                f"{where}: two activations given: nonlin={nonlin!r} and activation={activation!r}"
+            )
         return nonlin
+    if not isinstance(nonlin, (bool, np.bool_)):
+        checks.wrong_type(where, "nonlin", "True, False or an activation's name", nonlin)
     if activation is not None:
         return activation
     return "relu" if nonlin else "linear"
 
 
-def _uniform_weights(nin: int, rng: Seed | np.random.Generator) -> list[float]:
+def _uniform_weights(nin: int, rng: np.random.Generator | None) -> list[float]:
     """nin weights uniform on [−1, 1]: from Python's ``random`` (micrograd's) when rng is
-    None, else from the numpy Generator or seed."""
+    None, else from the numpy Generator."""
     if rng is None:
         return [random.uniform(-1, 1) for _ in range(nin)]
-    return as_generator(rng).uniform(-1.0, 1.0, nin).tolist()
+    return rng.uniform(-1.0, 1.0, nin).tolist()
+
+
+def _generator(rng: Seed | np.random.Generator, where: str) -> np.random.Generator | None:
+    """None stays None (Python's ``random``, micrograd's); a seed or Generator, checked."""
+    return None if rng is None else checks.generator(rng, where)
 
 
 def _as_inputs(x: Any, what: str) -> list[Value | float]:
@@ -113,11 +124,10 @@ class Neuron(_ScalarModule):
         activation: str | None = None,
         rng: Seed | np.random.Generator = None,
     ) -> None:
-        if nin < 1:
-            raise ValueError(f"Neuron: nin must be at least 1, got {nin}")
-        self.activation = _chosen(nonlin, activation)
-        self._act = _activation(self.activation)
-        self.w = [Value(x) for x in _uniform_weights(nin, rng)]
+        nin = checks.positive_int(nin, "Neuron", "nin")
+        self.activation = _chosen(nonlin, activation, "Neuron")
+        self._act = _activation(self.activation, "Neuron")
+        self.w = [Value(x) for x in _uniform_weights(nin, _generator(rng, "Neuron"))]
         self.b = Value(0.0)
 
     @property
@@ -155,8 +165,10 @@ class Layer(_ScalarModule):
         activation: str | None = None,
         rng: Seed | np.random.Generator = None,
     ) -> None:
-        name = _chosen(nonlin, activation)
-        generator = None if rng is None else as_generator(rng)
+        checks.positive_int(nin, "Layer", "nin")
+        nout = checks.positive_int(nout, "Layer", "nout")
+        name = _chosen(nonlin, activation, "Layer")
+        generator = _generator(rng, "Layer")
         self.neurons = [Neuron(nin, activation=name, rng=generator) for _ in range(nout)]
 
     def forward(self, x: Any) -> Value | list[Value]:
@@ -193,10 +205,10 @@ class MLP(_ScalarModule):
         *,
         rng: Seed | np.random.Generator = None,
     ) -> None:
-        if not sizes:
-            raise ValueError("MLP: sizes must name at least one layer")
-        _activation(activation)
-        generator = None if rng is None else as_generator(rng)
+        nin = checks.positive_int(nin, "MLP", "nin")
+        sizes = checks.sizes(sizes, "MLP", "sizes")
+        _activation(activation, "MLP")
+        generator = _generator(rng, "MLP")
         self.nin, self.sizes, self.activation = nin, list(sizes), activation
         widths = [nin, *sizes]
         self.layers = [

@@ -29,9 +29,11 @@ import numpy as np
 
 from autograd import Tensor, Value, no_grad
 from tracegrad.files import write_atomically
-from tracegrad.rng import Seed, as_generator
+from tracegrad.rng import Seed
 
+from . import checks
 from .data import batches
+from .losses import LOSSES
 from .metrics import accuracy, r2_score, zero_one_loss
 from .module import Module
 from .optim import LRScheduler, Optimizer
@@ -39,6 +41,10 @@ from .threads import IdleCores, blas_threads
 
 Loss = Callable[[Tensor, Any], Tensor]
 Metric = Callable[[np.ndarray, np.ndarray], float]
+
+#: The most BLAS threads ``fit(threads=)`` sets: more than any machine's cores only slows
+#: BLAS down, and far more overflows the C int that BLAS takes.
+MAX_THREADS = 1024
 
 #: The metrics ``fit`` and ``evaluate`` know by name.
 METRICS: dict[str, Metric] = {
@@ -79,6 +85,12 @@ class History:
     """
 
     records: list[dict[str, float]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.records, list) or not all(
+            isinstance(record, dict) for record in self.records
+        ):
+            checks.wrong_type("History", "records", "a list of dicts, one per epoch", self.records)
 
     def __getitem__(self, key: str) -> list[float]:
         if not self.records or key not in self.records[0]:
@@ -167,41 +179,120 @@ def _warn_on_double_squashing(model: Module, loss: Any) -> None:
         )
 
 
-def _metric_functions(metrics: Sequence[str | Metric]) -> dict[str, Metric]:
+def _metric_functions(metrics: Any, where: str) -> dict[str, Metric]:
+    """The metrics by name: names from ``METRICS``, or functions (named by ``__name__``)."""
+    if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+        hint = f": write [{metrics!r}]" if isinstance(metrics, str) else ""
+        checks.wrong_type(
+            where, "metrics", "a list of metric names or functions, such as ['accuracy']",
+            metrics, hint,
+        )  # fmt: skip
     named: dict[str, Metric] = {}
-    for metric in metrics:
+    for position, metric in enumerate(metrics):
         if isinstance(metric, str):
             if metric not in METRICS:
-                raise ValueError(f"unknown metric {metric!r}; choose from {sorted(METRICS)}")
+                raise ValueError(
+                    f"{where}: unknown metric {metric!r} in metrics; choose from {sorted(METRICS)}"
+                )
             named[metric] = METRICS[metric]
         else:
+            checks.function(metric, where, f"metrics[{position}]", "a metric name or function")
             named[getattr(metric, "__name__", "metric")] = metric
     return named
 
 
-def _default_metrics(y: np.ndarray) -> tuple[str, ...]:
-    return ("accuracy",) if y.dtype.kind in "iub" else ()
+def _chosen_metrics(metrics: Any, y: np.ndarray, where: str) -> dict[str, Metric]:
+    """The metrics asked for; by default accuracy for integer labels, none for real targets."""
+    if metrics is None:
+        metrics = ["accuracy"] if y.dtype.kind in "iub" else []
+    return _metric_functions(metrics, where)
 
 
-def _check_model(model: Module, what: str) -> None:
-    if not isinstance(model, Module):
-        raise TypeError(f"{what}: model must be an nn.Module, got {type(model).__name__}")
+def _check_model(model: Any, where: str) -> Module:
+    checks.instance(model, Module, where, "model")
     kinds = {type(p) for p in model.parameters()}
     if len(kinds) > 1:
-        raise TypeError(f"{what}: the model mixes {sorted(k.__name__ for k in kinds)} parameters")
+        raise TypeError(f"{where}: the model mixes {sorted(k.__name__ for k in kinds)} parameters")
+    return model
 
 
-def _predict_batches(model: Module, X: np.ndarray, batch_size: int) -> np.ndarray:
+def _check_loss(loss: Any, where: str) -> Loss:
+    hint = f": write loss=nn.{loss}" if isinstance(loss, str) and loss in LOSSES else ""
+    return checks.function(loss, where, "loss", "a loss function such as nn.cross_entropy", hint)
+
+
+def input_features(model: Module) -> tuple[int, bool] | None:
+    """How many numbers one sample holds for ``model``, when its first layer says, and
+    whether the model flattens each sample first (else a sample is one row of features).
+    None when its first layer does not say (a user's own module, an activation)."""
+    from .layers import Flatten, Linear
+    from .scalar import MLP, Layer, Neuron
+
+    layers = _leaves(model)
+    flattens = bool(layers) and isinstance(layers[0], Flatten) and layers[0].start_axis == 1
+    first = layers[int(flattens)] if len(layers) > int(flattens) else None
+    if isinstance(first, Linear):
+        return first.in_features, flattens
+    if isinstance(first, MLP):
+        return first.nin, False
+    if isinstance(first, Layer):
+        return len(first.neurons[0].w), False
+    if isinstance(first, Neuron):
+        return len(first.w), False
+    return None
+
+
+def _leaves(model: Module) -> list[Module]:
+    """The layers of nested Sequentials, in order."""
+    from .layers import Sequential
+
+    if isinstance(model, Sequential):
+        return [leaf for layer in model.layers for leaf in _leaves(layer)]
+    return [model]
+
+
+def _check_features(model: Module, X: np.ndarray, where: str, name: str = "X") -> None:
+    """Refuse data whose samples the model cannot take, naming both, before any work."""
+    known = input_features(model)
+    if known is None:
+        return
+    features, flattens = known
+    sample = X.shape[1:]
+    if flattens:
+        fits = len(sample) >= 1 and math.prod(sample) == features
+    elif is_scalar(model):
+        fits = sample == (features,) or (sample == () and features == 1)
+    else:
+        fits = sample == (features,)
+    if not fits:
+        raise ValueError(
+            f"{where}: {name} holds samples of shape {sample}, but the model takes "
+            f"{features} features per sample ({name} of shape (n, {features}))"
+        )
+
+
+def _run_model(model: Module, X: np.ndarray, where: str, scalar: bool) -> Any:
+    """The model's outputs for a batch; a refusal of the data names the call and X."""
+    try:
+        return forward(model, X, scalar)
+    except (TypeError, ValueError) as error:
+        context = f"{where}: the model refused X (a batch of shape {X.shape})"
+        raise _refusal(error, context) from error
+
+
+def _refusal(error: Exception, context: str) -> Exception:
+    """``error`` again, of its kind (a TypeError or a ValueError), with the call's context
+    before its message: which public call, which argument."""
+    kind = TypeError if isinstance(error, TypeError) else ValueError
+    return kind(f"{context}: {error}")
+
+
+def _predict_batches(model: Module, X: np.ndarray, batch_size: int, where: str) -> np.ndarray:
     outputs, scalar = [], is_scalar(model)
     for start in range(0, max(len(X), 1), batch_size):  # no samples: one empty batch
-        outputs.append(outputs_array(forward(model, X[start : start + batch_size], scalar)))
+        batch = _run_model(model, X[start : start + batch_size], where, scalar)
+        outputs.append(outputs_array(batch))
     return np.concatenate(outputs)
-
-
-def _check_samples(X: np.ndarray, what: str, name: str = "X") -> None:
-    """Refuse data with no samples, naming it: a mean over nothing is no score."""
-    if X.ndim == 0 or len(X) == 0:
-        raise ValueError(f"{what}: {name} holds no samples (shape {X.shape})")
 
 
 def predict(model: Module, X: Any, batch_size: int = 1024) -> np.ndarray:
@@ -210,14 +301,14 @@ def predict(model: Module, X: Any, batch_size: int = 1024) -> np.ndarray:
     No samples give no outputs: an array of zero rows.
     """
     _check_model(model, "predict")
-    X = np.asarray(X, dtype=model_dtype(model))
-    if X.ndim == 0:
-        raise ValueError(f"predict: X must hold samples along its first axis, got a scalar {X}")
+    X = checks.numbers(X, "predict", "X", model_dtype(model), at_least_1d=True)
+    batch_size = checks.positive_int(batch_size, "predict", "batch_size")
+    _check_features(model, X, "predict")
     was_training = model.training
     model.eval()
     try:
         with no_grad():
-            return _predict_batches(model, X, batch_size)
+            return _predict_batches(model, X, batch_size, "predict")
     finally:
         model.train(was_training)
 
@@ -232,54 +323,97 @@ def evaluate(
     batch_size: int = 1024,
 ) -> dict[str, float]:
     """The loss (when given) and the metrics of the model on (X, y), in evaluation mode."""
-    y = np.asarray(y)
-    _check_samples(np.asarray(X), "evaluate")
-    _check_samples(y, "evaluate", "y")
-    names = _metric_functions(_default_metrics(y) if metrics is None else metrics)
-    return _evaluate(model, X, y, loss, names, batch_size)
+    _check_model(model, "evaluate")
+    X = checks.samples(X, "evaluate", "X", model_dtype(model))
+    y = checks.samples(y, "evaluate", "y")
+    checks.same_length(X, y, "evaluate")
+    _check_features(model, X, "evaluate")
+    if loss is not None:
+        _check_loss(loss, "evaluate")
+    names = _chosen_metrics(metrics, y, "evaluate")
+    batch_size = checks.positive_int(batch_size, "evaluate", "batch_size")
+    return _evaluate(model, X, y, loss, names, batch_size, "evaluate")
 
 
 def _evaluate(
     model: Module,
-    X: Any,
+    X: np.ndarray,
     y: np.ndarray,
     loss: Loss | None,
     names: dict[str, Metric],
     batch_size: int,
+    where: str,
 ) -> dict[str, float]:
-    _check_model(model, "evaluate")
-    X = np.asarray(X, dtype=model_dtype(model))
+    """``evaluate`` on checked arguments (``fit`` calls it at the end of an epoch)."""
     was_training = model.training
     model.eval()
     losses, outputs, scalar = [], [], is_scalar(model)
     try:
         with no_grad():
             for start in range(0, len(X), batch_size):
-                batch = forward(model, X[start : start + batch_size], scalar)
+                batch = _run_model(model, X[start : start + batch_size], where, scalar)
                 if loss is not None:
-                    losses.append(_summed_loss(loss, batch, y[start : start + batch_size]))
+                    targets = y[start : start + batch_size]
+                    losses.append(_summed_loss(loss, batch, targets, where))
                 outputs.append(outputs_array(batch))
     finally:
         model.train(was_training)
     results: dict[str, float] = {}
     if loss is not None:
         results["loss"] = sum(losses) / len(X)
-    results.update(_scores(names, np.concatenate(outputs), y))
+    results.update(_scores(names, np.concatenate(outputs), y, where))
     return results
 
 
-def _summed_loss(loss: Any, outputs: Any, y: np.ndarray) -> float:
+def _loss_number(result: Any, loss: Any, where: str) -> float:
+    """The number a loss gave: one, held by a node (``backward`` starts from it)."""
+    if not isinstance(result, (Tensor, Value)):
+        raise TypeError(
+            f"{where}: loss {getattr(loss, '__name__', loss)!r} must return a node (a Tensor "
+            f"or a Value) to back-propagate from, got {checks.describe(result)}"
+        )
+    if isinstance(result, Tensor) and result.shape != ():
+        raise ValueError(
+            f"{where}: loss {getattr(loss, '__name__', loss)!r} must return one number, got "
+            f"a Tensor of shape {result.shape} (reduce it: reduction='mean')"
+        )
+    return float(result.item())
+
+
+def _call_loss(loss: Any, outputs: Any, y: np.ndarray, where: str, **options: Any) -> Any:
+    """The loss of a batch; a refusal of the targets names the call and y."""
+    try:
+        return loss(outputs, y, **options)
+    except (TypeError, ValueError) as error:
+        if options and isinstance(error, TypeError) and "reduction" in str(error):
+            raise  # a loss of one's own, without reduction=: the caller falls back
+        name = getattr(loss, "__name__", "loss")
+        context = f"{where}: the loss {name} refused the model's outputs and y"
+        raise _refusal(error, context) from error
+
+
+def _summed_loss(loss: Any, outputs: Any, y: np.ndarray, where: str) -> float:
     """The loss summed over a batch (so that batches of any size average right)."""
     try:
-        return float(loss(outputs, y, reduction="sum").item())
+        return _loss_number(_call_loss(loss, outputs, y, where, reduction="sum"), loss, where)
     except TypeError as error:
-        if "reduction" not in str(error):
+        if "reduction" not in str(error) or str(error).startswith(where):
             raise
-        return float(loss(outputs, y).item()) * len(y)  # a loss of one's own, a mean
+    mean = _loss_number(_call_loss(loss, outputs, y, where), loss, where)
+    return mean * len(y)  # a loss of one's own, a mean
 
 
-def _scores(names: dict[str, Metric], outputs: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    return {name: float(metric(outputs, y)) for name, metric in names.items()}
+def _scores(
+    names: dict[str, Metric], outputs: np.ndarray, y: np.ndarray, where: str
+) -> dict[str, float]:
+    scores = {}
+    for name, metric in names.items():
+        try:
+            scores[name] = float(metric(outputs, y))
+        except (TypeError, ValueError) as error:
+            context = f"{where}: the metric {name} refused the model's outputs and y"
+            raise _refusal(error, context) from error
+    return scores
 
 
 @dataclass
@@ -301,7 +435,8 @@ class _Run:
     on_epoch_end: Callable[[dict[str, float]], None] | None
     evaluate_training: bool
     threads: int | None
-    bar: Any
+    progress: bool
+    bar: Any = None
     history: History = field(default_factory=History)
     idle_cores: IdleCores = field(default_factory=IdleCores)
     #: Whether the model is one of Values (asked once: it walks the parameters).
@@ -319,13 +454,13 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
     for step, (X_batch, y_batch) in enumerate(
         batches(run.X, run.y, run.batch_size, shuffle=run.shuffle, rng=run.generator), start=1
     ):
-        output = forward(model, X_batch, run.scalar)
-        batch_loss = run.loss(output, y_batch)
-        value = float(batch_loss.item())
+        output = _run_model(model, X_batch, "fit", run.scalar)
+        batch_loss = _call_loss(run.loss, output, y_batch, "fit")
+        value = _loss_number(batch_loss, run.loss, "fit")
         if not math.isfinite(value):
             raise TrainingDivergedError(
                 f"fit: the loss became {value} at epoch {epoch}, batch {step}; "
-                "lower the learning rate or check the data for NaN",
+                "lower the learning rate or check the data (X, y) for NaN and huge values",
                 run.history,
             )
         run.optimizer.zero_grad()
@@ -341,7 +476,7 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
     record = {"epoch": float(epoch), "loss": total_loss / seen}
     if names:
-        record.update(_scores(names, np.concatenate(outputs), np.concatenate(labels)))
+        record.update(_scores(names, np.concatenate(outputs), np.concatenate(labels), "fit"))
     return record
 
 
@@ -380,47 +515,105 @@ def fit(
     each epoch's record before it is stored, and may add entries to it (a weight norm,
     say). ``rng`` seeds the shuffling (``shuffle=False`` keeps the data's order).
     """
-    _check_model(model, "fit")
-    if threads is not None and threads < 1:
-        raise ValueError(f"fit: threads must be at least 1, got {threads}")
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"fit: epochs and batch_size must be positive, got {epochs}, {batch_size}")
-    X = np.asarray(X, dtype=model_dtype(model))
-    y = np.asarray(y)
-    _check_samples(X, "fit")
-    _check_samples(y, "fit", "y")
-    if len(X) != len(y):
-        raise ValueError(f"fit: X has {len(X)} samples but y has {len(y)}")
-    names = _metric_functions(_default_metrics(y) if metrics is None else metrics)
-    validation_data = None
-    if validation is not None:
-        X_val, y_val = np.asarray(validation[0], dtype=X.dtype), np.asarray(validation[1])
-        _check_samples(X_val, "fit", "the validation X")
-        _check_samples(y_val, "fit", "the validation y")
-        validation_data = (X_val, y_val)
+    run = _checked_run(
+        model, X, y, loss, optimizer, epochs, batch_size, validation, metrics, scheduler,
+        on_epoch_end, progress, shuffle, rng, evaluate_training, threads,
+    )  # fmt: skip
     _warn_on_double_squashing(model, loss)
 
     from tqdm import tqdm
 
-    bar = tqdm(
-        total=epochs * math.ceil(len(X) / batch_size),
-        disable=not progress,
+    run.bar = tqdm(
+        total=run.epochs * math.ceil(len(run.X) / run.batch_size),
+        disable=not run.progress,
         unit="batch",
         mininterval=0.25,
         dynamic_ncols=True,
     )
-    run = _Run(
-        model, X, y, loss, optimizer, epochs, batch_size, shuffle, as_generator(rng), names,
-        validation_data, scheduler, on_epoch_end, evaluate_training, threads, bar,
-    )  # fmt: skip
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(1, run.epochs + 1):
             _run_epoch(run, epoch)
     except KeyboardInterrupt:
         raise TrainingInterrupted(run.history) from None
     finally:
-        bar.close()
+        run.bar.close()
     return run.history
+
+
+def _checked_run(
+    model: Any,
+    X: Any,
+    y: Any,
+    loss: Any,
+    optimizer: Any,
+    epochs: Any,
+    batch_size: Any,
+    validation: Any,
+    metrics: Any,
+    scheduler: Any,
+    on_epoch_end: Any,
+    progress: Any,
+    shuffle: Any,
+    rng: Any,
+    evaluate_training: Any,
+    threads: Any,
+) -> _Run:
+    """``fit``'s arguments, every one checked (see ``checks.py``), as one ``_Run``."""
+    _check_model(model, "fit")
+    X = checks.samples(X, "fit", "X", model_dtype(model))
+    y = checks.samples(y, "fit", "y")
+    checks.same_length(X, y, "fit")
+    _check_features(model, X, "fit")
+    _check_loss(loss, "fit")
+    _check_optimizer(optimizer, model)
+    validation_data = None
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            checks.wrong_type("fit", "validation", "a pair (X_val, y_val) or None", validation)
+        X_val = checks.samples(validation[0], "fit", "the validation X", X.dtype)
+        y_val = checks.samples(validation[1], "fit", "the validation y")
+        if len(X_val) != len(y_val):
+            raise ValueError(
+                f"fit: the validation X has {len(X_val)} samples but the validation y has "
+                f"{len(y_val)}"
+            )
+        _check_features(model, X_val, "fit", "the validation X")
+        validation_data = (X_val, y_val)
+    if scheduler is not None:
+        checks.instance(scheduler, LRScheduler, "fit", "scheduler")
+        if scheduler.optimizer is not optimizer:
+            raise ValueError(
+                "fit: scheduler sets the learning rate of another optimiser than optimizer: "
+                "make it from the same one, scheduler=nn.optim.StepLR(optimizer, ...)"
+            )
+    return _Run(
+        model, X, y, loss, optimizer,
+        checks.positive_int(epochs, "fit", "epochs"),
+        checks.positive_int(batch_size, "fit", "batch_size"),
+        checks.flag(shuffle, "fit", "shuffle"),
+        checks.generator(rng, "fit"),
+        _chosen_metrics(metrics, y, "fit"),
+        validation_data, scheduler,
+        checks.callback(on_epoch_end, "fit", "on_epoch_end"),
+        checks.flag(evaluate_training, "fit", "evaluate_training"),
+        None if threads is None else checks.integer(
+            threads, "fit", "threads", minimum=1, maximum=MAX_THREADS
+        ),
+        checks.flag(progress, "fit", "progress"),
+    )  # fmt: skip
+
+
+def _check_optimizer(optimizer: Any, model: Module) -> None:
+    """An optimiser that holds some of this model's parameters (one made for another
+    model would leave this one untrained, silently)."""
+    hint = ": make one, such as nn.optim.SGD(model.parameters(), lr=0.01)"
+    checks.instance(optimizer, Optimizer, "fit", "optimizer", hint)
+    held = {id(p) for p in optimizer.parameters}
+    if not any(id(p) in held for p in model.parameters()):
+        raise ValueError(
+            "fit: optimizer holds none of the model's parameters (was it made for another "
+            "model?): make it from this one, optimizer=nn.optim.SGD(model.parameters(), ...)"
+        )
 
 
 def _run_epoch(run: _Run, epoch: int) -> None:
@@ -432,7 +625,10 @@ def _run_epoch(run: _Run, epoch: int) -> None:
         _add_end_of_epoch_figures(run, record)
     record["seconds"] = time.perf_counter() - start
     if run.on_epoch_end is not None:
-        run.on_epoch_end(record)
+        try:
+            run.on_epoch_end(record)
+        except (TypeError, ValueError) as error:
+            raise _refusal(error, "fit: on_epoch_end failed on the epoch's record") from error
     run.history.records.append(record)
     run.bar.set_postfix(
         {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")},
@@ -446,11 +642,11 @@ def _add_end_of_epoch_figures(run: _Run, record: dict[str, float]) -> None:
     """The figures measured after the epoch: on the training data if asked, validation."""
     batch = max(run.batch_size, 1024)
     if run.evaluate_training:
-        trained = _evaluate(run.model, run.X, run.y, run.loss, run.names, batch)
+        trained = _evaluate(run.model, run.X, run.y, run.loss, run.names, batch, "fit")
         record.update({f"train_{key}": number for key, number in trained.items()})
     if run.validation is not None:
         X_val, y_val = run.validation
-        validated = _evaluate(run.model, X_val, y_val, run.loss, run.names, batch)
+        validated = _evaluate(run.model, X_val, y_val, run.loss, run.names, batch, "fit")
         record.update({f"val_{key}": number for key, number in validated.items()})
 
 

@@ -6,9 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nn
 from tracegrad.cli import main
@@ -100,6 +103,18 @@ def _one_line_error(done: subprocess.CompletedProcess[str], status: int) -> str:
         (["train", "--dataset", "moonz"], "invalid choice: 'moonz'"),
         (["train"], "the following arguments are required: --dataset"),
         (["fly"], "invalid choice: 'fly'"),
+        (["train", "--dataset", "moons", "--seed", "-1"], "--seed: a seed lies in [0, 2**64 - 1]"),
+        (["evaluate", "model.npz", "--seed", "x"], "--seed: expected an integer, got 'x'"),
+        (["demo", "--seed", "-2"], "--seed: a seed lies in [0, 2**64 - 1], got -2"),
+        (["train", "--dataset", "moons", "--hidden", "10000000"], "--hidden sizes must be at most"),
+        (["train", "--dataset", "moons", "--samples", "10" * 10], "at most 10,000,000 samples"),
+        (["train", "--dataset", "moons", "--threads", "100000"], "--threads: must be at most"),
+        (
+            ["train", "--dataset", "moons", "--batch-size", "9" * 20],
+            "--batch-size: must be at most",
+        ),
+        (["train", "--dataset", "moons", "--out", ""], "--out: expected a file or folder name"),
+        (["evaluate", ""], "expected a file or folder name"),
     ],
 )
 def test_a_usage_mistake_is_one_line_and_status_2(args: list[str], message: str) -> None:
@@ -126,7 +141,7 @@ def test_a_failed_run_is_one_line_and_status_1(tmp_path: Path) -> None:
     line = _one_line_error(
         _run("train", "--dataset", "moons", "--quiet", "--out", str(tmp_path / "a-file")), 1
     )
-    assert "a-file: File exists" in line
+    assert f"--out {tmp_path / 'a-file'}: it is a file, not a folder" in line
 
 
 def test_help_shows_the_defaults_and_version() -> None:
@@ -196,3 +211,203 @@ def test_train_takes_one_recipe_with_the_data_sets_defaults() -> None:
         train(Recipe.for_dataset("circles", optimizer="rmsprop", epochs=1), progress=False)
     with pytest.raises(ValueError, match="unknown schedule 'linear'"):
         train(Recipe.for_dataset("circles", schedule="linear", epochs=1), progress=False)
+
+
+# -- the command checks what it is given before it runs ---------------------------------
+
+
+def _model_file(folder: Path, trained_on: str, **metadata: object) -> Path:
+    """A model file as ``train`` writes it for ``trained_on`` (untrained: only its shape
+    and its metadata matter here). Metadata that ``save`` refuses is written all the
+    same, as a crafted file would hold it."""
+    from unittest import mock
+
+    from nn import modelfile
+    from tracegrad.recipe import build_model, load_split
+
+    split = load_split(trained_on, samples=40, progress=False)
+    path = folder / f"{trained_on}.npz"
+    with mock.patch.object(modelfile, "check_header", lambda header: header):
+        build_model(split, [4], "relu", 0.0, seed=0).save(
+            path, metadata={"dataset": trained_on, "seed": 0, "samples": 40, **metadata}
+        )
+    return path
+
+
+def _fits(trained_on: str, evaluated_on: str) -> bool:
+    from tracegrad.recipe import load_split
+
+    a, b = (load_split(name, samples=40, progress=False) for name in (trained_on, evaluated_on))
+    return a.features == b.features and a.classes == b.classes
+
+
+def test_evaluate_checks_the_model_against_every_data_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every model on every synthetic set: it runs where its inputs are the set's features
+    and its outputs one per class; anywhere else it is one line and status 1, before any
+    score (a 3-class model on moons once printed 1.5 % with status 0)."""
+    from tracegrad.recipe import DEFAULT_SAMPLES, dataset_names, load_split
+
+    synthetic = [name for name in dataset_names() if "mnist" not in name]
+    for trained_on in synthetic:
+        path = _model_file(tmp_path, trained_on)
+        for evaluated_on in synthetic:
+            status = main(["evaluate", str(path), "--dataset", evaluated_on])
+            out, err = capsys.readouterr()
+            split = load_split(evaluated_on, samples=DEFAULT_SAMPLES, progress=False)
+            if _fits(trained_on, evaluated_on):
+                assert status == 0 and out.startswith(f"{split.name} test"), (trained_on, err)
+            else:
+                lines = err.strip().splitlines()
+                assert status == 1 and out == "", (trained_on, evaluated_on, out)
+                assert len(lines) == 1 and lines[0].startswith("tracegrad: error: evaluate: ")
+
+
+def test_the_wrong_data_set_is_one_line_as_a_user_runs_it(tmp_path: Path) -> None:
+    two, three = _model_file(tmp_path, "moons"), _model_file(tmp_path, "spiral")
+    line = _one_line_error(_run("evaluate", str(two), "--dataset", "spiral"), 1)
+    assert "the model gives 2 outputs but spiral has 3 classes" in line
+    line = _one_line_error(_run("evaluate", str(three), "--dataset", "moons"), 1)
+    assert "the model gives 3 outputs but moons has 2 classes" in line
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ({"dataset": "moonz"}, "metadata.dataset"),
+        ({"dataset": 7}, "metadata.dataset"),
+        ({"seed": "abc"}, "metadata.seed"),
+        ({"seed": -3}, "metadata.seed"),
+        ({"seed": 1.5}, "metadata.seed"),
+        ({"samples": 5}, "metadata.samples"),
+        ({"samples": "many"}, "metadata.samples"),
+        ({"samples": 10**12}, "metadata.samples"),
+    ],
+)
+def test_a_model_files_metadata_is_checked_before_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], metadata: dict[str, object], message: str
+) -> None:
+    path = _model_file(tmp_path, "moons", **metadata)
+    assert main(["evaluate", str(path)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tracegrad: error: "), lines
+    assert message in lines[0], lines
+
+
+def test_a_crafted_metadata_field_is_one_line_as_a_user_runs_it(tmp_path: Path) -> None:
+    path = _model_file(tmp_path, "moons", seed="abc")
+    assert "metadata.seed" in _one_line_error(_run("evaluate", str(path)), 1)
+
+
+def test_train_checks_out_before_training(tmp_path: Path) -> None:
+    """Each mistake in --out is refused at once: a run of 100,000 epochs would otherwise
+    train first and fail at the end."""
+    import time
+
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "run" / "model.npz").mkdir(parents=True)
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "history.json").write_text("[]")
+    (tmp_path / "locked" / "history.json").chmod(0o444)
+    cases = {
+        "a-file": "it is a file, not a folder",
+        "a-file/sub": f"{tmp_path / 'a-file'} is a file, not a folder",
+        "run": f"{tmp_path / 'run' / 'model.npz'} is a folder, where the run writes a file",
+        "locked": "history.json is read-only",
+    }
+    for out, message in cases.items():
+        start = time.monotonic()
+        done = _run("train", "--dataset", "spiral", "--samples", "3000", "--epochs", "100000",
+                    "--quiet", "--out", str(tmp_path / out))  # fmt: skip
+        assert message in _one_line_error(done, 1), out
+        assert time.monotonic() - start < 30, out
+    assert not (tmp_path / "a-file").is_dir()
+
+
+def test_out_is_made_with_its_parents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "new" / "deeper"
+    args = ["train", "--dataset", "xor", "--samples", "40", "--epochs", "1", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert (out / "model.npz").is_file()
+
+
+#: Values a user might mistype into an option, or a path.
+_TYPED = ["", " ", "0", "-1", "1", "3", "x", "1.5", "-0.5", "nan", "inf", "1e400", "4,x",
+          "0,4", "4,,4", "99999999999999999999", "--quiet", "relu", "moons", "/", "a-file",
+          "a-file/sub", "missing.npz", "README.md", "🙂"]  # fmt: skip
+
+#: Each command, a run that works (small and quick), and the options it takes.
+_COMMANDS = {
+    "train": ["train", "--dataset", "xor", "--samples", "40", "--epochs", "1", "--hidden", "4",
+              "--quiet", "--out", "run"],
+    "evaluate": ["evaluate", "xor.npz"],
+    "export": ["export", "xor.npz", "xor.onnx"],
+}  # fmt: skip
+_OPTIONS = [
+    ("train", option)
+    for option in ["--dataset", "--hidden", "--activation", "--dropout", "--optimizer", "--lr",
+                   "--schedule", "--epochs", "--batch-size", "--samples", "--data-root",
+                   "--threads", "--seed", "--out"]
+] + [("evaluate", option) for option in ["--dataset", "--seed", "--samples", "--data-root", 1]] + [
+    ("export", option) for option in ["--input-shape", 1, 2]
+]  # fmt: skip
+
+
+def _check_typed(command: str, option: str | int, value: str) -> None:
+    """Run ``command`` with ``value`` in ``option`` (or in place of a positional path), in
+    the process, the pictures left out (the other tests draw them): it works, or says
+    what is wrong on one line with status 2 (usage) or 1 (the run failed)."""
+    import contextlib
+    import io
+
+    import tracegrad.cli
+
+    argv = list(_COMMANDS[command])
+    if isinstance(option, int):
+        argv[option] = value
+    elif option in argv:
+        argv[argv.index(option) + 1] = value
+    else:
+        argv += [option, value]
+    if value in ("moons", "xor") or (value.startswith("-") and isinstance(option, int)):
+        return  # a valid data set, or an option where a path belongs: argparse's own rule
+    if option == "--epochs" and value.strip().isdigit() and int(value) > 20:
+        return  # valid, and long: a user may train for many epochs
+    with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
+        Path("a-file").write_text("")
+        Path("README.md").write_text("# not a model\n")
+        _model_file(Path(folder), "xor")
+        errors = io.StringIO()
+        original = tracegrad.cli._save_pictures
+        tracegrad.cli._save_pictures = lambda *args: None
+        try:
+            with contextlib.redirect_stderr(errors), contextlib.redirect_stdout(io.StringIO()):
+                status = main(argv)
+        except SystemExit as exit:
+            status = int(exit.code or 0)
+        finally:
+            tracegrad.cli._save_pictures = original
+    lines = errors.getvalue().strip().splitlines()
+    assert status in (0, 1, 2), (argv, status, lines)
+    if status:
+        assert len(lines) == 1 and lines[0].startswith("tracegrad: error: "), (argv, lines)
+
+
+@pytest.mark.parametrize(("command", "option"), _OPTIONS)
+def test_every_mistyped_value_is_one_line_and_status_1_or_2(
+    command: str, option: str | int
+) -> None:
+    """Each value of ``_TYPED`` in each option: never a traceback."""
+    for value in _TYPED:
+        _check_typed(command, option, value)
+
+
+@settings(max_examples=12)
+@given(value=st.text(max_size=4))
+@pytest.mark.parametrize(("command", "option"), _OPTIONS)
+def test_a_drawn_value_is_one_line_and_status_1_or_2(
+    command: str, option: str | int, value: str
+) -> None:
+    """Any short text (control characters, line breaks, other scripts) in each option."""
+    _check_typed(command, option, value)

@@ -78,7 +78,7 @@ def test_gradients_match_an_explicit_sum_of_products() -> None:
 
 
 def test_errors_name_the_problem() -> None:
-    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+    with pytest.raises(ValueError, match="Neuron: unknown nonlin 'swish'"):
         Neuron(2, "swish")
     with pytest.raises(ValueError, match="expected 2 inputs, got 3"):
         Neuron(2, rng=0)([1.0, 2.0, 3.0])

@@ -155,6 +155,35 @@ def test_fit_refuses_bad_arguments() -> None:
         nn.evaluate(model, X, y, metrics=["f1"])
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_fit_takes_its_batches_as_batches_gives_them(shuffle: bool) -> None:
+    """Each epoch's order is the next of the seeded generator's permutations (the data's
+    own order without shuffle): the weights are those of the loop by hand over
+    ``nn.data.batches`` with the same generator, and differ between the two orders."""
+    X, y = nn.datasets.moons(40, rng=0)
+
+    def trained(by_hand: bool, shuffled: bool) -> list[np.ndarray]:
+        model = nn.MLP(2, [4, 2], rng=0)
+        sgd = nn.optim.SGD(model.parameters(), lr=0.5)
+        if not by_hand:
+            nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=sgd, epochs=3, batch_size=8,
+                   shuffle=shuffled, rng=7, progress=False, threads=1)  # fmt: skip
+            return [np.array(p.data) for p in model.parameters()]
+        generator = np.random.default_rng(7)
+        for _ in range(3):
+            for X_batch, y_batch in nn.data.batches(X, y, 8, shuffle=shuffled, rng=generator):
+                loss = nn.cross_entropy(model(X_batch.astype(np.float32)), y_batch)
+                sgd.zero_grad()
+                loss.backward()
+                sgd.step()
+        return [np.array(p.data) for p in model.parameters()]
+
+    for got, expected in zip(trained(False, shuffle), trained(True, shuffle)):
+        np.testing.assert_array_equal(got, expected)
+    other = trained(False, not shuffle)
+    assert any(not np.array_equal(a, b) for a, b in zip(trained(False, shuffle), other))
+
+
 def test_a_schedule_steps_once_per_epoch() -> None:
     X, y = nn.datasets.moons(64, rng=0)
     model = nn.MLP(2, [4, 2], rng=0)

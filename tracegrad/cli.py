@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +28,11 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The widest hidden layer the command builds: wider is a typo (a layer of 10⁹ units
+#: would not fit in memory, and would fail only once allocated, or not at all).
+MAX_WIDTH = 100_000
+
+
 def _hidden(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
@@ -33,6 +40,8 @@ def _hidden(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"--hidden takes sizes like 64,64, not {text!r}") from None
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError("--hidden sizes must be positive")
+    if any(size > MAX_WIDTH for size in sizes):
+        raise argparse.ArgumentTypeError(f"--hidden sizes must be at most {MAX_WIDTH:,}")
     return sizes
 
 
@@ -91,13 +100,16 @@ def _train(args: argparse.Namespace) -> int:
     from .recipe import Recipe, loss_for, train
 
     _check_data_root(args)
+    out = Path(args.out)
+    problem = _out_problem(out, ("model.npz", "history.json", *PICTURES))
+    if problem is not None:  # before training, not after: no run is lost to a typo
+        return _fail(f"--out {out}: {problem}")
     recipe = Recipe.for_dataset(
         args.dataset,
         **{f.name: getattr(args, f.name) for f in fields(Recipe) if f.name != "dataset"},
     )
     run = train(recipe, progress=not args.quiet)
     model, split, history = run.model, run.split, run.history
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     metadata = {
         "dataset": recipe.dataset,
@@ -135,6 +147,41 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The pictures ``train`` may write into its output folder.
+PICTURES = (
+    "training_curves.png",
+    "regression_fit.png",
+    "confusion_matrix.png",
+    "decision_boundary.png",
+    "mistakes.png",
+)
+
+
+def _out_problem(out: Path, names: Sequence[str]) -> str | None:
+    """Why the files ``names`` cannot be written into the folder ``out``, or None.
+
+    The rules are the writes' own (``tracegrad/files.py``): the folder and its missing
+    parents are made, so each existing part of the path must be a folder that can be
+    written into (when it is not there yet: its nearest existing parent), and a file
+    to be replaced must not be a folder or read-only.
+    """
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "it" if existing == out else str(existing)
+        return f"{where} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write into {existing} (permission denied)"
+    for name in names:
+        target = out / name
+        if target.is_dir():
+            return f"{target} is a folder, where the run writes a file"
+        if target.exists() and not stat.S_IMODE(target.stat().st_mode) & stat.S_IWUSR:
+            return f"{target} is read-only; make it writable (chmod u+w) or write elsewhere"
+    return None
+
+
 def _check_data_root(args: argparse.Namespace) -> None:
     """A --data-root that does not exist is a mistake: say so; never create it."""
     from nn.datasets import DatasetError
@@ -155,20 +202,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .recipe import load_split, loss_for, metrics_for
 
     model = load(args.model)
-    metadata = load_metadata(args.model)
-    dataset = args.dataset or metadata.get("dataset")
-    if dataset is None:
-        return _fail("evaluate: the model does not say its data set: name it with --dataset")
-    seed = args.seed if args.seed is not None else int(metadata.get("seed", 0))
-    samples = args.samples if args.samples is not None else metadata.get("samples")
+    chosen = _split_of(args, load_metadata(args.model))
+    if isinstance(chosen, str):
+        return _fail(f"evaluate: {chosen}")
+    dataset, seed, samples = chosen
     _check_data_root(args)
     split = load_split(dataset, seed=seed, samples=samples, root=args.data_root)
-    inputs = _input_features(model)
-    if inputs is not None and inputs != split.features:
-        return _fail(
-            f"evaluate: the model takes {inputs} features but {dataset} has {split.features}; "
-            "evaluate it on the data set it was trained on"
-        )
+    problem = _misfit(model, split)
+    if problem is not None:
+        return _fail(f"evaluate: {problem}; evaluate it on the data set it was trained on")
     results = evaluate(
         model,
         split.X_test,
@@ -180,13 +222,40 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _input_features(model: Any) -> int | None:
-    from nn.layers import Linear, Sequential
+def _split_of(args: argparse.Namespace, metadata: dict[str, Any]) -> tuple[str, int, Any] | str:
+    """The data set, seed and size to evaluate on: the options', else the model file's
+    (whose metadata was checked when the file was read: ``nn.modelfile.METADATA``); or
+    why there is none."""
+    dataset = args.dataset if args.dataset is not None else metadata.get("dataset")
+    if dataset is None:
+        return "the model does not say its data set: name it with --dataset"
+    seed = args.seed if args.seed is not None else metadata.get("seed", 0)
+    samples = args.samples if args.samples is not None else metadata.get("samples")
+    return dataset, seed, samples
 
-    first = model
-    while isinstance(first, Sequential) and first.layers:
-        first = first.layers[0]
-    return first.in_features if isinstance(first, Linear) else None
+
+def _misfit(model: Any, split: Any) -> str | None:
+    """Why ``model`` cannot be evaluated on ``split``, or None: its inputs must be the
+    data set's features, and its outputs one per class (one for regression). Run on the
+    wrong data set, a model either fails deep inside or, worse, gives a score that means
+    nothing (a 3-class model on the 2 classes of moons)."""
+    import numpy as np
+
+    from nn.train import input_features, predict
+
+    known = input_features(model)
+    if known is not None and known[0] != split.features:
+        return f"the model takes {known[0]} features but {split.name} has {split.features}"
+    try:
+        outputs = predict(model, np.zeros((1, *split.X_test.shape[1:]), np.float32))
+    except (TypeError, ValueError) as error:
+        return f"the model does not take {split.name}'s samples ({error})"
+    width = int(np.prod(outputs.shape[1:]))
+    if split.task == "regression" and width != 1:
+        return f"the model gives {width} outputs but {split.name} is a regression (1 output)"
+    if split.task == "classification" and width != split.classes:
+        return f"the model gives {width} outputs but {split.name} has {split.classes} classes"
+    return None
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -229,8 +298,14 @@ def _port(text: str) -> int:
 
 def _fail(message: str) -> int:
     """Report a failed run on one line, as command-line tools do; exit status 1."""
-    print(f"tracegrad: error: {message}", file=sys.stderr)
+    print(f"tracegrad: error: {_one_line(message)}", file=sys.stderr)
     return 1
+
+
+def _one_line(message: str) -> str:
+    """``message`` with every character that is not printable written as an escape: a file
+    name may hold a newline (or another line break), and the error stays one line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -247,7 +322,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a usage mistake reported on one line: ``tracegrad: error: ...``."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"tracegrad: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"tracegrad: error: {_one_line(message)} (see {self.prog} --help)\n")
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
@@ -268,6 +343,33 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _count(text: str) -> int:
+    """A count nothing allocates by (epochs, a batch size), within what a model file may
+    record of it (``nn.modelfile.COUNT``)."""
+    from nn.modelfile import COUNT
+
+    value = _positive_int(text)
+    if value > COUNT.high:
+        raise argparse.ArgumentTypeError(f"must be at most {COUNT.high}, got {value}")
+    return value
+
+
+def _threads(text: str) -> int:
+    from nn.train import MAX_THREADS
+
+    value = _positive_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_THREADS}, got {value}")
+    return value
+
+
+def _path(text: str) -> str:
+    """A file or folder's name: an empty one would silently mean the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a file or folder name, got {text!r}")
+    return text
 
 
 def _samples(text: str) -> int:
@@ -347,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a scalar MLP on two moons; write a decision boundary and a graph",
         formatter_class=_Help,
     )
-    demo.add_argument("--out", default="tracegrad-demo", help="output folder")
+    demo.add_argument("--out", type=_path, default="tracegrad-demo", help="output folder")
     demo.add_argument("--steps", type=_positive_int, default=100, help="SGD steps")
     demo.add_argument("--seed", type=_seed, default=0, help="data and weights seed")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -387,13 +489,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=_count,
         default=None,
         help="epochs (default: 50; 10 for the image sets)",
     )
     train.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=_count,
         default=None,
         help="minibatch size (default: 32; 128 for the image sets)",
     )
@@ -405,18 +507,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--data-root",
+        type=_path,
         default=None,
         help="folder of an image set's files "
         "(default: $TRACEGRAD_DATA/NAME, then ~/.cache/tracegrad/NAME)",
     )
     train.add_argument(
         "--threads",
-        type=_positive_int,
+        type=_threads,
         default=None,
         help="BLAS threads (default: at each epoch, the cores other processes leave idle)",
     )
     train.add_argument("--seed", type=_seed, default=0, help="data split, weights and shuffling")
-    train.add_argument("--out", default="runs/model", help="output folder")
+    train.add_argument("--out", type=_path, default="runs/model", help="output folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 
@@ -425,7 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate a saved model on its test set",
         formatter_class=_Help,
     )
-    evaluate.add_argument("model", help="a model.npz written by train")
+    evaluate.add_argument("model", type=_path, help="a model.npz written by train")
     evaluate.add_argument(
         "--dataset",
         choices=dataset_names(),
@@ -441,7 +544,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="size of a synthetic set (default: the model's)",
     )
-    evaluate.add_argument("--data-root", default=None, help="folder of an image set's files")
+    evaluate.add_argument(
+        "--data-root", type=_path, default=None, help="folder of an image set's files"
+    )
     evaluate.set_defaults(run=_evaluate)
 
     export = commands.add_parser(
@@ -449,8 +554,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a saved model as an ONNX file",
         formatter_class=_Help,
     )
-    export.add_argument("model", help="a model.npz written by train or Module.save")
-    export.add_argument("out", help="the .onnx file to write")
+    export.add_argument("model", type=_path, help="a model.npz written by train or Module.save")
+    export.add_argument("out", type=_path, help="the .onnx file to write")
     export.add_argument(
         "--input-shape",
         type=_shape,
@@ -483,13 +588,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     Exit status: 0 done, 1 a failed run (a user's mistake reported on one line, no
     traceback: a traceback is for our bugs), 2 a usage mistake, 130 interrupted (Ctrl-C).
     """
+    import numpy as np
+
     from nn.datasets import DatasetError
     from nn.module import ModelFileError
     from nn.train import TrainingDivergedError
 
     args = build_parser().parse_args(argv)
     try:
-        return int(args.run(args))
+        # An overflow is no news of its own: a run that overflows diverges, and fit says
+        # so on one line (numpy's warning would add lines of its own before it).
+        with np.errstate(over="ignore", invalid="ignore"):
+            return int(args.run(args))
     except FileNotFoundError as error:
         return _fail(f"{error.filename or error}: no such file")
     except (ModelFileError, DatasetError, TrainingDivergedError) as error:

@@ -28,7 +28,7 @@ import numpy as np
 from autograd import Tensor, no_grad
 from tracegrad.files import write_atomically
 
-from .. import layers, scalar
+from .. import checks, layers, scalar
 from ..activations import ACTIVATIONS, LeakyReLU, of_layer
 from ..module import Module
 from .pytorch import scalar_as_layers
@@ -148,7 +148,7 @@ def _output_shape(model: Module, input_shape: tuple[int, ...]) -> tuple[int, ...
             out = model(Tensor(np.zeros((1, *input_shape), np.float32)))
     except (ValueError, TypeError) as error:
         raise ValueError(
-            f"to_onnx: the model does not take inputs of shape {input_shape}: {error}"
+            f"to_onnx: the model does not take inputs of shape {input_shape} (input_shape): {error}"
         ) from None
     finally:
         model.train(was_training)
@@ -164,6 +164,10 @@ def to_onnx(
     (in_features,) of the first Linear layer. The input is called "input" and the output
     "output"; the batch dimension, "batch", is dynamic.
     """
+    checks.instance(model, Module, "to_onnx", "model")
+    checks.path(path, "to_onnx")
+    if input_shape is not None:
+        input_shape = checks.shape(input_shape, "to_onnx", "input_shape")
     onnx = _onnx()
     if input_shape is None:
         features = _input_features(model)

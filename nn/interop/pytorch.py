@@ -23,7 +23,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .. import layers, scalar
+from .. import checks, layers, scalar
 from ..activations import ACTIVATIONS, LeakyReLU, of_layer
 from ..module import Module
 
@@ -63,6 +63,7 @@ def as_sequential(model: scalar.MLP) -> layers.Sequential:
 
 def to_torch(model: Module) -> Any:
     """An equivalent ``torch.nn.Module`` holding a float32 copy of the weights."""
+    checks.instance(model, Module, "to_torch", "model")
     torch = _torch()
     if isinstance(model, scalar.MLP):
         model = as_sequential(model)
@@ -122,7 +123,7 @@ def from_torch(module: Any) -> Module:
     """The tracegrad equivalent of a ``torch.nn`` module made of the supported layers."""
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}")
+        checks.wrong_type("from_torch", "module", "a torch.nn.Module", module)
     made: dict[int, Any] = {}
     converted = _from_torch(torch, module, made)
     for parameter in module.parameters():  # frozen once every layer holds its own

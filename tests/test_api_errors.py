@@ -1,0 +1,491 @@
+"""A user's mistake in a call to nn is a clear error, never a raw Python one.
+
+The property, over every public function and class of ``nn`` (each name of
+``nn.__all__`` that is one, and those of ``nn.optim``, ``nn.data`` and ``nn.scalar``),
+every argument, and values of wrong types and out of range drawn by hypothesis: a call
+with one argument replaced by such a value either works or raises a ``TypeError`` or
+``ValueError`` (or one of the library's own errors) whose message names the function
+and the argument, never an ``AttributeError``, ``IndexError``, ``KeyError``,
+``ZeroDivisionError`` or numpy's own error from deep inside. Two more: a value the
+signature's type rules out (a float for an int, a string for a flag) is refused, not
+used; and NaN or an infinity where a setting (a float) belongs is refused. The
+mechanism is ``nn/checks.py``: every entry point checks its arguments with it.
+
+The public names are enumerated, so a new one fails ``test_every_public_name_has_a_valid_call``
+until ``VALID`` says how to call it. Then come the issue's cases, one by one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+import os
+import tempfile
+import types
+import typing
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import nn
+from autograd import Tensor, Value
+from nn.datasets import DatasetError
+from nn.modelfile import ModelFileError
+
+#: A folder the calls run in: junk paths are written and read there, nowhere else.
+_FOLDER = tempfile.TemporaryDirectory(prefix="tracegrad-api-")
+_SAVED = str(Path(_FOLDER.name) / "saved.npz")
+nn.MLP(2, [3, 2], rng=0).save(_SAVED, metadata={"dataset": "moons"})
+
+
+def _public() -> dict[str, Any]:
+    """Every public function and class: nn.__all__, and nn.optim, nn.data, nn.scalar."""
+    found = {}
+    for name in nn.__all__:
+        found[f"nn.{name}"] = getattr(nn, name)
+    for module in (nn.optim, nn.data, nn.scalar):
+        for name, value in vars(module).items():
+            if not name.startswith("_") and getattr(value, "__module__", "") == module.__name__:
+                found[f"{module.__name__}.{name}"] = value
+    return {
+        name: value
+        for name, value in found.items()
+        if (inspect.isfunction(value) or inspect.isclass(value))
+        and not (inspect.isclass(value) and issubclass(value, BaseException))
+    }
+
+
+PUBLIC = _public()
+
+
+def _moons() -> tuple[np.ndarray, np.ndarray]:
+    return nn.datasets.moons(12, rng=0)
+
+
+def _model() -> nn.MLP:
+    return nn.MLP(2, [3, 2], rng=0)
+
+
+def _parameters() -> list[Tensor]:
+    return _model().parameters()
+
+
+def _fit() -> dict[str, Any]:
+    X, y = _moons()
+    model = _model()
+    return {
+        "model": model, "X": X, "y": y, "loss": nn.cross_entropy,
+        "optimizer": nn.optim.SGD(model.parameters(), lr=0.1), "epochs": 1, "batch_size": 4,
+        "validation": (X, y), "metrics": ["accuracy"], "scheduler": None,
+        "on_epoch_end": None, "progress": False, "shuffle": True, "rng": 0,
+        "evaluate_training": False, "threads": 1,
+    }  # fmt: skip
+
+
+def _loss_call(target: Any, **more: Any) -> Callable[[], dict[str, Any]]:
+    return lambda: {"output": Tensor(np.zeros((3, 1))), "target": target, **more}
+
+
+_SCORES = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+
+#: How to call each public name correctly: each argument by name (``modules`` for
+#: Sequential's ``*modules``). The property replaces one of them at a time.
+VALID: dict[str, Callable[[], dict[str, Any]]] = {
+    "nn.MLP": lambda: {
+        "nin": 2,
+        "sizes": [3, 2],
+        "activation": "relu",
+        "dropout": 0.0,
+        "rng": 0,
+        "dtype": np.float32,
+    },
+    "nn.Dropout": lambda: {"p": 0.5, "rng": 0},
+    "nn.Flatten": lambda: {"start_axis": 1},
+    "nn.History": lambda: {"records": [{"loss": 1.0}]},
+    "nn.LeakyReLU": lambda: {"negative_slope": 0.01},
+    "nn.Linear": lambda: {
+        "in_features": 2,
+        "out_features": 3,
+        "bias": True,
+        "init": "kaiming",
+        "rng": 0,
+        "dtype": np.float32,
+    },
+    "nn.LogSoftmax": lambda: {"axis": -1},
+    "nn.Softmax": lambda: {"axis": -1},
+    "nn.Module": dict,
+    "nn.ReLU": dict,
+    "nn.Sigmoid": dict,
+    "nn.Tanh": dict,
+    "nn.Sequential": lambda: {"modules": [nn.Linear(2, 2, rng=0), nn.ReLU()]},
+    "nn.accuracy": lambda: {"output": _SCORES, "labels": np.array([1, 0, 0])},
+    "nn.zero_one_loss": lambda: {"output": _SCORES, "labels": np.array([1, 0, 0])},
+    "nn.confusion_matrix": lambda: {
+        "output": _SCORES,
+        "labels": np.array([1, 0, 0]),
+        "num_classes": 2,
+    },
+    "nn.r2_score": lambda: {"output": np.array([1.0, 2.0, 3.0]), "target": np.array([1, 2.5, 3])},
+    "nn.binary_cross_entropy": _loss_call(np.ones((3, 1)), reduction="mean"),
+    "nn.l1_loss": _loss_call(np.ones((3, 1)), reduction="mean"),
+    "nn.mse_loss": _loss_call(np.ones((3, 1)), reduction="mean"),
+    "nn.hinge_loss": _loss_call(np.array([[1.0], [-1.0], [1.0]]), margin=1.0, reduction="mean"),
+    "nn.cross_entropy": lambda: {
+        "logits": Tensor(np.zeros((3, 2))),
+        "target": np.array([0, 1, 1]),
+        "reduction": "mean",
+    },
+    "nn.evaluate": lambda: {
+        "model": _model(),
+        "X": _moons()[0],
+        "y": _moons()[1],
+        "loss": nn.cross_entropy,
+        "metrics": ["accuracy"],
+        "batch_size": 4,
+    },
+    "nn.fit": _fit,
+    "nn.predict": lambda: {"model": _model(), "X": _moons()[0], "batch_size": 4},
+    "nn.from_torch": lambda: {"module": __import__("torch").nn.Linear(2, 2)},
+    "nn.to_torch": lambda: {"model": _model()},
+    "nn.to_onnx": lambda: {"model": _model(), "path": "model.onnx", "input_shape": None},
+    "nn.load": lambda: {"path": _SAVED, "max_bytes": 1 << 30},
+    "nn.load_metadata": lambda: {"path": _SAVED},
+    "nn.optim.Optimizer": lambda: {"parameters": _parameters(), "lr": 0.1},
+    "nn.optim.SGD": lambda: {
+        "parameters": _parameters(),
+        "lr": 0.1,
+        "momentum": 0.9,
+        "dampening": 0.0,
+        "nesterov": False,
+        "weight_decay": 0.0,
+    },
+    "nn.optim.Adam": lambda: {
+        "parameters": _parameters(),
+        "lr": 0.1,
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+    },
+    "nn.optim.LRScheduler": lambda: {"optimizer": nn.optim.SGD(_parameters())},
+    "nn.optim.StepLR": lambda: {
+        "optimizer": nn.optim.SGD(_parameters()),
+        "step_size": 2,
+        "gamma": 0.5,
+    },
+    "nn.optim.CosineAnnealingLR": lambda: {
+        "optimizer": nn.optim.SGD(_parameters()),
+        "T_max": 3,
+        "eta_min": 0.0,
+    },
+    "nn.data.batches": lambda: {
+        "X": _moons()[0],
+        "y": _moons()[1],
+        "batch_size": 4,
+        "shuffle": True,
+        "rng": 0,
+        "drop_last": False,
+    },
+    "nn.data.train_val_split": lambda: {
+        "X": _moons()[0],
+        "y": _moons()[1],
+        "validation_fraction": 0.25,
+        "rng": 0,
+    },
+    "nn.scalar.Neuron": lambda: {"nin": 2, "nonlin": True, "activation": None, "rng": 0},
+    "nn.scalar.Layer": lambda: {
+        "nin": 2,
+        "nout": 2,
+        "nonlin": True,
+        "activation": None,
+        "rng": 0,
+    },
+    "nn.scalar.MLP": lambda: {"nin": 2, "sizes": [3, 1], "activation": "relu", "rng": 0},
+}
+
+
+def _arguments(name: str) -> list[str]:
+    target = PUBLIC[name]
+    if inspect.isclass(target) and target.__init__ is object.__init__:
+        return []  # takes no arguments
+    function = target.__init__ if inspect.isclass(target) else target
+    return [p for p in inspect.signature(function).parameters if p != "self"]
+
+
+def _hints(name: str) -> dict[str, Any]:
+    target = PUBLIC[name]
+    try:
+        return typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
+    except (NameError, TypeError):  # a name only imported for type checkers: no rule
+        return {}
+
+
+def _call(name: str, arguments: dict[str, Any]) -> Any:
+    target = PUBLIC[name]
+    if name == "nn.Sequential":
+        return target(*arguments["modules"])
+    result = target(**arguments)
+    if isinstance(result, Iterator):  # a generator's work happens as it is read
+        result = list(result)
+    return result
+
+
+def _where(name: str) -> str:
+    """The name an error message starts with: the function's, or the class's."""
+    return PUBLIC[name].__name__
+
+
+# -- the values: of wrong types, and out of range --------------------------------------
+
+_FIXED = [
+    None, "", "x", "relu", "cross_entropy", "accuracy", b"bytes", True, False, 0, -1, 1, 3,
+    0.0, -0.5, 0.5, 1.0, 2.5, math.nan, math.inf, -math.inf, 1e300, np.int64(-2),
+    np.float32(0.5), np.bool_(True), [], [0], [1, 2], [[1, 2]], ["a"], [None], (), (1,),
+    (0.5, 0.5, 0.5), {}, {"a": 1}, {1, 2},
+]  # fmt: skip
+
+
+def _harmless(*args: Any, **kwargs: Any) -> None:
+    """A function that takes anything and gives nothing back."""
+
+
+def _echo(first: Any, *args: Any, **kwargs: Any) -> Any:
+    """A function that gives back its first argument (as a loss: one per sample)."""
+    return first
+
+
+_MADE: list[Callable[[], Any]] = [
+    object,
+    lambda: np.array([]),
+    lambda: np.zeros((0, 2)),
+    lambda: np.ones((12, 2, 2)),
+    lambda: np.ones((12, 3)),
+    lambda: np.array(["a", "b"]),
+    lambda: np.array([1, 2], dtype=object),
+    lambda: np.array([1 + 2j, 3j]),
+    lambda: np.array(1.5),
+    lambda: np.full((12, 2), np.nan),
+    lambda: np.arange(12) % 5,
+    lambda: np.arange(12) - 6,
+    lambda: Tensor(np.ones((2, 2))),
+    lambda: Tensor(np.ones(3), requires_grad=True) * 2,
+    lambda: Value(1.0),
+    lambda: [Value(1.0), Value(2.0)],
+    lambda: nn.Linear(2, 2, rng=0),
+    lambda: nn.MLP(3, [2], rng=0),
+    lambda: nn.scalar.MLP(2, [2], rng=0),
+    lambda: nn.Linear,
+    lambda: nn.optim.SGD([Tensor(np.ones(2), requires_grad=True)]),
+    lambda: nn.optim.StepLR(nn.optim.SGD([Tensor(np.ones(2), requires_grad=True)]), 1),
+    lambda: _harmless,
+    lambda: _echo,
+    lambda: len,
+    lambda: iter([1, 2]),
+    lambda: (p for p in _parameters()),
+    lambda: np.random.default_rng(0),
+    lambda: Path(_FOLDER.name),
+    lambda: Path(_FOLDER.name) / "missing.npz",
+]
+
+
+def _drawn() -> st.SearchStrategy[Any]:
+    """Numbers, strings and arrays of any dtype, shape and contents (NaN and huge too)."""
+    arrays = hnp.arrays(
+        dtype=st.sampled_from([np.float64, np.float32, np.int64, np.uint8, np.bool_]),
+        shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4),
+    )
+    return st.one_of(
+        st.integers(-3, 3),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=3),
+        arrays,
+    )
+
+
+# -- what the type rules say -------------------------------------------------------------
+
+
+def _accepts(hint: Any, value: Any) -> bool:
+    """Whether ``value`` is of a type that ``hint`` allows (unknown hints allow anything)."""
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(arg, value) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, (bool, np.bool_))
+    if hint in (int, float):
+        plain = (int, np.integer) if hint is int else (int, float, np.integer, np.floating)
+        return isinstance(value, plain) and not isinstance(value, (bool, np.bool_))
+    if hint is str:
+        return isinstance(value, str)
+    if origin is tuple:
+        return isinstance(value, (tuple, list))
+    if origin is not None:
+        if origin is typing.Callable or getattr(origin, "__name__", "") == "Callable":
+            return callable(value)
+        return not isinstance(origin, type) or isinstance(value, origin)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def _is_path(hint: Any) -> bool:
+    return "PathLike" in str(hint)
+
+
+def _check_outcome(name: str, argument: str, value: Any, arguments: dict[str, Any]) -> None:
+    where, hint = _where(name), _hints(name).get(argument, Any)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # overflow in a drawn 1e300
+            with contextlib.chdir(_FOLDER.name):
+                _call(name, arguments)
+    except (OSError, ModelFileError) as error:
+        if not _is_path(hint):
+            if isinstance(error, ModelFileError):
+                _check_message(error, where, argument)
+                return
+            raise
+        path = os.fspath(value)  # an error about the file names the file
+        assert getattr(error, "filename", None) == path or path in str(error), error
+    except (TypeError, ValueError, nn.TrainingDivergedError, DatasetError) as error:
+        kind = type(error)
+        assert kind in (TypeError, ValueError) or kind.__module__.split(".")[0] in (
+            "nn",
+            "autograd",
+            "tracegrad",
+        ), f"{kind.__module__}.{kind.__name__}: {error}"
+        _check_message(error, where, argument)
+    else:
+        assert _accepts(hint, value), f"{where} took {argument}={value!r} against {hint}"
+        if hint is float and isinstance(value, float):
+            assert math.isfinite(value), f"{where} took {argument}={value!r}"
+
+
+def _check_message(error: Exception, where: str, argument: str) -> None:
+    message = str(error)
+    assert f"{where}:" in message, f"{where!r} not named in: {message}"
+    assert argument in message, f"{argument!r} not named in: {message}"
+
+
+#: Every (public name, argument) pair.
+SLOTS = [(name, argument) for name in sorted(VALID) for argument in _arguments(name)]
+
+
+def test_every_public_name_has_a_valid_call() -> None:
+    assert set(PUBLIC) == set(VALID), "say in VALID how to call each public name"
+    for name, make in VALID.items():
+        assert set(make()) == set(_arguments(name)), f"{name}: give every argument"
+        unread = set(_arguments(name)) - set(_hints(name))
+        assert not unread, (
+            f"{name}: no type rule for {unread} (an annotation that does not resolve)"
+        )
+        with contextlib.chdir(_FOLDER.name):
+            _call(name, make())
+
+
+def _replaced(name: str, argument: str, value: Any) -> dict[str, Any]:
+    arguments = VALID[name]()
+    arguments[argument] = [value, nn.ReLU()] if argument == "modules" else value
+    return arguments
+
+
+@pytest.mark.parametrize(("name", "argument"), SLOTS, ids=[f"{n}-{a}" for n, a in SLOTS])
+def test_every_listed_wrong_value_is_a_clear_error(name: str, argument: str) -> None:
+    """Each value of the lists above, in every argument: none is left to chance."""
+    for value in [*_FIXED, *(make() for make in _MADE)]:
+        try:
+            _check_outcome(name, argument, value, _replaced(name, argument, value))
+        except BaseException as failure:
+            raise AssertionError(f"{name}({argument}={value!r}): {failure}") from failure
+
+
+@settings(max_examples=25)
+@given(value=_drawn())
+@pytest.mark.parametrize(("name", "argument"), SLOTS, ids=[f"{n}-{a}" for n, a in SLOTS])
+def test_a_drawn_wrong_value_is_a_clear_error(name: str, argument: str, value: Any) -> None:
+    _check_outcome(name, argument, value, _replaced(name, argument, value))
+
+
+# -- the issue's cases ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "kind", "message"),
+    [
+        (lambda: nn.optim.Adam(_model()), TypeError,
+         r"Adam: parameters must be the model's parameters, got the module MLP itself: "
+         r"write Adam\(model.parameters\(\), ...\)"),
+        (lambda: nn.optim.SGD(_parameters()[0]), TypeError, r"write SGD\(\[p\], ...\)"),
+        (lambda: nn.optim.SGD(iter([])), ValueError, "SGD: parameters is empty"),
+        (lambda: nn.fit(**{**_fit(), "loss": "cross_entropy"}), TypeError,
+         "fit: loss must be a loss function .* got the string 'cross_entropy': "
+         "write loss=nn.cross_entropy"),
+        (lambda: nn.fit(**{**_fit(), "optimizer": None}), TypeError,
+         "fit: optimizer must be an Optimizer, got None"),
+        (lambda: nn.fit(**{**_fit(), "epochs": 2.5}), TypeError,
+         "fit: epochs must be an integer, got 2.5"),
+        (lambda: nn.fit(**{**_fit(), "epochs": True}), TypeError,
+         "fit: epochs must be an integer, got True"),
+        (lambda: nn.fit(**{**_fit(), "optimizer": nn.optim.SGD(_parameters())}), ValueError,
+         "fit: optimizer holds none of the model's parameters"),
+        (lambda: nn.fit(**{**_fit(), "metrics": "accuracy"}), TypeError,
+         r"fit: metrics must be a list .* write \['accuracy'\]"),
+        (lambda: nn.fit(**{**_fit(), "X": np.ones((12, 3))}), ValueError,
+         r"fit: X holds samples of shape \(3,\), but the model takes 2 features"),
+        (lambda: nn.fit(**{**_fit(), "y": _moons()[1] + 1}), ValueError,
+         r"fit: the loss cross_entropy refused the model's outputs and y: .*\[0, 2\)"),
+        (lambda: nn.fit(**{**_fit(), "progress": "no"}), TypeError,
+         "fit: progress must be True or False, got the string 'no'"),
+        (lambda: nn.evaluate(_model(), *_moons(), batch_size=0), ValueError,
+         "evaluate: batch_size must be at least 1, got 0"),
+        (lambda: nn.evaluate(_model(), _moons()[0], _moons()[1][:5]), ValueError,
+         "evaluate: X has 12 samples but y has 5"),
+        (lambda: nn.predict(_model(), _moons()[0], batch_size=0), ValueError,
+         "predict: batch_size must be at least 1, got 0"),
+        (lambda: nn.MLP(784, 512, 10), TypeError,  # type: ignore[arg-type]
+         r"MLP: sizes must be a list of layer sizes such as \[512, 10\], got the single "
+         r"number 512"),
+        (lambda: nn.scalar.MLP(2, 3), TypeError, "MLP: sizes must be a list"),  # type: ignore[arg-type]
+        (lambda: nn.Linear(2.0, 3), TypeError, "Linear: in_features must be an integer"),  # type: ignore[arg-type]
+        (lambda: nn.Dropout("0.5"), TypeError, "Dropout: p must be a real number"),  # type: ignore[arg-type]
+        (lambda: nn.optim.StepLR(None, 1), TypeError, "StepLR: optimizer must be an Optimizer"),  # type: ignore[arg-type]
+        (lambda: nn.optim.Adam(_parameters(), betas=0.9), TypeError, "Adam: betas must be a pair"),  # type: ignore[arg-type]
+        (lambda: nn.optim.SGD(_parameters(), lr=math.nan), ValueError, "SGD: lr must be"),
+        (lambda: nn.data.batches(*_moons(), batch_size=0), ValueError,
+         "batches: batch_size must be at least 1"),
+        (lambda: nn.data.batches(*_moons(), 4, rng=-1), ValueError,
+         "batches: rng must be at least 0"),
+        (lambda: nn.confusion_matrix(np.array([0, 1]), np.array([0, -1])), ValueError,
+         "confusion_matrix: labels must be class numbers"),
+        (lambda: nn.confusion_matrix(np.array([0, 2]), np.array([0, 1]), 2), ValueError,
+         "confusion_matrix: num_classes is 2, but the labels or the output name class 2"),
+        (lambda: nn.load(None), TypeError, "load: path must be a path"),  # type: ignore[arg-type]
+    ],
+)  # fmt: skip
+def test_the_issues_mistakes(call: Callable[[], Any], kind: type, message: str) -> None:
+    with pytest.raises(kind, match=message):
+        call()
+
+
+def test_batches_checks_when_called_not_when_read() -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        nn.data.batches(*_moons(), batch_size=0)  # no next(): the call itself refuses
+
+
+def test_a_split_never_leaves_a_side_empty() -> None:
+    X, y = _moons()
+    X_train, _, X_val, _ = nn.data.train_val_split(X[:3], y[:3], 0.9)
+    assert (len(X_train), len(X_val)) == (1, 2)
+    with pytest.raises(ValueError, match="train_val_split: X has 1 samples"):
+        nn.data.train_val_split(X[:1], y[:1])
