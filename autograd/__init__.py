@@ -15,7 +15,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .node import Node
 from .tensor import Tensor, matmul, maximum, minimum
-from .trace import GuardError, TracingError
+from .trace import GuardError, TracingError, fresh, is_traced
 from .value import Value
 from .versions import DataChangedError
 from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph
@@ -38,11 +38,13 @@ __all__ = [
     "detect_anomaly",
     "draw_graph",
     "enable_grad",
+    "fresh",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "is_traced",
     "linear",
     "matmul",
     "maximum",

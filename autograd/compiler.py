@@ -285,6 +285,8 @@ class CompiledStep:
         self.arg_descriptions: list[Any] = []
         self.result_spec: Any = None
         self.outputs: list[_Output] = []
+        #: The results of the call that traced (its random draws and writes were made once).
+        self.first: tuple[Any, Any] | None = None
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         nodes: list[Node] = []
@@ -325,7 +327,13 @@ class CompiledStep:
                 "compiled function: the data of a node it uses changed kind, shape or dtype "
                 "since it was traced; compile the function again"
             )
-        results, saved = self.forward([p._data for p in captured], [p._data for p in nodes], arrays)
+        first, self.first = self.first, None
+        if first is not None:  # the call that traced: its results are the trace's own
+            results, saved = first
+        else:
+            results, saved = self.forward(
+                [p._data for p in captured], [p._data for p in nodes], arrays
+            )
         made = []
         for output in self.outputs:
             if output.how == "computed":
@@ -522,6 +530,18 @@ class _Compiler:
         for output, made_function in zip(step.outputs, functions):
             if output.how == "computed" and made_function is not None:
                 output.rule = _compiled_rule(namespace.values[made_function.name])
+        values_of = program.values
+        step.first = (
+            tuple(values_of[i] if i is not None else None for i in results)
+            if not constant_values
+            else tuple(
+                constant_values[k - node_count]
+                if k >= node_count and (k - node_count) in constant_values
+                else (values_of[i] if i is not None else None)
+                for k, i in enumerate(results)
+            ),
+            tuple(values_of[i] for i in saved),
+        )
         program.values = []  # the trace's arrays are not needed once the code exists
         return step
 

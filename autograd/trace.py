@@ -213,6 +213,21 @@ def made(function: Callable[..., Any], *args: Any, like: Any, **kwargs: Any) -> 
     return like.program.emit(("call", function, _operand(args), _operand(kwargs)), value, ())
 
 
+def fresh(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)`` now, and again at every call of a compiled step.
+
+    What a compiled function computes from plain numbers is frozen when it is traced; a
+    random draw inside it (a dropout mask) must not be. Called through ``fresh``, the draw
+    is made again at every call, from the same generator, so a compiled step draws the
+    same numbers as the eager loop would.
+    """
+    value = function(*args, **kwargs)
+    trace = local.trace
+    if trace is None:
+        return value
+    return trace.program.emit(("call", function, _operand(args), _operand(kwargs)), value, ())
+
+
 #: The engine's node classes (set by node.py): a symbol's operators defer to a node's,
 #: which take the symbol as a constant of the op.
 node_types: tuple[type, ...] = ()
@@ -574,8 +589,12 @@ def tracing() -> Any:
     return local.trace
 
 
-def is_sym(x: Any) -> bool:
-    """Whether ``x`` is a symbol of a trace."""
+def is_traced(x: Any) -> bool:
+    """Whether ``x`` is data of a function being compiled (a symbol of its trace).
+
+    Code that checks data before using it (``nn``'s losses check their targets) asks this:
+    traced data has a shape and a dtype to check, but no numbers to look at.
+    """
     return type(x) is Sym
 
 

@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from autograd import Node, Tensor, Value
+from autograd import Node, Tensor, Value, is_traced
 
 #: Types whose repr is short and says what the value is.
 _PLAIN = (bool, int, float, str, bytes, type(None), np.generic)
@@ -227,10 +227,7 @@ def numbers(
     """
     if isinstance(value, Tensor):
         value = value.data
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError):  # ragged nesting, objects numpy cannot take
-        wrong_type(where, name, "an array of numbers", value)
+    array = as_array(value, where, name)
     if array.dtype.kind not in "biuf":
         wrong_type(where, name, "an array of numbers", value)
     if at_least_1d and array.ndim == 0:
@@ -238,6 +235,17 @@ def numbers(
     if dtype is not None and array.dtype != dtype:
         array = array.astype(dtype)
     return array
+
+
+def as_array(value: Any, where: str, name: str) -> np.ndarray:
+    """``value`` as an array, as ``np.asarray`` makes it; the data of a function being
+    compiled (``autograd.compile``) stays as it is: it has a shape and a dtype, no numbers."""
+    if is_traced(value):
+        return value
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError):  # ragged nesting, objects numpy cannot take
+        wrong_type(where, name, "an array of numbers", value)
 
 
 def samples(value: Any, where: str, name: str, dtype: Any = None) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Node, Tensor, linear
+from autograd import Node, Tensor, fresh, linear
 from tracegrad.rng import Seed
 
 from . import checks
@@ -174,7 +174,7 @@ class Dropout(TensorModule):
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
             return x
-        keep = self._rng.random(x.shape) >= self.p
+        keep = fresh(self._rng.random, x.shape) >= self.p  # drawn anew by a compiled step
         return x * (keep / (1.0 - self.p)).astype(x.dtype)
 
     def config(self) -> dict[str, Any]:

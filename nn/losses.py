@@ -66,7 +66,7 @@ def _target(target: Any, like: Tensor, loss: str) -> Tensor | np.ndarray:
     if isinstance(target, Tensor) and target.requires_grad:
         y: Tensor | np.ndarray = target
     else:
-        y = np.asarray(target.data if isinstance(target, Tensor) else target)
+        y = checks.as_array(target.data if isinstance(target, Tensor) else target, loss, "target")
     if y.shape != like.shape:
         raise ValueError(
             f"{loss}: output of shape {like.shape} and target of shape {y.shape} differ; "

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, Value, no_grad
+from autograd import Tensor, TracingError, Value, no_grad
+from autograd import compile as autograd_compile
 from tracegrad.files import write_atomically
 from tracegrad.rng import Seed
 
@@ -436,11 +437,14 @@ class _Run:
     evaluate_training: bool
     threads: int | None
     progress: bool
+    compile: bool = False
     bar: Any = None
     history: History = field(default_factory=History)
     idle_cores: IdleCores = field(default_factory=IdleCores)
     #: Whether the model is one of Values (asked once: it walks the parameters).
     scalar: bool = field(init=False)
+    #: With ``compile``, the compiled step for each shape of batch (the last may be smaller).
+    steps: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.scalar = is_scalar(self.model)
@@ -454,8 +458,17 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
     for step, (X_batch, y_batch) in enumerate(
         batches(run.X, run.y, run.batch_size, shuffle=run.shuffle, rng=run.generator), start=1
     ):
-        output = _run_model(model, X_batch, "fit", run.scalar)
-        batch_loss = _call_loss(run.loss, output, y_batch, "fit")
+        if run.compile:
+            try:
+                batch_loss, output = _compiled_step(run, X_batch, y_batch)(X_batch, y_batch)
+            except TracingError as error:
+                raise TypeError(
+                    f"fit: compile=True cannot compile this training step ({error}); train "
+                    "with compile=False"
+                ) from error
+        else:
+            output = _run_model(model, X_batch, "fit", run.scalar)
+            batch_loss = _call_loss(run.loss, output, y_batch, "fit")
         value = _loss_number(batch_loss, run.loss, "fit")
         if not math.isfinite(value):
             raise TrainingDivergedError(
@@ -469,7 +482,7 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
         total_loss += value * len(X_batch)
         seen += len(X_batch)
         if names:
-            outputs.append(outputs_array(output))
+            outputs.append(np.asarray(output) if run.compile else outputs_array(output))
             labels.append(y_batch)
         bar.update()
         if not bar.disable:
@@ -478,6 +491,31 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
     if names:
         record.update(_scores(names, np.concatenate(outputs), np.concatenate(labels), "fit"))
     return record
+
+
+def _compiled_step(run: _Run, X: np.ndarray, y: np.ndarray) -> Any:
+    """``fit``'s step for batches shaped as (X, y), compiled at its first use.
+
+    It returns the batch's loss, a node whose backward is compiled, and the outputs' data
+    for the metrics: the outputs themselves would each get a compiled backward nobody uses.
+    """
+    key = (X.shape, X.dtype, y.shape, y.dtype)
+    step = run.steps.get(key)
+    if step is None:
+        model, loss, scalar = run.model, run.loss, run.scalar
+
+        def train_step(X_batch: Any, y_batch: Any) -> tuple[Any, Any]:
+            output = _run_model(model, X_batch, "fit", scalar)
+            data = output.data if isinstance(output, Tensor) else _outputs_data(output)
+            return _call_loss(loss, output, y_batch, "fit"), data
+
+        step = run.steps[key] = autograd_compile(train_step)
+    return step
+
+
+def _outputs_data(outputs: list[Any]) -> list[Any]:
+    """A scalar model's outputs as their data (one number, or a list, per sample)."""
+    return [[v.data for v in o] if isinstance(o, list) else o.data for o in outputs]
 
 
 def fit(
@@ -498,6 +536,7 @@ def fit(
     rng: Seed = 0,
     evaluate_training: bool = False,
     threads: int | None = None,
+    compile: bool = False,
 ) -> History:
     """Train ``model`` on (X, y) by minibatch gradient descent; returns the History.
 
@@ -514,11 +553,15 @@ def fit(
     ``scheduler`` (if any) steps once per epoch. ``on_epoch_end(record)`` is called with
     each epoch's record before it is stored, and may add entries to it (a weight norm,
     say). ``rng`` seeds the shuffling (``shuffle=False`` keeps the data's order).
+    ``compile=True`` runs each step as code compiled from its first call
+    (``autograd.compile``): the same numbers, with no graph built per op; one step is
+    compiled per shape of batch.
     """
     run = _checked_run(
         model, X, y, loss, optimizer, epochs, batch_size, validation, metrics, scheduler,
         on_epoch_end, progress, shuffle, rng, evaluate_training, threads,
     )  # fmt: skip
+    run.compile = checks.flag(compile, "fit", "compile")
     _warn_on_double_squashing(model, loss)
 
     from tqdm import tqdm

@@ -86,7 +86,7 @@ def _fit() -> dict[str, Any]:
         "optimizer": nn.optim.SGD(model.parameters(), lr=0.1), "epochs": 1, "batch_size": 4,
         "validation": (X, y), "metrics": ["accuracy"], "scheduler": None,
         "on_epoch_end": None, "progress": False, "shuffle": True, "rng": 0,
-        "evaluate_training": False, "threads": 1,
+        "evaluate_training": False, "threads": 1, "compile": False,
     }  # fmt: skip
 
 

@@ -427,3 +427,49 @@ def test_every_tensor_rule_through_the_compiled_path(name: str, data: st.DataObj
 
     fn, arrays = TENSOR_CASES[name](data)
     _agree(fn, arrays, "tensor")
+
+
+# -- the MNIST default model, and fit ----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("dtype", "tolerance"), [(np.float32, 1e-6), (np.float64, 1e-12)])
+def test_the_mnist_default_model_compiled_follows_eager_for_fifty_steps(
+    dtype: Any, tolerance: float
+) -> None:
+    """784-512-256-10 with Adam, batch 128: losses and weights of the first 50 steps agree."""
+    import nn
+    from tracegrad.recipe import defaults_for
+
+    hidden = defaults_for("mnist")["hidden"]
+    rng = np.random.default_rng(0)
+    X = rng.random((50 * 128, 784)).astype(dtype)
+    y = rng.integers(0, 10, len(X))
+    models = [nn.MLP(784, [*hidden, 10], rng=0, dtype=dtype) for _ in range(2)]
+    optimizers = [nn.optim.Adam(m.parameters(), lr=1e-3) for m in models]
+    step = autograd.compile(lambda xb, yb: nn.cross_entropy(models[1](xb), yb))
+    for start in range(0, len(X), 128):
+        xb, yb = X[start : start + 128], y[start : start + 128]
+        losses = [nn.cross_entropy(models[0](xb), yb), step(xb, yb)]
+        for loss, optimizer in zip(losses, optimizers):
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        np.testing.assert_allclose(losses[1].item(), losses[0].item(), rtol=tolerance)
+    for eager, compiled in zip(models[0].parameters(), models[1].parameters()):
+        np.testing.assert_allclose(compiled.numpy(), eager.numpy(), rtol=tolerance, atol=tolerance)
+
+
+def test_fit_compiled_draws_the_same_dropout_masks_as_eager() -> None:
+    import nn
+
+    X, y = nn.datasets.spiral(200, rng=0)
+    trained = []
+    for compile in (False, True):
+        model = nn.MLP(2, [16, 3], rng=0, dropout=0.3)
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+        nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=optimizer, epochs=2,
+               batch_size=32, progress=False, compile=compile)  # fmt: skip
+        trained.append([p.numpy().copy() for p in model.parameters()])
+    for a, b in zip(*trained):
+        np.testing.assert_array_equal(a, b)

@@ -108,7 +108,7 @@ def _train(args: argparse.Namespace) -> int:
         args.dataset,
         **{f.name: getattr(args, f.name) for f in fields(Recipe) if f.name != "dataset"},
     )
-    run = train(recipe, progress=not args.quiet)
+    run = train(recipe, progress=not args.quiet, compile=args.compile)
     model, split, history = run.model, run.split, run.history
     out.mkdir(parents=True, exist_ok=True)
     metadata = {
@@ -521,6 +521,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_seed, default=0, help="data split, weights and shuffling")
     train.add_argument("--out", type=_path, default="runs/model", help="output folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--compile",
+        action="store_true",
+        help="run each training step as code compiled from its first call: the same "
+        "numbers, faster (autograd.compile)",
+    )
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser(

@@ -181,8 +181,12 @@ class TrainingRun:
     metrics: list[str] = field(default_factory=list)
 
 
-def train(recipe: Recipe, *, progress: bool = True) -> TrainingRun:
+def train(recipe: Recipe, *, progress: bool = True, compile: bool = False) -> TrainingRun:
     """Train an MLP as ``recipe`` says, on the training split less a validation split.
+
+    ``compile`` runs each step as compiled code (``fit(compile=True)``): the same numbers,
+    faster; it is how a run is made, not part of the recipe, so the model file does not
+    keep it.
 
     The validation split guides nothing; it is reported each epoch. The test split is
     left for the caller to evaluate once, at the end. Ctrl-C stops training between
@@ -226,6 +230,7 @@ def train(recipe: Recipe, *, progress: bool = True) -> TrainingRun:
             progress=progress,
             rng=recipe.seed,
             threads=recipe.threads,
+            compile=compile,
         )
     except TrainingInterrupted as interrupted:
         run.history = interrupted.history
