@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from tracegrad.rng import Seed
+from tracegrad.words import counted
 
 from . import checks
 
@@ -60,7 +61,8 @@ def train_val_split(
     )  # fmt: skip
     if len(X) < 2:
         raise ValueError(
-            f"train_val_split: X has {len(X)} samples; a split needs at least 2 (one each side)"
+            f"train_val_split: X has {counted(len(X), 'sample')}; a split needs at least 2 (one "
+            "each side)"
         )
     order = checks.generator(rng, "train_val_split").permutation(len(X))
     n_val = min(max(1, round(len(X) * fraction)), len(X) - 1)

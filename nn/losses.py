@@ -25,6 +25,7 @@ import numpy as np
 
 import autograd
 from autograd import Tensor, Value
+from tracegrad.words import counted
 
 from . import checks
 
@@ -117,11 +118,14 @@ def _value_targets(target: Any, count: int, loss: str) -> list[Value | float]:
         array = checks.numbers(target, loss, "target", np.float64)
         if array.ndim > 1:
             raise ValueError(
-                f"{loss}: {count} Value outputs need {count} targets, got shape {array.shape}"
+                f"{loss}: {counted(count, 'Value output')} need {counted(count, 'target')}, got "
+                f"shape {array.shape}"
             )
         targets = np.atleast_1d(array).tolist()
     if len(targets) != count:
-        raise ValueError(f"{loss}: {count} outputs and {len(targets)} targets (target)")
+        raise ValueError(
+            f"{loss}: {counted(count, 'output')} and {counted(len(targets), 'target')} (target)"
+        )
     return targets
 
 
@@ -213,7 +217,7 @@ def _check_labels(target: np.ndarray, shape: tuple[int, ...]) -> None:
         if target.shape != (n,):
             raise ValueError(
                 f"cross_entropy: target labels of shape {target.shape} do not fit logits of "
-                f"shape {shape}: give {n} labels"
+                f"shape {shape}: give {counted(n, 'label')}"
             )
         if target.size and not (target.min() >= 0 and target.max() < classes):
             raise ValueError(
@@ -256,7 +260,8 @@ def _value_cross_entropy(rows: Sequence[Sequence[Value]], target: Any, reduction
         raise ValueError("cross_entropy: every row of Value logits must have the same length")
     if labels.shape[:1] != (len(rows),):
         raise ValueError(
-            f"cross_entropy: {len(rows)} rows of logits and targets of shape {labels.shape}"
+            f"cross_entropy: {counted(len(rows), 'row')} of logits and targets of shape "
+            f"{labels.shape}"
         )
     losses = []
     for position, row in enumerate(rows):

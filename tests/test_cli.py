@@ -115,6 +115,32 @@ def _one_line_error(done: subprocess.CompletedProcess[str], status: int) -> str:
         ),
         (["train", "--dataset", "moons", "--out", ""], "--out: expected a file or folder name"),
         (["evaluate", ""], "expected a file or folder name"),
+        # an option of PyTorch's or Keras's spelling: the sub-command's help, the option meant
+        (
+            ["train", "--batch_size", "32"],
+            "unrecognized option --batch_size: did you mean --batch-size? (see tracegrad train "
+            "--help)",
+        ),
+        (
+            ["train", "--dataset", "moons", "--batch_size=32"],
+            "--batch_size: did you mean --batch-size? (see tracegrad train --help)",
+        ),
+        (
+            ["evaluate", "m.npz", "--data_root", "data"],
+            "did you mean --data-root? (see tracegrad evaluate --help)",
+        ),
+        (
+            ["export", "m.npz", "m.onnx", "--input_shape", "28,28"],
+            "did you mean --input-shape? (see tracegrad export --help)",
+        ),
+        (["demo", "--Steps", "3"], "did you mean --steps? (see tracegrad demo --help)"),
+        (["train", "--dataset", "moons", "--hiden", "8"], "did you mean --hidden?"),
+        (
+            ["train", "--dataset", "moons", "--Epochs", "3", "--verbose"],
+            "unrecognized options --Epochs (did you mean --epochs?), --verbose (see tracegrad "
+            "train --help)",
+        ),
+        (["evaluate", "a.npz", "b.npz"], "unrecognized arguments: b.npz (see tracegrad evaluate"),
     ],
 )
 def test_a_usage_mistake_is_one_line_and_status_2(args: list[str], message: str) -> None:
@@ -136,12 +162,15 @@ def test_a_failed_run_is_one_line_and_status_1(tmp_path: Path) -> None:
     line = _one_line_error(
         _run("evaluate", str(tmp_path / "moons" / "model.npz"), "--dataset", "regression"), 1
     )
-    assert "takes 2 features but regression has 1" in line
+    assert "the model takes 2 features but regression has 1 feature;" in line
     (tmp_path / "a-file").write_text("")
     line = _one_line_error(
         _run("train", "--dataset", "moons", "--quiet", "--out", str(tmp_path / "a-file")), 1
     )
-    assert f"--out {tmp_path / 'a-file'}: it is a file, not a folder" in line
+    assert (
+        f"--out {tmp_path / 'a-file'}: it is a file, not a folder: --out names the folder" in line
+    )
+    assert "(made if missing), so name another" in line
 
 
 def test_help_shows_the_defaults_and_version() -> None:
@@ -311,10 +340,12 @@ def test_train_checks_out_before_training(tmp_path: Path) -> None:
     (tmp_path / "locked" / "history.json").write_text("[]")
     (tmp_path / "locked" / "history.json").chmod(0o444)
     cases = {
-        "a-file": "it is a file, not a folder",
-        "a-file/sub": f"{tmp_path / 'a-file'} is a file, not a folder",
-        "run": f"{tmp_path / 'run' / 'model.npz'} is a folder, where the run writes a file",
-        "locked": "history.json is read-only",
+        "a-file": "it is a file, not a folder: --out names the folder to write the files into",
+        "a-file/sub": f"{tmp_path / 'a-file'} is a file, so no folder can be made in it: name "
+        "another --out",
+        "run": f"{tmp_path / 'run' / 'model.npz'} is a folder, where a file is to be written: "
+        "remove it or write elsewhere",
+        "locked": "history.json is read-only; make it writable (chmod u+w) or write elsewhere",
     }
     for out, message in cases.items():
         start = time.monotonic()
@@ -323,6 +354,27 @@ def test_train_checks_out_before_training(tmp_path: Path) -> None:
         assert message in _one_line_error(done, 1), out
         assert time.monotonic() - start < 30, out
     assert not (tmp_path / "a-file").is_dir()
+
+
+def test_a_file_where_a_folder_belongs_says_what_to_do(tmp_path: Path) -> None:
+    """demo and export check where they write before they work, as train does, and say
+    what to type instead (the machine's own words were "File exists")."""
+    (tmp_path / "README.md").write_text("# a file\n")
+    readme = tmp_path / "README.md"
+    line = _one_line_error(_run("demo", "--quiet", "--steps", "100000", "--out", str(readme)), 1)
+    assert f"--out {readme}: it is a file, not a folder: --out names the folder" in line
+    line = _one_line_error(_run("demo", "--quiet", "--out", str(readme / "sub")), 1)
+    assert f"{readme} is a file, so no folder can be made in it: name another --out" in line
+    model = _model_file(tmp_path, "moons")
+    line = _one_line_error(_run("export", str(model), str(readme / "m.onnx")), 1)
+    assert line.endswith(
+        f"{readme} is a file, so no folder can be made in it: write m.onnx elsewhere"
+    )
+    line = _one_line_error(_run("export", str(model), str(tmp_path)), 1)
+    assert (
+        f"{tmp_path} is a folder: name the .onnx file to write, such as {tmp_path}/model.onnx"
+        in line
+    )
 
 
 def test_out_is_made_with_its_parents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

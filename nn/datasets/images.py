@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tracegrad.words import counted
+
 from .download import download as fetch
 from .download import md5_of
 from .idx import DatasetError, read_idx
@@ -136,8 +138,8 @@ def load_image_set(
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if len(images) != len(labels):
             raise DatasetError(
-                f"{spec.name}: {paths[f'{split}_images'].name} has {len(images)} images but "
-                f"{paths[f'{split}_labels'].name} has {len(labels)} labels"
+                f"{spec.name}: {paths[f'{split}_images'].name} has {counted(len(images), 'image')} "
+                f"but {paths[f'{split}_labels'].name} has {counted(len(labels), 'label')}"
             )
         _check_contents(
             spec, split, count, paths[f"{split}_images"], images, paths[f"{split}_labels"], labels
@@ -178,7 +180,7 @@ def _check_contents(
     if labels.size and int(labels.max()) >= spec.classes:
         raise DatasetError(
             f"{labels_path}: holds labels up to {int(labels.max())}, but {spec.name} has "
-            f"{spec.classes} classes (0..{spec.classes - 1}); {_WHAT_TO_DO}"
+            f"{counted(spec.classes, 'class')} (0..{spec.classes - 1}); {_WHAT_TO_DO}"
         )
 
 
