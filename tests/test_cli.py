@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -155,7 +156,7 @@ def test_a_failed_run_is_one_line_and_status_1(tmp_path: Path) -> None:
     assert "not a zip archive" in line and "allow_pickle" not in line
     mistyped = tmp_path / "mnits"
     line = _one_line_error(_run("train", "--dataset", "mnist", "--data-root", str(mistyped)), 1)
-    assert f"--data-root {mistyped}: the folder does not exist" in line
+    assert f"--data-root {mistyped}: the folder does not exist (it names the folder that " in line
     assert not mistyped.exists()
     assert _run("train", "--dataset", "moons", "--epochs", "2", "--quiet",
                 "--out", str(tmp_path / "moons")).returncode == 0  # fmt: skip
@@ -173,6 +174,48 @@ def test_a_failed_run_is_one_line_and_status_1(tmp_path: Path) -> None:
     assert "(made if missing), so name another" in line
 
 
+def test_the_data_root_mistakes_are_one_line_naming_the_folder(tmp_path: Path) -> None:
+    """--data-root and $TRACEGRAD_DATA name the folder that holds mnist/: each mistake is
+    one line that says which folder was searched for what (downloads fail at once here:
+    the proxy named is a closed port on this machine)."""
+    env = {**os.environ, "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    env.pop("TRACEGRAD_DATA", None)
+    empty, loose, named = tmp_path / "empty", tmp_path / "downloads", tmp_path / "mnist"
+    for folder in (empty, loose, named):
+        folder.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        (loose / name).write_bytes(b"")
+        (named / name).write_bytes(b"")
+    train = ["train", "--epochs", "1", "--quiet", "--out", str(tmp_path / "run")]
+    line = _one_line_error(
+        _run(*train, "--dataset", "mnist", "--data-root", str(empty), env=env), 1
+    )
+    assert line == (
+        f"tracegrad: error: mnist: train-images-idx3-ubyte.gz is not in {empty / 'mnist'} "
+        f"(mnist/ in the data root {empty}), and downloading it failed: Connection refused "
+        "(3 mirrors tried)"
+    )
+    assert list(empty.iterdir()) == []  # the folder made for the download is gone again
+    line = _one_line_error(
+        _run(*train, "--dataset", "mnist", "--data-root", str(loose), env=env), 1
+    )
+    assert f"{loose} holds train-images-idx3-ubyte.gz itself (the data root {loose})" in line
+    assert line.endswith(f"so move the files into {loose / 'mnist'}")
+    shared = {**env, "TRACEGRAD_DATA": str(named)}
+    line = _one_line_error(_run(*train, "--dataset", "fashion-mnist", env=shared), 1)
+    assert line.endswith(
+        f"{named} is mnist's folder, with no fashion-mnist/ in it (TRACEGRAD_DATA={named}); "
+        "a data root is the folder that holds mnist/ and fashion-mnist/"
+    )
+    missing = {**env, "TRACEGRAD_DATA": str(tmp_path / "shraed")}
+    line = _one_line_error(_run(*train, "--dataset", "mnist", env=missing), 1)
+    assert line == (
+        f"tracegrad: error: TRACEGRAD_DATA={tmp_path / 'shraed'}: the folder does not exist (it "
+        "names the folder that holds mnist/ and fashion-mnist/)"
+    )
+    assert _run(*train, "--dataset", "xor", "--samples", "40", env=missing).returncode == 0
+
+
 def test_help_shows_the_defaults_and_version() -> None:
     done = _run("train", "--help")
     assert (
@@ -181,6 +224,47 @@ def test_help_shows_the_defaults_and_version() -> None:
     assert "(default: None)" not in done.stdout
     assert _run("demo", "--help").stdout.count("(default:") == 3
     assert _run("--version").stdout.startswith("tracegrad ")
+
+
+@pytest.mark.slow
+def test_the_examples_in_the_help_run_as_written(tmp_path: Path) -> None:
+    """Every example at the end of a sub-command's --help, run as a user copies it, in the
+    order of the commands (train's write what evaluate and export read); every "e.g." of
+    an option's help is among them. The MNIST model that train writes is exported for
+    28×28 images, and the ONNX file gives the model's own outputs on real test images."""
+    import re
+    import shlex
+
+    from tracegrad.cli import build_parser
+
+    if not os.environ.get("TRACEGRAD_DATA"):
+        pytest.skip("the examples train on MNIST: set TRACEGRAD_DATA")
+    parser = build_parser()
+    examples = []
+    for name in ("demo", "train", "evaluate", "export"):
+        shown = _run(name, "--help").stdout
+        lines = [line.strip() for line in shown.split("\nexamples:\n")[1].splitlines()]
+        assert lines and all(line.startswith(f"tracegrad {name} ") for line in lines), shown
+        examples += lines
+        for action in parser.commands[name]._actions:
+            for value in re.findall(r"e\.g\. (\S+)", action.help or ""):
+                option = f"{action.option_strings[0]} {value}"
+                assert any(option in line for line in lines), (name, option)
+    for line in examples:
+        done = subprocess.run(
+            [sys.executable, "-m", "tracegrad", *shlex.split(line)[1:]],
+            capture_output=True, text=True, check=False, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, (line, done.stderr[-2000:])
+    assert "a 28×28 sample is flattened to 784 features" in done.stdout
+
+    import onnxruntime
+
+    images = nn.datasets.mnist(flatten=False, download=False)[2][:100]
+    session = onnxruntime.InferenceSession(str(tmp_path / "mnist.onnx"))
+    (outputs,) = session.run(None, {"input": images})
+    expected = nn.train.predict(nn.load(tmp_path / "runs/mnist/model.npz"), images.reshape(100, -1))
+    np.testing.assert_allclose(outputs, expected, rtol=1e-4, atol=1e-4)
 
 
 def test_ctrl_c_during_train_saves_the_model_and_the_history(tmp_path: Path) -> None:

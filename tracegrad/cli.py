@@ -107,7 +107,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from .recipe import Recipe, loss_for, train
 
-    _check_data_root(args)
+    _check_data_root(args, args.dataset)
     out = Path(args.out)
     problem = _out_problem(out, ("model.npz", "history.json", *PICTURES))
     if problem is not None:  # before training, not after: no run is lost to a typo
@@ -218,12 +218,23 @@ def _export_problem(out: Path) -> str | None:
     return _file_problem(out)
 
 
-def _check_data_root(args: argparse.Namespace) -> None:
-    """A --data-root that does not exist is a mistake: say so; never create it."""
-    from nn.datasets import DatasetError
+def _check_data_root(args: argparse.Namespace, dataset: str) -> None:
+    """A data root that does not exist is a mistake (a typo): say so, and never create
+    it. $TRACEGRAD_DATA counts only for the image sets, since only they read it: a run on
+    moons does not fail for a variable set for another project."""
+    from nn.datasets import IMAGE_SETS, DatasetError
 
     if args.data_root is not None and not Path(args.data_root).is_dir():
-        raise DatasetError(f"--data-root {args.data_root}: the folder does not exist")
+        raise DatasetError(
+            f"--data-root {args.data_root}: the folder does not exist (it names the folder "
+            "that holds mnist/ and fashion-mnist/)"
+        )
+    shared = os.environ.get("TRACEGRAD_DATA")
+    if args.data_root is None and dataset in IMAGE_SETS and shared and not Path(shared).is_dir():
+        raise DatasetError(
+            f"TRACEGRAD_DATA={shared}: the folder does not exist (it names the folder that "
+            "holds mnist/ and fashion-mnist/)"
+        )
 
 
 def _unprefixed(record: dict[str, float]) -> dict[str, float]:
@@ -242,7 +253,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if isinstance(chosen, str):
         return _fail(f"evaluate: {chosen}")
     dataset, seed, samples = chosen
-    _check_data_root(args)
+    _check_data_root(args, dataset)
     split = load_split(dataset, seed=seed, samples=samples, root=args.data_root)
     problem = _misfit(model, split)
     if problem is not None:
@@ -311,14 +322,45 @@ def _export(args: argparse.Namespace) -> int:
     if problem is not None:  # before reading the model: the file name is the mistake
         return _fail(problem)
     try:
-        model = load(args.model)
+        model, flattened = _flattened(load(args.model), args.input_shape)
         to_onnx(model, args.out, input_shape=args.input_shape)
     except FileNotFoundError:
         return _fail(f"{args.model}: no such file")
     except (ModelFileError, ModuleNotFoundError, TypeError, ValueError, OSError) as error:
         return _fail(str(error))
-    print(f"wrote {args.out} (ONNX opset 17, dynamic batch) from {args.model}")
+    print(f"wrote {args.out} (ONNX opset 17, dynamic batch{flattened}) from {args.model}")
     return 0
+
+
+def _flattened(model: Any, input_shape: tuple[int, ...] | None) -> tuple[Any, str]:
+    """The model to export for samples of ``input_shape``, and what was added to it.
+
+    ``train`` makes an MLP of flat features, and the image sets are flattened row by row
+    before it (``nn.datasets.mnist``): given an image's shape whose pixels are its
+    features (28,28 for MNIST's 784), the file takes images and flattens them first, as
+    training did; a program that serves the model has images at hand, not rows. A shape
+    the model takes as it is (its last axis is the features) is left alone.
+    """
+    import math
+
+    from nn.layers import Flatten, Sequential
+    from nn.train import input_features
+
+    known = input_features(model)
+    if input_shape is None or known is None:
+        return model, ""
+    features, flattens = known
+    if flattens or input_shape[-1] == features:
+        return model, ""
+    if math.prod(input_shape) != features:
+        raise ValueError(
+            f"--input-shape {','.join(map(str, input_shape))}: the model takes "
+            f"{counted(features, 'feature')}, and a sample of that shape holds "
+            f"{math.prod(input_shape)} values: give sizes that multiply to {features}, such "
+            f"as {features}"
+        )
+    shape = "×".join(map(str, input_shape))
+    return Sequential(Flatten(), model), f"; a {shape} sample is flattened to {features} features"
 
 
 def _playground(args: argparse.Namespace) -> int:
@@ -439,9 +481,10 @@ def _closest(option: str, known: Sequence[str]) -> str | None:
     return close[0] if close else None
 
 
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
+class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """Shows each option's default, except where the help says it (defaults that depend
-    on the data set) or there is none to show (flags)."""
+    on the data set) or there is none to show (flags); the examples below the options
+    keep their lines (one command each, to copy)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.default is None or action.default is False or "default" in (action.help or ""):
@@ -623,8 +666,8 @@ def build_parser() -> _Parser:
         "--data-root",
         type=_path,
         default=None,
-        help="folder of an image set's files "
-        "(default: $TRACEGRAD_DATA/NAME, then ~/.cache/tracegrad/NAME)",
+        help="the folder that holds mnist/ and fashion-mnist/ "
+        "(default: $TRACEGRAD_DATA, then ~/.cache/tracegrad)",
     )
     train.add_argument(
         "--threads",
@@ -665,7 +708,11 @@ def build_parser() -> _Parser:
         help="size of a synthetic set (default: the model's)",
     )
     evaluate.add_argument(
-        "--data-root", type=_path, default=None, help="folder of an image set's files"
+        "--data-root",
+        type=_path,
+        default=None,
+        help="the folder that holds mnist/ and fashion-mnist/ "
+        "(default: $TRACEGRAD_DATA, then ~/.cache/tracegrad)",
     )
     evaluate.set_defaults(run=_evaluate)
 
@@ -680,7 +727,8 @@ def build_parser() -> _Parser:
         "--input-shape",
         type=_shape,
         default=None,
-        help="one sample's shape, e.g. 28,28 (default: the first Linear layer's inputs)",
+        help="one sample's shape, e.g. 28,28 for the image sets, whose pixels the model "
+        "takes flattened (default: the first Linear layer's inputs)",
     )
     export.set_defaults(run=_export)
 
@@ -700,7 +748,30 @@ def build_parser() -> _Parser:
     )
     playground.set_defaults(run=_playground)
     parser.commands = dict(commands.choices)
+    for name, command in parser.commands.items():
+        if name in EXAMPLES:
+            command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
     return parser
+
+
+#: The commands each sub-command's help ends with, in the order a newcomer runs them (the
+#: later ones use the files the earlier ones write). tests/test_cli.py runs every one as
+#: it is written here: an example that does not run teaches the wrong thing.
+EXAMPLES = {
+    "demo": ["tracegrad demo --out demo"],
+    "train": [
+        "tracegrad train --dataset spiral --out runs/spiral",
+        "tracegrad train --dataset mnist --epochs 1 --out runs/mnist",
+    ],
+    "evaluate": [
+        "tracegrad evaluate runs/spiral/model.npz",
+        "tracegrad evaluate runs/mnist/model.npz",
+    ],
+    "export": [
+        "tracegrad export runs/spiral/model.npz spiral.onnx",
+        "tracegrad export runs/mnist/model.npz mnist.onnx --input-shape 28,28",
+    ],
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
