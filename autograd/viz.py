@@ -178,7 +178,8 @@ def draw_graph(
     Leaves that require grad (parameters, inputs) are drawn with rounded corners,
     constants in grey. The SVG is written atomically (a temporary file, then a rename).
     Raises ``GraphvizNotFoundError`` when ``dot`` is missing and ``GraphTooLargeError``
-    when the graph has more than ``max_nodes`` nodes.
+    when the graph has more than ``max_nodes`` nodes. Shown in Jupyter without ``dot``,
+    the graph is its DOT source under one line on how to install ``dot``.
     """
     import graphviz
 
