@@ -383,6 +383,17 @@ def test_the_wrong_data_set_is_one_line_as_a_user_runs_it(tmp_path: Path) -> Non
     assert "the model gives 2 outputs but spiral has 3 classes" in line
     line = _one_line_error(_run("evaluate", str(three), "--dataset", "moons"), 1)
     assert "the model gives 3 outputs but moons has 2 classes" in line
+    one = tmp_path / "one-output.npz"  # a count of one reads in the singular
+    nn.MLP(2, [4, 1], rng=0).save(one, metadata={"dataset": "moons", "seed": 0, "samples": 40})
+    line = _one_line_error(_run("evaluate", str(one)), 1)
+    assert "the model gives 1 output but moons has 2 classes" in line
+    line = _one_line_error(
+        _run("export", str(two), str(tmp_path / "m.onnx"), "--input-shape", "28,28"), 1
+    )
+    assert line == (
+        "tracegrad: error: --input-shape 28,28: the model takes 2 features, and a sample of "
+        "that shape holds 784 values: give sizes that multiply to 2, such as 2"
+    )
 
 
 @pytest.mark.parametrize(
