@@ -223,6 +223,8 @@ def test_help_shows_the_defaults_and_version() -> None:
     )
     assert "(default: None)" not in done.stdout
     assert _run("demo", "--help").stdout.count("(default:") == 3
+    asked = _run("train", "--batch_size", "32", "--help")  # help wins, as argparse has it
+    assert asked.returncode == 0 and "--batch-size BATCH_SIZE" in asked.stdout
     assert _run("--version").stdout.startswith("tracegrad ")
 
 

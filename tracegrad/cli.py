@@ -431,8 +431,9 @@ class _Parser(argparse.ArgumentParser):
         is named first rather than reported missing)."""
         arguments = list(sys.argv[1:] if argv is None else argv)
         command = next((self.commands[a] for a in arguments if a in self.commands), None)
-        if command is not None:
-            unknown = command.unknown_options(arguments[arguments.index(command.name) + 1 :])
+        rest = arguments[arguments.index(command.name) + 1 :] if command is not None else []
+        if command is not None and not {"-h", "--help"} & set(rest):  # help first, as asked
+            unknown = command.unknown_options(rest)
             if len(unknown) == 1:
                 option, meant = unknown[0]
                 command.error(
