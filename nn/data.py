@@ -80,7 +80,7 @@ def train_val_split(
 
 
 @runtime_checkable
-class SampleSource(Protocol):
+class _SampleSource(Protocol):
     """What a ``DataLoader`` reads: a length, and a sample at each index below it."""
 
     def __len__(self) -> int: ...
@@ -157,14 +157,14 @@ class DataLoader:
 
     def __init__(
         self,
-        dataset: SampleSource,
+        dataset: _SampleSource,
         batch_size: int = 1,
         shuffle: bool = False,
         *,
         drop_last: bool = False,
         generator: Seed = None,
     ) -> None:
-        if isinstance(dataset, (str, bytes, Mapping)) or not isinstance(dataset, SampleSource):
+        if isinstance(dataset, (str, bytes, Mapping)) or not isinstance(dataset, _SampleSource):
             expected = "a data set (a TensorDataset, or anything with len() and [index])"
             checks.wrong_type("DataLoader", "dataset", expected, dataset)
         if _is_columns(dataset):

@@ -57,13 +57,12 @@ def _tensor(value: Any, where: str, name: str = "input") -> Tensor:
 
 
 def _dim(dim: Any, input: Tensor, where: str) -> int:
-    """An axis of ``input``, negative ones counting from the end."""
+    """An axis of ``input``, negative ones counting from the end (another is a ValueError,
+    as every out-of-range argument of ``nn``)."""
     dim = checks.integer(dim, where, "dim")
     ndim = input.ndim
     if not -ndim <= dim < ndim:
-        raise np.exceptions.AxisError(
-            f"{where}: dim {dim} is out of range for an input of {ndim} dimensions"
-        )
+        raise ValueError(f"{where}: dim {dim} is out of range for an input of {ndim} dimensions")
     return dim
 
 
