@@ -287,8 +287,58 @@ class CompiledStep:
         self.outputs: list[_Output] = []
         #: The results of the call that traced (its random draws and writes were made once).
         self.first: tuple[Any, Any] | None = None
+        #: For each node the step uses: a weak reference, and its requires_grad, shape and
+        #: dtype when traced (no shape for a Value), which every call checks.
+        self.expected: list[tuple[weakref.ref[Node], bool, Any, Any]] = []
+        #: When every argument was an array or a number: (type, shape, dtype) of each.
+        self.simple: tuple[tuple[type, Any, Any], ...] | None = None
+        #: When the function returned one node, computed: how to make it (the usual case).
+        self.single: _Output | None = None
+        #: How many of the forward's results are nodes' data (the plain values follow).
+        self.computed = 0
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        nodes, arrays = self._arguments(args, kwargs)
+        captured, data = self._captured()
+        parents = captured + nodes
+        if nodes and tuple(p.requires_grad for p in nodes) != self.flags[len(captured) :]:
+            raise CompileError(
+                "compiled function: an argument node has another requires_grad than when it "
+                "was traced; compile the function again"
+            )
+        first, self.first = self.first, None
+        if first is not None:  # the call that traced: its results are the trace's own
+            results, saved = first
+        else:
+            results, saved = self.forward(data, [p._data for p in nodes], arrays)
+        single = self.single
+        if single is not None and single.rule is not None:  # the usual case: one node
+            return record_all(single.kind, results[0], single.rule, parents, saved)
+        made = []
+        for output in self.outputs:
+            if output.how == "computed":
+                value = results[output.position]
+                if output.rule is None:
+                    made.append(output.kind._constant(value))  # type: ignore[attr-defined]
+                else:
+                    made.append(record_all(output.kind, value, output.rule, parents, saved))
+            elif output.how == "given":
+                made.append(parents[output.position])
+            else:
+                made.append(output.node)
+        return _rebuild(self.result_spec, made, results[self.computed :])
+
+    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Node], Any]:
+        """The argument nodes and data of a call, checked against the trace's."""
+        simple = self.simple
+        if simple is not None and not kwargs and len(args) == len(simple):
+            for arg, (kind, shape, dtype) in zip(args, simple):  # arrays and numbers only
+                if type(arg) is not kind or (
+                    kind is np.ndarray and (arg.shape != shape or arg.dtype != dtype)  # type: ignore[attr-defined]
+                ):
+                    break
+            else:
+                return [], args
         nodes: list[Node] = []
         arrays: list[Any] = []
         spec = _flatten((args, kwargs), nodes, arrays)
@@ -299,59 +349,51 @@ class CompiledStep:
                 "that is not data); compile a function for each, or pass the value as an array"
             )
         now = [_describe(x) for x in (*nodes, *arrays)]
-        if now != self.arg_descriptions:
-            for position, (was, is_) in enumerate(zip(self.arg_descriptions, now)):
-                if was != is_:
-                    raise CompileError(
-                        f"compiled function: argument {position} is {_spell(is_)}, but the "
-                        f"function was traced with {_spell(was)}; a compiled step keeps the "
-                        "shapes it was traced with (compile another one for this shape)"
-                    )
-        captured = []
-        for position, ref in enumerate(self.captured):
+        for position, (was, is_) in enumerate(zip(self.arg_descriptions, now)):
+            if was != is_:
+                raise CompileError(
+                    f"compiled function: argument {position} is {_spell(is_)}, but the "
+                    f"function was traced with {_spell(was)}; a compiled step keeps the "
+                    "shapes it was traced with (compile another one for this shape)"
+                )
+        return nodes, arrays
+
+    def _captured(self) -> tuple[list[Node], list[Any]]:
+        """The nodes the step uses and their data, each still as it was when traced."""
+        captured: list[Node] = []
+        data: list[Any] = []
+        for position, (ref, flag, shape, dtype) in enumerate(self.expected):
             node = ref()
             if node is None:
                 raise CompileError(
                     f"compiled function: node {position} of those it used when traced no "
                     "longer exists (a model made again, say); compile the function again"
                 )
+            value = node._data
+            if node.requires_grad is not flag:
+                raise CompileError(
+                    "compiled function: a node it uses has another requires_grad than when "
+                    "it was traced (a layer frozen or unfrozen); compile the function again"
+                )
+            if shape is not None and (value.shape != shape or value.dtype != dtype):
+                raise CompileError(
+                    "compiled function: the data of a node it uses changed shape or dtype "
+                    f"since it was traced ({_spell(_describe(node))}, was of shape {shape}); "
+                    "compile the function again"
+                )
             captured.append(node)
-        parents = captured + nodes
-        if tuple(p.requires_grad for p in parents) != self.flags:
-            raise CompileError(
-                "compiled function: a node it uses has another requires_grad than when it "
-                "was traced (a layer frozen or unfrozen); compile the function again"
-            )
-        if [_describe(p) for p in captured] != self.descriptions:
-            raise CompileError(
-                "compiled function: the data of a node it uses changed kind, shape or dtype "
-                "since it was traced; compile the function again"
-            )
-        first, self.first = self.first, None
-        if first is not None:  # the call that traced: its results are the trace's own
-            results, saved = first
-        else:
-            results, saved = self.forward(
-                [p._data for p in captured], [p._data for p in nodes], arrays
-            )
-        made = []
-        for output in self.outputs:
-            if output.how == "computed":
-                data = results[output.position]
-                if output.rule is None:
-                    made.append(output.kind._constant(data))  # type: ignore[attr-defined]
-                else:
-                    made.append(record_all(output.kind, data, output.rule, parents, saved))
-            elif output.how == "given":
-                made.append(parents[output.position])
-            else:
-                made.append(output.node)
-        values = results[len(self.outputs) :]
-        return _rebuild(self.result_spec, made, values)
+            data.append(value)
+        return captured, data
 
 
 def _unset(*args: Any) -> Any:
     raise AssertionError("the compiled step has no code")
+
+
+def _layout(node: Node) -> tuple[Any, Any]:
+    """The shape and dtype of a node's data (none for a Value's float)."""
+    data = node._data
+    return (data.shape, data.dtype) if isinstance(data, np.ndarray) else (None, None)
 
 
 def _spell(description: Any) -> str:
@@ -527,9 +569,19 @@ class _Compiler:
         step.captured = [weakref.ref(node) for node in trace.captured]
         step.flags = tuple(p.requires_grad for p in parents)
         step.descriptions = [_describe(p) for p in trace.captured]
+        step.expected = [
+            (weakref.ref(node), node.requires_grad, *_layout(node)) for node in trace.captured
+        ]
+        if not arg_nodes and not kwargs and all(type(a) in (np.ndarray, float) for a in args):
+            step.simple = tuple(
+                (type(a), getattr(a, "shape", None), getattr(a, "dtype", None)) for a in args
+            )
+        step.computed = len(forward_results)
         for output, made_function in zip(step.outputs, functions):
             if output.how == "computed" and made_function is not None:
                 output.rule = _compiled_rule(namespace.values[made_function.name])
+        if step.result_spec[0] == "node" and step.outputs[0].rule is not None:
+            step.single = step.outputs[0]
         values_of = program.values
         step.first = (
             tuple(values_of[i] if i is not None else None for i in results)

@@ -473,3 +473,21 @@ def test_fit_compiled_draws_the_same_dropout_masks_as_eager() -> None:
         trained.append([p.numpy().copy() for p in model.parameters()])
     for a, b in zip(*trained):
         np.testing.assert_array_equal(a, b)
+
+
+def test_outputs_of_every_kind_come_back_in_their_places() -> None:
+    w = Value(2.0, label="w")
+    constant = Value(5.0, requires_grad=False)
+
+    @autograd.compile
+    def many(x: float) -> Any:
+        y = w * x
+        return {"given": w, "constant": constant, "y": y, "data": y.data * 2.0, "n": [3, "s"]}
+
+    for x in (1.5, -0.5):
+        out = many(x)
+        assert out["given"] is w and out["constant"] is constant and out["n"] == [3, "s"]
+        assert out["y"].data == 2.0 * x and out["data"] == 4.0 * x
+        w.grad = 0.0
+        out["y"].backward()
+        assert w.grad == x
