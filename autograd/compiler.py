@@ -43,6 +43,8 @@ import numpy as np
 
 from . import mode
 from .codegen import Function, Namespace, guard_failed, tuple_source
+from .engine import _accumulate as accumulate
+from .engine import backward as backward_from
 from .engine import gradients, topological_order
 from .node import Node, record_all
 from .rules import RULES, Rule
@@ -296,6 +298,11 @@ class CompiledStep:
         self.single: _Output | None = None
         #: How many of the forward's results are nodes' data (the plain values follow).
         self.computed = 0
+        #: Whether every node the step uses is a leaf, so that forward_backward can add the
+        #: gradients into them without the engine's walk (the usual case: parameters).
+        self.direct = False
+        #: The generated backward of the first output, with (saved, seed).
+        self.backward_of_first: Callable[..., Any] = _unset
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         nodes, arrays = self._arguments(args, kwargs)
@@ -326,6 +333,40 @@ class CompiledStep:
                 made.append(parents[output.position])
             else:
                 made.append(output.node)
+        return _rebuild(self.result_spec, made, results[self.computed :])
+
+    def forward_backward(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The step, and the backward of its first output, at once (see ``CompiledFunction``).
+
+        The results come back as data: the output nodes are never made, so no graph is
+        left between the forward and the backward, and each leaf's gradient is added
+        into its ``.grad`` as ``backward()`` adds it.
+        """
+        nodes, arrays = self._arguments(args, kwargs)
+        if not self.direct or any(p._first is not None for p in nodes):
+            out = self(args, kwargs)  # a node inside a graph takes the engine's walk
+            backward_from(_first_node(out))
+            return _as_data(out)
+        captured, data = self._captured()
+        parents = captured + nodes
+        first, self.first = self.first, None
+        if first is not None:
+            results, saved = first
+        else:
+            results, saved = self.forward(data, [p._data for p in nodes], arrays)
+        grads = self.backward_of_first(saved, _unit_seed(results[0]))
+        stored: set[int] = set()
+        for parent, g in zip(parents, grads):
+            if g is not None and parent.requires_grad:
+                accumulate(parent, g, stored)
+        made = []
+        for output in self.outputs:
+            if output.how == "computed":
+                made.append(results[output.position])
+            elif output.how == "given":
+                made.append(parents[output.position]._data)
+            else:
+                made.append(output.node._data)
         return _rebuild(self.result_spec, made, results[self.computed :])
 
     def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Node], Any]:
@@ -390,6 +431,35 @@ def _unset(*args: Any) -> Any:
     raise AssertionError("the compiled step has no code")
 
 
+def _first_node(out: Any) -> Node:
+    """The first node among a function's results (the one forward_backward differentiates)."""
+    nodes: list[Node] = []
+    _flatten(out, nodes, [])
+    if not nodes:
+        raise CompileError("forward_backward: the function returned no node to differentiate")
+    return nodes[0]
+
+
+def _as_data(out: Any) -> Any:
+    """A function's results with every node replaced by its data."""
+    nodes: list[Node] = []
+    arrays: list[Any] = []
+    spec = _flatten(out, nodes, arrays)
+    return _rebuild(spec, [node.data for node in nodes], arrays)
+
+
+def _unit_seed(output: Any) -> Any:
+    """d(output)/d(output) = 1, of the output's kind (a gradient implied for one element)."""
+    if not isinstance(output, np.ndarray):
+        return 1.0
+    if output.size != 1:
+        raise CompileError(
+            f"forward_backward: a gradient can be implied only for an output of one element; "
+            f"the first output has shape {output.shape}"
+        )
+    return np.ones(output.shape, output.dtype)
+
+
 def _layout(node: Node) -> tuple[Any, Any]:
     """The shape and dtype of a node's data (none for a Value's float)."""
     data = node._data
@@ -416,6 +486,33 @@ class CompiledFunction:
         if self.step is None:
             raise CompileError("compiled function: call it once first; it is traced then")
         return self.step.source
+
+    def forward_backward(self, *args: Any, **kwargs: Any) -> Any:
+        """``out = f(*args); out.backward(); return out.data``, at once and faster.
+
+        For a function that returns one node with one element (a loss): the compiled
+        forward and backward run back to back, no node of the output is made, and every
+        leaf's gradient is added into its ``.grad`` as ``backward()`` adds it. ``nn.fit``
+        trains with it (``compile=True``).
+        """
+        if self.step is None or local.trace is not None:  # the first call traces
+            out = self(*args, **kwargs)
+            backward_from(_first_node(out))
+            return _as_data(out)
+        self._check_modes()
+        return self.step.forward_backward(args, kwargs)
+
+    def _check_modes(self) -> None:
+        if not mode.state.grad_enabled:
+            raise CompileError(
+                "a compiled step under no_grad is not supported: call the function itself "
+                "(.function) for a forward pass without a graph"
+            )
+        if mode.state.anomaly_enabled:
+            raise CompileError(
+                "a compiled step under detect_anomaly is not supported: call the function "
+                "itself (.function) to find the op that makes a NaN"
+            )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if local.trace is not None:  # inside another function being traced: trace this too
@@ -582,6 +679,10 @@ class _Compiler:
                 output.rule = _compiled_rule(namespace.values[made_function.name])
         if step.result_spec[0] == "node" and step.outputs[0].rule is not None:
             step.single = step.outputs[0]
+        first_function = functions[0] if functions else None
+        if first_function is not None and step.outputs[0].how == "computed":
+            step.backward_of_first = namespace.values[first_function.name]
+            step.direct = all(node._first is None for node in trace.captured)
         values_of = program.values
         step.first = (
             tuple(values_of[i] if i is not None else None for i in results)
