@@ -565,6 +565,9 @@ class _Compiler:
         self.trace = _Trace()
         #: Each node the backward walks reached, with its gradient's instruction.
         self.reached: list[tuple[Node, int]] = []
+        #: Whether the step is small enough to be read: then its code has comments and
+        #: names from the nodes' labels (a large one is written for speed alone).
+        self.readable = True
 
     def build(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CompiledStep:
         trace, program = self.trace, self.trace.program
@@ -591,7 +594,10 @@ class _Compiler:
                 forward_end = len(program.instructions)
                 parents = trace.captured + arg_nodes
                 position = {id(p): k for k, p in enumerate(parents)}
-                self._note_forward(out_nodes, position)
+                # Comments and names serve a reader, who reads small steps only.
+                self.readable = forward_end <= READABLE_STEP
+                if self.readable:
+                    self._note_forward(out_nodes, position)
                 with _RuleFallback():
                     backwards = [self._backward(node, parents, position) for node in out_nodes]
         finally:
@@ -634,7 +640,7 @@ class _Compiler:
                     saved.append(index)
             functions.append(function)
         given = {index: f"S[{k}]" for k, index in enumerate(saved)}
-        names = self._names(parents, backwards)
+        names = self._names(parents, backwards) if self.readable else {}
         node_count = len(forward_results)
         value_indices: list[int | None] = [v.index if type(v) is Sym else None for v in values]
         results = forward_results + value_indices
@@ -732,16 +738,17 @@ class _Compiler:
         walk = gradients([node], [seed], order=order)
         current: Node | None = None
         mark = len(program.instructions)
+        notes = self.readable
         for reached, g in walk:
-            if current is not None and mark < len(program.instructions):
+            if notes and current is not None and mark < len(program.instructions):
                 program.notes.setdefault(mark, ("backward", current))
             current, mark = reached, len(program.instructions)
-            if type(g) is Sym:
+            if notes and type(g) is Sym:
                 self.reached.append((reached, g.index))
             k = position.get(id(reached))
             if k is not None and type(g) is Sym and reached.requires_grad:
                 grads[k] = g.index
-        if current is not None and mark < len(program.instructions):
+        if notes and current is not None and mark < len(program.instructions):
             program.notes.setdefault(mark, ("backward", current))
         return start, len(program.instructions), grads
 
@@ -790,6 +797,9 @@ class _Compiler:
 
 
 _slot = Node.__dict__["_data"]
+
+#: A forward of at most this many operations is written for a reader (see ``readable``).
+READABLE_STEP = 1000
 
 
 def _forward_return(
