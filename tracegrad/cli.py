@@ -151,8 +151,7 @@ def _train(args: argparse.Namespace) -> int:
         f"{counted(recipe.epochs, 'epoch')} on {counted(len(run.X_fit), 'sample', grouped=True)} "
         f"({len(run.X_val):,} held out for validation, the "
         f"{counted(len(split.X_test), 'test sample', grouped=True)} used once, at the end); "
-        f"wall time "
-        f"{run.seconds:.1f} s; wrote {out}"
+        f"wall time {run.seconds:.1f} s; wrote {out}"
     )
     return 0
 
