@@ -45,7 +45,7 @@ from . import mode
 from .codegen import Function, Namespace, guard_failed, tuple_source
 from .engine import gradients, topological_order
 from .node import Node, record_all
-from .rules import RULES, Rule
+from .rules import OWN_RULES, RULES, Rule
 from .trace import Program, Sym, local, value_of
 from .trace import _operand as operand
 from .versions import clock
@@ -222,7 +222,8 @@ class _RuleFallback:
     """While a backward is traced, a rule that cannot run on symbols is called as it is."""
 
     def __enter__(self) -> None:
-        self.saved = {rule: rule.backward for rule in RULES.values()}
+        rules = (*RULES.values(), *OWN_RULES.values())
+        self.saved = {rule: rule.backward for rule in rules}
         for rule, backward in self.saved.items():
             rule.backward = _traced_rule(rule.name, backward)
 
