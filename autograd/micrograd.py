@@ -163,6 +163,11 @@ def _closure_rule(op: str) -> Rule:
     return rule
 
 
+def is_closure_rule(rule: Rule) -> bool:
+    """Whether ``rule`` runs a ``_backward`` closure (a node made as micrograd's)."""
+    return rule.backward is _run_closure
+
+
 def _missing(name: str) -> None:
     raise RuntimeError(
         f"backward: the op {name!r} (a Value(data, _children, _op)) has no _backward: "

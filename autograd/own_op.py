@@ -18,17 +18,52 @@ built-in ones. The same rule serves Values and Tensors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
 
 from .node import Node, record_all
-from .rules import Rule
+from .rules import Backward, Rule
 from .tensor import Tensor, _as_array
 from .trace import Sym
 from .value import Value, _to_float
 
 N = TypeVar("N", Value, Tensor)
+
+
+def rule(name: str, symbol: str | None = None, *, reads: str = "") -> Callable[[Backward], Rule]:
+    """Declare ``backward`` the derivative rule of your op ``name`` (a decorator; gives a Rule).
+
+    ``backward(ctx, g, out, *inputs)`` returns one gradient per input (None for an input
+    that gets none): for out = f(x_1, ..., x_n) and the incoming gradient g = ∂L/∂out,
+    input i's is g·∂f/∂x_i, the chain rule's step. ``out`` and ``inputs`` are raw data (a
+    float, an array), or nodes when the engine differentiates the rule again
+    (``create_graph=True``): written with operators and the nodes' methods, the same code
+    serves both. ``ctx`` is the constant given to ``record_op``. The engine sums a
+    broadcast gradient back to its input's shape, so a rule never does.
+
+    ``reads`` names the data the rule reads besides g: "inputs", "output", "both" or ""
+    (none). The engine refuses a backward after that data changed, instead of giving a
+    gradient of data that is gone. ``symbol`` is drawn for the op in pictures (the name by
+    default; a ``{}`` in it is filled with the op's constant).
+
+    It registers nothing: the name is for pictures and errors (the library's own ops are
+    declared in ``autograd.rules``' table).
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"rule: the op's name must be a non-empty string, got {name!r}")
+    if symbol is not None and not isinstance(symbol, str):
+        raise TypeError(f"rule {name!r}: symbol must be a string, got {type(symbol).__name__}")
+    if reads not in ("", "inputs", "output", "both"):
+        raise ValueError(f"rule {name!r}: reads must be '', inputs, output or both, got {reads!r}")
+
+    def declare(backward: Backward) -> Rule:
+        if not callable(backward):
+            raise TypeError(f"rule {name!r}: expected a function, got {type(backward).__name__}")
+        return Rule(name, symbol or name, backward, reads)
+
+    return declare
 
 
 def record_op(op: Rule, data: Any, *inputs: N, ctx: Any = None) -> N:

@@ -54,61 +54,26 @@ class Rule:
         return f"Rule({self.name!r})"
 
 
-#: Every primitive op of the library by name.
+#: Every primitive op by name.
 RULES: dict[str, Rule] = {}
-
-#: The ops declared outside the library (your own, with ``autograd.rule``), by name.
-OWN_RULES: dict[str, Rule] = {}
 
 
 def rule(name: str, symbol: str | None = None, *, reads: str = "") -> Callable[[Backward], Rule]:
-    """Register ``backward`` as the derivative rule of the op ``name``; returns the ``Rule``.
+    """Register ``backward`` as the derivative rule of the primitive ``name``.
+
+    The library's own table; an op of your own is declared with ``autograd.rule``.
 
     ``reads`` names the data the rule reads besides the incoming gradient: "inputs",
-    "output", "both" or "" (none); the engine refuses a backward after that data changed.
-    ``symbol`` is what pictures draw for the op (the name by default).
-
-    The library declares its primitives with it (``RULES``), and so do you, as
-    ``autograd.rule``, for an op of your own (``OWN_RULES``; see ``record_op``). Each name
-    belongs to one op: a library op's name cannot be taken, and declaring a name a second
-    time is an error, unless it is the same function declared again (a notebook cell run
-    twice), which replaces the first.
+    "output", "both" or "" (none).
     """
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"rule: the op's name must be a non-empty string, got {name!r}")
-    if symbol is not None and not isinstance(symbol, str):
-        raise TypeError(f"rule {name!r}: symbol must be a string, got {type(symbol).__name__}")
 
     def register(backward: Backward) -> Rule:
-        if not callable(backward):
-            raise TypeError(f"rule {name!r}: expected a function, got {type(backward).__name__}")
-        made = Rule(name, symbol or name, backward, reads)
-        origin = _origin(backward)
-        if origin[0] == __name__:  # the library's own table
-            if name in RULES:
-                raise ValueError(f"the rule for {name!r} is declared twice")
-            RULES[name] = made
-            return made
         if name in RULES:
-            raise ValueError(f"rule: {name!r} is an op of the library; give yours another name")
-        earlier = OWN_RULES.get(name)
-        if earlier is not None and _origin(earlier.backward) != origin:
-            raise ValueError(
-                f"rule: {name!r} is declared twice, by {'.'.join(_origin(earlier.backward))} "
-                f"and by {'.'.join(origin)}; give each op a name of its own"
-            )
-        OWN_RULES[name] = made
-        return made
+            raise ValueError(f"the rule for {name!r} is declared twice")
+        RULES[name] = Rule(name, symbol or name, backward, reads)
+        return RULES[name]
 
     return register
-
-
-def _origin(function: Any) -> tuple[str, str]:
-    """Where a function was defined: its module and its qualified name."""
-    return (
-        str(getattr(function, "__module__", "?")),
-        str(getattr(function, "__qualname__", type(function).__name__)),
-    )
 
 
 # -- helpers that work on floats, numpy arrays and nodes alike -------------------------

@@ -8,6 +8,7 @@ meets them, parents in argument order.
 
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,7 +83,10 @@ def _format_array(array: np.ndarray) -> str:
 
 def _op_label(node: Node) -> str:
     symbol = node._rule.symbol if node._rule is not None else ""
-    return symbol.format(_format_number(node._ctx)) if "{}" in symbol else symbol
+    if "{}" not in symbol:
+        return symbol
+    constant = node._ctx  # an op of one's own may keep any constant: "c" stands for it then
+    return symbol.format(_format_number(constant) if isinstance(constant, numbers.Real) else "c")
 
 
 def _record(node: Node, show_grad: bool) -> str:
