@@ -601,11 +601,11 @@ def test_micrographs_constructor_never_gives_a_silent_gradient() -> None:
     a, b = Value(1.0), Value(2.0)
     out = Value(3.0, (a, b), "+")
     assert out.parents == (a, b) and out._op == "+"
-    with pytest.raises(RuntimeError, match="has no _backward.*Your own op"):
+    with pytest.raises(RuntimeError, match=r"has no _backward.*Your own op"):
         (out * 2).backward()
-    with pytest.raises(TypeError, match="is a leaf.*Your own op"):
+    with pytest.raises(TypeError, match=r"is a leaf.*Your own op"):
         Value(3.0)._backward = lambda: None
-    with pytest.raises(TypeError, match="the op 'mul'.*Your own op"):
+    with pytest.raises(TypeError, match=r"the op 'mul'.*Your own op"):
         (a * b)._backward = lambda: None
 
     def add_back() -> None:
@@ -613,7 +613,7 @@ def test_micrographs_constructor_never_gives_a_silent_gradient() -> None:
         b.grad += out.grad
 
     out._backward = add_back
-    with pytest.raises(RuntimeError, match="create_graph.*Your own op"):
+    with pytest.raises(RuntimeError, match=r"create_graph.*Your own op"):
         grad(out * out, a, create_graph=True)
     with pytest.raises(TypeError, match="requires_grad must be True or False"):
         Value(3.0, "yes")  # type: ignore[arg-type]

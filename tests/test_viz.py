@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import graphviz
+import numpy as np
 import pytest
 
-from autograd import GraphTooLargeError, GraphvizNotFoundError, Value, draw_graph
+from autograd import GraphTooLargeError, GraphvizNotFoundError, Tensor, Value, draw_graph
 
 
 def _example() -> Value:
@@ -94,3 +95,10 @@ def test_graphviz_is_imported_when_a_graph_is_drawn_not_with_autograd() -> None:
         "assert 'graphviz' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", program], check=True)
+
+
+def test_an_array_constant_or_an_own_ops_constant_is_drawn_as_c() -> None:
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    source = draw_graph(t * np.array([3.0, 4.0])).source  # no float of a 2-element array
+    assert 'label="× c"' in source
+    assert 'label="× 3"' in draw_graph(t * 3.0).source
