@@ -140,6 +140,11 @@ class Value(Differentiable):
     ``data`` is a Python float; ``grad`` is d(root)/d(self) after ``root.backward()`` (a
     float, 0.0 before). Values require grad by default, as in micrograd; pass
     ``requires_grad=False`` for a constant. ``label`` names the value in pictures.
+
+    micrograd's form ``Value(data, _children, _op)`` (or ``_children=``, ``_op=``) makes
+    the result of an op of your own, whose inputs are the children: assign it a
+    ``_backward`` closure, as micrograd's lecture does (``micrograd.py``), or declare a
+    rule instead (``autograd.rule`` and ``autograd.record_op``).
     """
 
     __slots__ = ()
