@@ -368,6 +368,12 @@ def _evaluate(
 
 def _loss_number(result: Any, loss: Any, where: str) -> float:
     """The number a loss gave: one, held by a node (``backward`` starts from it)."""
+    _check_loss_node(result, loss, where)
+    return float(result.item())
+
+
+def _check_loss_node(result: Any, loss: Any, where: str) -> None:
+    """A loss gives one number, held by a node: what ``backward`` can start from."""
     if not isinstance(result, (Tensor, Value)):
         raise TypeError(
             f"{where}: loss {getattr(loss, '__name__', loss)!r} must return a node (a Tensor "
@@ -378,7 +384,6 @@ def _loss_number(result: Any, loss: Any, where: str) -> float:
             f"{where}: loss {getattr(loss, '__name__', loss)!r} must return one number, got "
             f"a Tensor of shape {result.shape} (reduce it: reduction='mean')"
         )
-    return float(result.item())
 
 
 def _call_loss(loss: Any, outputs: Any, y: np.ndarray, where: str, **options: Any) -> Any:
@@ -458,26 +463,31 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
     for step, (X_batch, y_batch) in enumerate(
         batches(run.X, run.y, run.batch_size, shuffle=run.shuffle, rng=run.generator), start=1
     ):
-        if run.compile:
+        if run.compile:  # the forward and the backward as one compiled step
+            run.optimizer.zero_grad()
             try:
-                batch_loss, output = _compiled_step(run, X_batch, y_batch)(X_batch, y_batch)
+                loss_data, output = _compiled_step(run, X_batch, y_batch).forward_backward(
+                    X_batch, y_batch
+                )
             except TracingError as error:
                 raise TypeError(
                     f"fit: compile=True cannot compile this training step ({error}); train "
                     "with compile=False"
                 ) from error
+            value = _compiled_loss_number(loss_data, run.loss)
         else:
             output = _run_model(model, X_batch, "fit", run.scalar)
             batch_loss = _call_loss(run.loss, output, y_batch, "fit")
-        value = _loss_number(batch_loss, run.loss, "fit")
+            value = _loss_number(batch_loss, run.loss, "fit")
         if not math.isfinite(value):
             raise TrainingDivergedError(
                 f"fit: the loss became {value} at epoch {epoch}, batch {step}; "
                 "lower the learning rate or check the data (X, y) for NaN and huge values",
                 run.history,
             )
-        run.optimizer.zero_grad()
-        batch_loss.backward()
+        if not run.compile:
+            run.optimizer.zero_grad()
+            batch_loss.backward()
         run.optimizer.step()
         total_loss += value * len(X_batch)
         seen += len(X_batch)
@@ -507,10 +517,22 @@ def _compiled_step(run: _Run, X: np.ndarray, y: np.ndarray) -> Any:
         def train_step(X_batch: Any, y_batch: Any) -> tuple[Any, Any]:
             output = _run_model(model, X_batch, "fit", scalar)
             data = output.data if isinstance(output, Tensor) else _outputs_data(output)
-            return _call_loss(loss, output, y_batch, "fit"), data
+            batch_loss = _call_loss(loss, output, y_batch, "fit")
+            _check_loss_node(batch_loss, loss, "fit")  # by its shape: traced, it has no number
+            return batch_loss, data
 
         step = run.steps[key] = autograd_compile(train_step)
     return step
+
+
+def _compiled_loss_number(data: Any, loss: Any) -> float:
+    """The loss a compiled step gave, as data: one number (see ``_loss_number``)."""
+    if np.size(data) != 1:
+        raise ValueError(
+            f"fit: loss {getattr(loss, '__name__', loss)!r} must return one number, got an "
+            f"array of shape {np.shape(data)} (reduce it: reduction='mean')"
+        )
+    return float(np.asarray(data).reshape(()))
 
 
 def _outputs_data(outputs: list[Any]) -> list[Any]:

@@ -64,6 +64,7 @@ SUB_MODULES = [
     "autograd.testing",
     "nn.data",
     "nn.datasets",
+    "nn.functional",
     "nn.init",
     "nn.optim",
     "nn.plot",
