@@ -113,6 +113,7 @@ def set_backward(node: Node, closure: Callable[[], None]) -> None:
         )
     ctx = node._ctx
     if type(ctx) is Closure:
+        _check_captured(node, closure)
         ctx.closure = closure
         return
     kind = type(node).__name__
@@ -127,6 +128,36 @@ def set_backward(node: Node, closure: Callable[[], None]) -> None:
             f"op's result with its inputs, Value(data, (self, other), 'op') ({HOW})"
         )
     # A constant (no child needed a gradient, or made under no_grad): nothing is owed.
+
+
+def _check_captured(node: Node, closure: Callable[[], None]) -> None:
+    """Refuse a closure that uses a node needing a gradient that is not among the inputs.
+
+    The engine passes gradients along the graph, so an input left out of ``_children``
+    would get the closure's share, or not, depending on the order of the walk: an error
+    now, where the closure names it, instead of a gradient wrong later.
+    """
+    code = getattr(closure, "__code__", None)
+    cells = getattr(closure, "__closure__", None) or ()
+    if code is None:
+        return
+    parents = node.parents
+    for name, cell in zip(code.co_freevars, cells):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a variable not assigned yet
+            continue
+        if (
+            isinstance(value, Node)
+            and value is not node
+            and value.requires_grad
+            and all(value is not parent for parent in parents)
+        ):
+            raise TypeError(
+                f"_backward: the closure of {node.op!r} uses {name!r}, which is not among the "
+                f"op's _children, so backward() would not pass it its gradient: list it, "
+                f"Value(data, (..., {name}), {node._op!r})"
+            )
 
 
 # -- Value(data, _children, _op): a node driven by the user's closure ---------------------

@@ -364,6 +364,27 @@ def test_what_a_closure_cannot_serve_is_refused_by_name() -> None:
         Value(1.0, (x, 2.0), "+")
 
 
+def test_a_closure_that_uses_an_input_left_out_of_the_children_is_refused() -> None:
+    a, b = Value(2.0), Value(3.0)
+    out = Value(a.data * b.data, (a,), "*")  # b forgotten: it would get no gradient
+
+    def _backward() -> None:
+        a.grad += b.data * out.grad
+        b.grad += a.data * out.grad
+
+    with pytest.raises(TypeError, match=r"uses 'b', which is not among the op's _children"):
+        out._backward = _backward
+    constant = Value(3.0, requires_grad=False)  # a constant needs no gradient: allowed
+    scaled = Value(a.data * constant.data, (a,), "scale")
+
+    def scale_back() -> None:
+        a.grad += constant.data * scaled.grad
+
+    scaled._backward = scale_back
+    scaled.backward()
+    assert a.grad == 3.0
+
+
 def test_a_closure_that_sets_a_non_number_is_named() -> None:
     x = Value(1.0)
     out = Value(2.0, (x,), "odd")
