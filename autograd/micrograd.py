@@ -26,8 +26,9 @@ node's gradient from ``out.grad`` and adds into its inputs' ``.grad``, which rea
 it runs, and what it added there is the input's share, which the engine then sums as it
 sums every op's. A closure computes with numbers, so what it cannot serve is refused by
 name instead of giving a wrong gradient: a second derivative (``create_graph=True``), a
-compiled step, a node whose ``_backward`` was never assigned, and a ``_backward``
-assigned to a leaf (which ``backward()`` would never call). An op declared with a rule
+compiled step, a node whose ``_backward`` was never assigned, a ``_backward`` assigned
+to a leaf (which ``backward()`` would never call), and a closure that uses a Value left
+out of the children (which would get no gradient). An op declared with a rule
 (``autograd.rule`` and ``autograd.record_op``, "Your own op" in the docs) has none of
 these limits.
 """
