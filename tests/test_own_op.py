@@ -264,7 +264,7 @@ def test_mistakes_are_named() -> None:
     with pytest.raises(TypeError, match="expected a function"):
         rule("x")(3)  # type: ignore[arg-type]
     wrong = rule("wrong")(lambda ctx, g, out, x: (g, g))  # two gradients for one input
-    with pytest.raises(RuntimeError, match="'wrong' returned 2 gradients for 1 inputs"):
+    with pytest.raises(RuntimeError, match="'wrong' returned 2 gradients for 1 input"):
         record_op(wrong, 1.0, x).backward()
 
 
