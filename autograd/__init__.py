@@ -17,7 +17,7 @@ from .node import Node
 from .own_op import record_op, rule
 from .rules import Rule
 from .tensor import Tensor, matmul, maximum, minimum
-from .trace import GuardError, TracingError, fresh, is_traced
+from .trace import GuardError, TracingError, depends_on, fresh, is_traced
 from .value import Value
 from .versions import DataChangedError
 from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph
@@ -38,6 +38,7 @@ __all__ = [
     "compile",
     "concatenate",
     "cross_entropy",
+    "depends_on",
     "detect_anomaly",
     "draw_graph",
     "enable_grad",

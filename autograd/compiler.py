@@ -47,6 +47,7 @@ from .engine import _accumulate as accumulate
 from .engine import backward as backward_from
 from .engine import gradients, topological_order
 from .micrograd import is_closure_rule
+from .mode import switched
 from .node import Node, record_all
 from .rules import RULES, Rule
 from .trace import Program, Sym, local, value_of
@@ -140,6 +141,11 @@ class _Trace:
         #: Each argument node and captured node by identity, with its data's symbol.
         self.symbols: dict[int, Sym] = {}
         self.start = clock.tick()  # nodes made during the trace have an epoch this late
+        #: Python state the function read (``trace.depends_on``): (object, name, value).
+        self.remembered: dict[tuple[int, str], tuple[Any, str, Any]] = {}
+
+    def remember(self, obj: Any, name: str, value: Any) -> None:
+        self.remembered.setdefault((id(obj), name), (obj, name, value))
 
     def give(self, node: Node, source: str, value: Any) -> Sym:
         symbol = self.program.emit(("input", source), value)
@@ -192,9 +198,11 @@ class _Tracing:
     def __enter__(self) -> _Trace:
         Node._data = _TracedData(self.slot, self.trace)  # type: ignore[misc]
         local.trace = self.trace
+        switched.add(1)  # what asks tracing() looks further while a trace runs
         return self.trace
 
     def __exit__(self, *exc: Any) -> None:
+        switched.add(-1)
         Node._data = self.slot  # type: ignore[misc]
         local.trace = None
 
@@ -317,6 +325,8 @@ class CompiledStep:
         self.direct = False
         #: The generated backward of the first output, with (saved, seed).
         self.backward_of_first: Callable[..., Any] = _unset
+        #: Python state the traced function read: (object, attribute, what it was).
+        self.state: list[tuple[Any, str, Any]] = []
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         nodes, arrays = self._arguments(args, kwargs)
@@ -413,8 +423,25 @@ class CompiledStep:
                 )
         return nodes, arrays
 
+    def _check_state(self) -> None:
+        """The Python state the function read while traced is still what it was."""
+        for holder, name, was in self.state:
+            obj = holder()
+            if obj is None:
+                continue  # gone: its nodes are checked as such
+            now = getattr(obj, name, _MISSING)
+            same = now is was() if isinstance(was, weakref.ref) else _same_value(now, was)
+            if not same:
+                raise CompileError(
+                    f"compiled function: {type(obj).__name__}.{name} is no longer what it was "
+                    "when the function was traced (a module's train/eval mode, a layer or "
+                    "parameter replaced, a setting changed); compile one function for each"
+                )
+
     def _captured(self) -> tuple[list[Node], list[Any]]:
         """The nodes the step uses and their data, each still as it was when traced."""
+        if self.state:
+            self._check_state()
         captured: list[Node] = []
         data: list[Any] = []
         for position, (ref, flag, shape, dtype) in enumerate(self.expected):
@@ -472,6 +499,28 @@ def _unit_seed(output: Any) -> Any:
             f"the first output has shape {output.shape}"
         )
     return np.ones(output.shape, output.dtype)
+
+
+_MISSING = object()
+
+
+def _same_value(now: Any, was: Any) -> bool:
+    return type(now) is type(was) and bool(now == was)
+
+
+def _remembered(obj: Any, name: str, value: Any) -> tuple[Any, str, Any] | None:
+    """How a compiled step checks ``obj.name`` later: the object weakly, the value by identity
+    (a node, a module) or by equality (a number, a string); None for what it cannot check."""
+    try:
+        holder = weakref.ref(obj)
+    except TypeError:
+        return None
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return holder, name, value
+    try:
+        return holder, name, weakref.ref(value)
+    except TypeError:
+        return None
 
 
 def _layout(node: Node) -> tuple[Any, Any]:
@@ -694,6 +743,11 @@ class _Compiler:
                 (type(a), getattr(a, "shape", None), getattr(a, "dtype", None)) for a in args
             )
         step.computed = len(forward_results)
+        step.state = [
+            checked
+            for obj, name, value in trace.remembered.values()
+            if (checked := _remembered(obj, name, value)) is not None
+        ]
         for output, made_function in zip(step.outputs, functions):
             if output.how == "computed" and made_function is not None:
                 output.rule = _compiled_rule(namespace.values[made_function.name])

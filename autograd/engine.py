@@ -28,7 +28,7 @@ from . import mode
 from .broadcast import sum_to_shape
 from .node import Node
 from .rules import Rule
-from .versions import DataChangedError, clock
+from .versions import DataChangedError, clock, existing_storage
 
 
 def topological_order(outputs: Sequence[Node]) -> list[Node]:
@@ -190,7 +190,9 @@ def _check_unchanged(node: Node) -> None:
     # the Tensors the op keeps as constants (labels, a condition, a target, an index)
     suspects += [(f"constant {position}", c) for position, c in enumerate(_kept(node))]
     for what, suspect in suspects:
-        storage = getattr(suspect, "_storage", None)
+        # a node's own record, or the record another tensor of its memory made (a view,
+        # a copy.copy, from_numpy of the same array)
+        storage = getattr(suspect, "_storage", None) or existing_storage(suspect._data)
         if storage is not None and storage.written_at > node._epoch:
             label = f" {suspect.label!r}" if suspect.label else ""
             shape = getattr(suspect._data, "shape", None)

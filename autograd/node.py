@@ -25,7 +25,7 @@ import numpy as np
 
 from . import trace
 from .mode import state, switched
-from .versions import Storage, clock
+from .versions import Storage, clock, storage_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -131,6 +131,34 @@ class Node:
         """A leaf was made by the user (or under ``no_grad``), not recorded from an op."""
         return self._first is None
 
+    # -- copies: copy.copy and copy.deepcopy ------------------------------------------
+
+    def __copy__(self: N) -> N:
+        """A new leaf with a copy of the data, ``requires_grad``, label and gradient.
+
+        As numpy's ``copy.copy`` copies an array (and PyTorch's ``copy.deepcopy`` a
+        tensor): a shallow copy sharing the memory would be a tensor that writes into this
+        one. Only a leaf is copied: a node inside a graph has no copy that means one thing
+        (``detach()`` shares its data outside the graph, ``clone()`` copies it in the graph).
+        """
+        if self._first is not None:
+            raise RuntimeError(
+                f"copy of a {type(self).__name__} inside a graph: only a leaf (a value you "
+                "made) is copied; use .detach() for its data outside the graph, or .clone() "
+                "for a copy in the graph"
+            )
+        data = self._data
+        out = leaf(type(self), data.copy() if isinstance(data, np.ndarray) else data,
+                   self.requires_grad, self.label)  # fmt: skip
+        grad = self.grad
+        out.grad = grad.copy() if isinstance(grad, np.ndarray) else grad
+        return out
+
+    def __deepcopy__(self: N, memo: dict[int, Any]) -> N:
+        out = self.__copy__()
+        memo[id(self)] = out
+        return out
+
     # -- gradients ---------------------------------------------------------------------
 
     def zero_grad(self) -> None:
@@ -185,8 +213,10 @@ class Node:
     def _shared_storage(self) -> Storage:
         """The ``Storage`` of this node's memory, made on first use."""
         storage = getattr(self, "_storage", None)
-        if storage is None:
-            storage = self._storage = Storage()
+        if storage is None:  # the memory's own record, shared with every tensor of it
+            data = self._data
+            storage = storage_of(data) if isinstance(data, np.ndarray) else Storage()
+            self._storage = storage
         return storage
 
     def _mark_written(self) -> None:

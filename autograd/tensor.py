@@ -27,7 +27,7 @@ from .habits import ElementCount, TensorHabits, pytorch_names
 from .node import Node, changes_in_place, check_flag, init_leaf, leaf, record_all
 from .rules import Rule
 from .trace import Sym, apply
-from .versions import Storage, TrackedArray, tracked_view, writable_view
+from .versions import TrackedArray, storage_of, tracked_view, writable_view
 
 DEFAULT_DTYPE = np.float32
 AxisError = np.exceptions.AxisError
@@ -214,8 +214,15 @@ class Tensor(TensorHabits, Differentiable):
         if type(self._data) is Sym:  # while a compiled function is traced
             return self._data
         view = getattr(self, "_data_view", None)  # made once, while the array stays the same
-        if view is None or view._source is not self._data or view.shape != self._data.shape:
-            view = self._data_view = tracked_view(self._data, self._shared_storage())
+        data = self._data
+        if (  # made once, and again if the array changed or the view was reinterpreted
+            view is None
+            or view._source is not data
+            or view.shape != data.shape
+            or view.dtype != data.dtype
+            or view.strides != data.strides
+        ):
+            view = self._data_view = tracked_view(data, self._shared_storage())
         return view
 
     @data.setter
@@ -245,7 +252,7 @@ class Tensor(TensorHabits, Differentiable):
                 f"not {array.dtype}"
             )
         self._data = array
-        self._storage = storage if storage is not None else Storage()
+        self._storage = storage if storage is not None else storage_of(array)
         self._mark_written()
 
     # -- what users see ----------------------------------------------------------------
@@ -519,8 +526,14 @@ class Tensor(TensorHabits, Differentiable):
             self, other_requires_grad, f"{symbol}=", f"write `x = x {symbol} y` for a new node"
         ):
             return out_of_place(self, other)
-        # an int stays an int, so that an integer tensor can be updated by one
-        value = operand._data if isinstance(operand, Tensor) else _as_array(other)
+        # A Python number stays one (numpy then computes in the tensor's dtype, as `x * 0.1`
+        # does, and an int updates an integer tensor); an array is the op's constant.
+        if isinstance(operand, Tensor):
+            value = operand._data
+        elif type(other) in (int, float, bool):
+            value = other
+        else:
+            value = operand
         try:
             ufunc(self._data, value, out=self._data, casting="same_kind")
         except ValueError as error:
@@ -626,11 +639,25 @@ class Tensor(TensorHabits, Differentiable):
 
     __abs__ = abs
 
-    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
-        """x limited to [min, max] (either bound may be None)."""
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:
+        """x limited to [min, max] (either bound may be None; numbers, arrays or Tensors).
+
+        The rule reads the bounds at the backward: an array bound is copied and a Tensor
+        bound is watched, as every constant an op keeps (``_constant_array``, ``_watching``).
+        """
         if min is None and max is None:
             raise ValueError("clip: give min, max or both")
-        return _make(np.clip(self._data, min, max), (self,), rules.clip, (min, max))
+        tensors = [bound for bound in (min, max) if isinstance(bound, Tensor)]
+        low, high = (_bound(min, self), _bound(max, self))
+        try:
+            data = np.clip(self._data, low, high)
+        except ValueError:
+            raise ValueError(
+                f"clip: bounds of shapes {np.shape(low)} and {np.shape(high)} do not broadcast "
+                f"with a tensor of shape {self.shape}"
+            ) from None
+        out = _make(data, (self,), rules.clip, (low, high))
+        return _watching(out, *tensors) if tensors else out
 
     def maximum(self, other: Any) -> Tensor:
         """The elementwise maximum of self and other (ties share the gradient)."""
@@ -885,6 +912,19 @@ def _constant_array(x: Any, like: Tensor) -> Any:
     if np.issubdtype(like._data.dtype, np.floating):
         array = array.astype(like._data.dtype, copy=False)
     return array if array.ndim else array.item()
+
+
+def _bound(bound: Any, like: Tensor) -> Any:
+    """A bound of ``clip``: None, a number, a copy of an array, or a Tensor's data."""
+    if bound is None or isinstance(bound, (int, float)):
+        return bound
+    if isinstance(bound, Tensor):
+        if bound.requires_grad:
+            raise TypeError("clip: a bound cannot require grad; use maximum() and minimum()")
+        return bound._data
+    if isinstance(bound, Node):
+        raise TypeError(f"clip: a bound is a number or an array, not a {type(bound).__name__}")
+    return _constant_array(bound, like)
 
 
 def _watching(out: Tensor, *constants: Any) -> Tensor:

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .mode import switched
+
 
 class TracingError(RuntimeError):
     """Something a compiled function did cannot be traced; the message says what to do."""
@@ -226,6 +228,23 @@ def fresh(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     if trace is None:
         return value
     return trace.program.emit(("call", function, _operand(args), _operand(kwargs)), value, ())
+
+
+def depends_on(obj: Any, *names: str) -> None:
+    """Say that what is being compiled depends on ``obj``'s attributes ``names`` (all of
+    its attributes when none are named).
+
+    Outside a trace it does nothing. While a function is traced, the compiled step will
+    check at every call that each attribute is still what it is now (the same object, or
+    an equal number or string) and refuse to run otherwise (``CompileError``): Python
+    state such as a module's train/eval mode or a dropout rate is read while tracing and
+    would otherwise be frozen silently. ``nn``'s modules call it for their own state.
+    """
+    trace = local.trace
+    if trace is None:
+        return
+    for name in names or [name for name in vars(obj) if not name.startswith("__")]:
+        trace.remember(obj, name, getattr(obj, name))
 
 
 #: The engine's node classes (set by node.py): a symbol's operators defer to a node's,
@@ -466,6 +485,7 @@ class Sym:
     # -- arrays: indexing, attributes, methods, and numpy's protocols -------------------
 
     def __getitem__(self, index: Any) -> Sym:
+        _refuse_data_shaped(index)
         value = self.value[value_of(index)]
         return self.program.emit(("getitem", self, _operand(index)), value)
 
@@ -508,6 +528,11 @@ class Sym:
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         if func in _METADATA:
             return func(*value_of(args), **value_of(kwargs))
+        if func in _DATA_SHAPED:
+            raise TracingError(
+                f"np.{getattr(func, '__name__', func)} of data inside a compiled function: "
+                "its result's shape depends on the data, which a compiled step cannot follow"
+            )
         writes_first = func in _WRITING_FUNCTIONS
         if writes_first:
             _check_target(self.program, args[0] if args else kwargs.get("dst", kwargs.get("a")))
@@ -546,6 +571,11 @@ class _Method:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         owner = self.owner
+        if self.name in ("nonzero", "compress"):
+            raise TracingError(
+                f"{self.name}() of data inside a compiled function: its result's shape "
+                "depends on the data, which a compiled step cannot follow"
+            )
         if self.name in _WRITING_METHODS:
             owner.program.check_write(owner.value)
         value = getattr(owner.value, self.name)(*value_of(args), **value_of(kwargs))
@@ -562,6 +592,26 @@ _WRITING_FUNCTIONS = frozenset(
     for name in ("copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis")
     if hasattr(np, name)
 )
+
+#: numpy functions whose result's shape depends on the data (what is nonzero, unique...).
+_DATA_SHAPED = frozenset(
+    getattr(np, name)
+    for name in ("nonzero", "flatnonzero", "argwhere", "unique", "extract", "compress")
+    if hasattr(np, name)
+)
+
+
+def _refuse_data_shaped(index: Any) -> None:
+    """A mask of data as an index picks as many elements as the data says: refused."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for part in parts:
+        if type(part) is Sym and getattr(part.value, "dtype", None) == np.bool_:
+            raise TracingError(
+                "an index made of a mask of data inside a compiled function: how many "
+                "elements it picks depends on the data, which a compiled step cannot "
+                "follow; use where() instead"
+            )
+
 
 #: ndarray methods that write into the array (their result, if any, is not data).
 _WRITING_METHODS = frozenset(("fill", "put", "sort", "partition", "itemset", "setfield"))
@@ -585,8 +635,9 @@ local = _Local()
 
 
 def tracing() -> Any:
-    """The trace this thread is running, or None."""
-    return local.trace
+    """The trace this thread is running, or None (one read of a plain counter when no
+    thread is tracing: the op methods and modules ask at every call)."""
+    return local.trace if switched.count else None
 
 
 def is_traced(x: Any) -> bool:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,54 @@ class Storage:
     def mark_written(self) -> None:
         """Stamp this memory as written now."""
         self.written_at = clock.tick()
+
+
+# -- one record of writes per block of memory ----------------------------------------------
+#
+# Tensors that share memory must share its record, or a write through one is unseen by the
+# other's graph: a view (reshape, T, detach), another tensor's data handed to from_numpy,
+# two from_numpy of one array, a copy.copy. Rather than pass the record along every way
+# memory can be shared (and miss one), the record belongs to the memory itself: to the
+# array that owns it, found by following ``.base``. Any array that views the memory, made
+# any way, finds the same record.
+
+_records: dict[int, tuple[Any, Storage]] = {}
+_records_lock = threading.Lock()
+
+
+def _owner(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory ``array`` views (itself, if it owns it)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def storage_of(array: np.ndarray) -> Storage:
+    """The record of writes of the memory behind ``array``, made on first use."""
+    owner = _owner(array)
+    key = id(owner)
+    with _records_lock:
+        entry = _records.get(key)
+        if entry is not None and entry[0]() is owner:
+            return entry[1]
+        storage = Storage()
+        _records[key] = (weakref.ref(owner, functools.partial(_forget, key)), storage)
+        return storage
+
+
+def existing_storage(array: Any) -> Storage | None:
+    """The record of the memory behind ``array``, if any tensor of that memory made one."""
+    if not isinstance(array, np.ndarray):
+        return None
+    owner = _owner(array)
+    entry = _records.get(id(owner))
+    return entry[1] if entry is not None and entry[0]() is owner else None
+
+
+def _forget(key: int, _: Any) -> None:
+    """The owner of memory ``key`` is gone: its record goes too (its id may be reused)."""
+    with _records_lock:
+        _records.pop(key, None)
 
 
 def _reports_write(method: Any) -> Any:

@@ -20,7 +20,7 @@ from tracegrad.rng import Seed
 from . import checks
 from .init import INITIALISERS, initialise
 from .modelfile import MODULE_BYTES, TENSOR_BYTES
-from .module import Module, architecture_kind, build, positive_size
+from .module import Module, _depends_on_state, architecture_kind, build, positive_size
 
 
 class TensorModule(Module):
@@ -29,6 +29,7 @@ class TensorModule(Module):
     entrance, naming ``nn.scalar`` for networks of Values."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        _depends_on_state(self)
         if args and not isinstance(args[0], Tensor):
             args = (_as_tensor(args[0], type(self).__name__), *args[1:])
         return self.forward(*args, **kwargs)

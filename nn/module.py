@@ -33,7 +33,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd import Node, Value
+from autograd import Node, Value, depends_on
+from autograd.trace import tracing
 
 from . import checks
 from .init import unfilled
@@ -88,6 +89,14 @@ def _what(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def _depends_on_state(module: Module) -> None:
+    """While a step is compiled, what it reads of ``module`` in Python (its mode, its
+    parameters and sub-modules, its settings) must stay so: ``autograd.depends_on``."""
+    if tracing():
+        depends_on(module, "training")
+        depends_on(module)
+
+
 class Module:
     """A piece of a model: call it on inputs, ask it for ``parameters()``."""
 
@@ -109,6 +118,7 @@ class Module:
             cls.type_name = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        _depends_on_state(self)
         return self.forward(*args, **kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:
