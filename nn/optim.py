@@ -542,19 +542,13 @@ class LRScheduler:
             if not isinstance(value, (list, tuple)) or len(value) != 1:
                 checks.wrong_type(where, key, "a list of one learning rate", value)
             rates[key] = checks.real(value[0], where, f"{key}[0]", low=0.0)
-        settings = {
-            name: check(self._setting_from(state_dict, name), where)
-            for name, check in self.SETTINGS.items()
-        }
+        settings = {name: check(state_dict[name], where) for name, check in self.SETTINGS.items()}
         progress = self._checked_progress(state_dict, where)
         for name, value in settings.items():
             setattr(self, name, value)
         for name, value in progress.items():
             setattr(self, name, value)
         self.epoch, self.base_lr, self._last_lr = epoch, rates["base_lrs"], rates["_last_lr"]
-
-    def _setting_from(self, state_dict: Mapping[str, Any], name: str) -> Any:
-        return state_dict[name]
 
     def _checked_progress(self, state_dict: Mapping[str, Any], where: str) -> dict[str, Any]:
         return {}
@@ -717,11 +711,12 @@ class ReduceLROnPlateau(LRScheduler):
             "cooldown_counter": self.cooldown_counter,
         }
 
-    def _setting_from(self, state_dict: Mapping[str, Any], name: str) -> Any:
-        if name == "min_lr" and "min_lr" not in state_dict and "min_lrs" in state_dict:
-            rates = state_dict["min_lrs"]  # PyTorch's: one per group
-            return rates[0] if isinstance(rates, (list, tuple)) and len(rates) == 1 else rates
-        return state_dict[name]
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        if isinstance(state_dict, Mapping) and "min_lr" not in state_dict:
+            rates = state_dict.get("min_lrs")  # PyTorch's: one per group
+            if isinstance(rates, (list, tuple)) and len(rates) == 1:
+                state_dict = {**state_dict, "min_lr": rates[0]}
+        super().load_state_dict(state_dict)
 
     def _checked_progress(self, state_dict: Mapping[str, Any], where: str) -> dict[str, Any]:
         best = state_dict["best"]
