@@ -1,8 +1,9 @@
 """nn: neural networks on top of autograd.
 
 Modules (``Linear``, activations, ``Dropout``, ``Sequential``, ``MLP``; ``nn.scalar`` for
-networks of Values), losses, metrics, optimisers (``nn.optim``), minibatches
-(``nn.data``), data sets (``nn.datasets``), training (``fit``, ``evaluate``), pictures
+networks of Values), losses, metrics, optimisers (``nn.optim``; ``nn.utils`` clips
+gradients), minibatches (``nn.data``), data sets (``nn.datasets``), training (``fit``,
+``evaluate``; ``nn.callbacks``, checkpoints in ``nn.checkpoint``), pictures
 (``nn.plot``), model files (``Module.save``, ``nn.load``), and the way out to PyTorch
 (``to_torch``, ``from_torch``) and ONNX (``to_onnx``).
 """
@@ -17,7 +18,7 @@ if not getattr(_autograd, "__tracegrad__", False):
         "own, or `pip uninstall autograd` and reinstall tracegrad."
     )
 
-from . import data, datasets, init, optim, plot, scalar
+from . import callbacks, data, datasets, init, optim, plot, scalar, utils
 from .activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, Tanh
 from .interop import from_torch, to_onnx, to_torch
 from .layers import Dropout, Flatten, Linear, LogSoftmax, Sequential, Softmax
@@ -46,6 +47,7 @@ __all__ = [
     "TrainingDivergedError",
     "accuracy",
     "binary_cross_entropy",
+    "callbacks",
     "confusion_matrix",
     "cross_entropy",
     "data",
@@ -66,5 +68,6 @@ __all__ = [
     "scalar",
     "to_onnx",
     "to_torch",
+    "utils",
     "zero_one_loss",
 ]

@@ -64,6 +64,17 @@ class Training:
     history: Any
     epochs: int
 
+    def __post_init__(self) -> None:
+        from .optim import LRScheduler, Optimizer
+
+        checks.instance(self.model, Module, "Training", "model")
+        checks.instance(self.optimizer, Optimizer, "Training", "optimizer")
+        if self.scheduler is not None:
+            checks.instance(self.scheduler, LRScheduler, "Training", "scheduler")
+        if not isinstance(getattr(self.history, "records", None), list):
+            checks.wrong_type("Training", "history", "a History", self.history)
+        self.epochs = checks.positive_int(self.epochs, "Training", "epochs")
+
 
 class Callback:
     """A callback that does nothing: subclass it and override what you need."""
@@ -317,7 +328,7 @@ class LiveCurves(Callback):
                 "LiveCurves: not in Jupyter, so nothing is drawn; pass path= to write the "
                 "curves to a file after each epoch",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
 
     def on_epoch_end(self, record: dict[str, float]) -> None:

@@ -299,7 +299,7 @@ class ParamGroup(MutableMapping[str, Any]):
     """
 
     def __init__(self, optimizer: Optimizer) -> None:
-        self.optimizer = optimizer
+        self.optimizer = checks.instance(optimizer, Optimizer, "ParamGroup", "optimizer")
 
     def __getitem__(self, key: str) -> Any:
         if key == "params":

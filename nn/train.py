@@ -622,9 +622,7 @@ def fit(
         stopped = _resume(run, resume)
     first = len(run.history) + 1
 
-    from tqdm.auto import tqdm
-
-    run.bar = tqdm(
+    run.bar = _progress_bar_class(run.progress)(
         total=max(run.epochs - first + 1, 0) * math.ceil(len(run.X) / run.batch_size),
         disable=not run.progress,
         unit="batch",
@@ -644,6 +642,20 @@ def fit(
     for callback in _having(run.callbacks, "on_train_end"):
         callback.on_train_end(run.history)
     return run.history
+
+
+def _progress_bar_class(shown: bool) -> Any:
+    """tqdm's bar: ``tqdm.auto``'s when it is shown (a widget in Jupyter, where ipywidgets
+    is installed; else text), the plain one, disabled, when it is not (importing
+    ``tqdm.auto`` in a kernel without ipywidgets warns, and a hidden bar has nothing to
+    say)."""
+    if shown:
+        from tqdm.auto import tqdm as auto
+
+        return auto
+    from tqdm import tqdm
+
+    return tqdm
 
 
 def _epochs(run: _Run, first: int, stopped: bool) -> Iterator[int]:
