@@ -1,5 +1,7 @@
 """Callbacks: code ``fit`` runs when training begins, after each epoch, and when it ends.
 
+A run that stops once the validation loss stops improving, and logs to CSV::
+
     history = nn.fit(model, X, y, ..., validation=(X_val, y_val), callbacks=[
         nn.callbacks.EarlyStopping(monitor="val_loss", patience=5),
         nn.callbacks.CSVLogger("runs/log.csv"),
