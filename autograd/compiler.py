@@ -43,6 +43,8 @@ import numpy as np
 
 from . import mode
 from .codegen import Function, Namespace, guard_failed, tuple_source
+from .engine import _accumulate as accumulate
+from .engine import backward as backward_from
 from .engine import gradients, topological_order
 from .node import Node, record_all
 from .rules import RULES, Rule
@@ -287,8 +289,97 @@ class CompiledStep:
         self.outputs: list[_Output] = []
         #: The results of the call that traced (its random draws and writes were made once).
         self.first: tuple[Any, Any] | None = None
+        #: For each node the step uses: a weak reference, and its requires_grad, shape and
+        #: dtype when traced (no shape for a Value), which every call checks.
+        self.expected: list[tuple[weakref.ref[Node], bool, Any, Any]] = []
+        #: When every argument was an array or a number: (type, shape, dtype) of each.
+        self.simple: tuple[tuple[type, Any, Any], ...] | None = None
+        #: When the function returned one node, computed: how to make it (the usual case).
+        self.single: _Output | None = None
+        #: How many of the forward's results are nodes' data (the plain values follow).
+        self.computed = 0
+        #: Whether every node the step uses is a leaf, so that forward_backward can add the
+        #: gradients into them without the engine's walk (the usual case: parameters).
+        self.direct = False
+        #: The generated backward of the first output, with (saved, seed).
+        self.backward_of_first: Callable[..., Any] = _unset
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        nodes, arrays = self._arguments(args, kwargs)
+        captured, data = self._captured()
+        parents = captured + nodes
+        if nodes and tuple(p.requires_grad for p in nodes) != self.flags[len(captured) :]:
+            raise CompileError(
+                "compiled function: an argument node has another requires_grad than when it "
+                "was traced; compile the function again"
+            )
+        first, self.first = self.first, None
+        if first is not None:  # the call that traced: its results are the trace's own
+            results, saved = first
+        else:
+            results, saved = self.forward(data, [p._data for p in nodes], arrays)
+        single = self.single
+        if single is not None and single.rule is not None:  # the usual case: one node
+            return record_all(single.kind, results[0], single.rule, parents, saved)
+        made = []
+        for output in self.outputs:
+            if output.how == "computed":
+                value = results[output.position]
+                if output.rule is None:
+                    made.append(output.kind._constant(value))  # type: ignore[attr-defined]
+                else:
+                    made.append(record_all(output.kind, value, output.rule, parents, saved))
+            elif output.how == "given":
+                made.append(parents[output.position])
+            else:
+                made.append(output.node)
+        return _rebuild(self.result_spec, made, results[self.computed :])
+
+    def forward_backward(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The step, and the backward of its first output, at once (see ``CompiledFunction``).
+
+        The results come back as data: the output nodes are never made, so no graph is
+        left between the forward and the backward, and each leaf's gradient is added
+        into its ``.grad`` as ``backward()`` adds it.
+        """
+        nodes, arrays = self._arguments(args, kwargs)
+        if not self.direct or any(p._first is not None for p in nodes):
+            out = self(args, kwargs)  # a node inside a graph takes the engine's walk
+            backward_from(_first_node(out))
+            return _as_data(out)
+        captured, data = self._captured()
+        parents = captured + nodes
+        first, self.first = self.first, None
+        if first is not None:
+            results, saved = first
+        else:
+            results, saved = self.forward(data, [p._data for p in nodes], arrays)
+        grads = self.backward_of_first(saved, _unit_seed(results[0]))
+        stored: set[int] = set()
+        for parent, g in zip(parents, grads):
+            if g is not None and parent.requires_grad:
+                accumulate(parent, g, stored)
+        made = []
+        for output in self.outputs:
+            if output.how == "computed":
+                made.append(results[output.position])
+            elif output.how == "given":
+                made.append(parents[output.position]._data)
+            else:
+                made.append(output.node._data)
+        return _rebuild(self.result_spec, made, results[self.computed :])
+
+    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Node], Any]:
+        """The argument nodes and data of a call, checked against the trace's."""
+        simple = self.simple
+        if simple is not None and not kwargs and len(args) == len(simple):
+            for arg, (kind, shape, dtype) in zip(args, simple):  # arrays and numbers only
+                if type(arg) is not kind or (
+                    kind is np.ndarray and (arg.shape != shape or arg.dtype != dtype)  # type: ignore[attr-defined]
+                ):
+                    break
+            else:
+                return [], args
         nodes: list[Node] = []
         arrays: list[Any] = []
         spec = _flatten((args, kwargs), nodes, arrays)
@@ -299,59 +390,80 @@ class CompiledStep:
                 "that is not data); compile a function for each, or pass the value as an array"
             )
         now = [_describe(x) for x in (*nodes, *arrays)]
-        if now != self.arg_descriptions:
-            for position, (was, is_) in enumerate(zip(self.arg_descriptions, now)):
-                if was != is_:
-                    raise CompileError(
-                        f"compiled function: argument {position} is {_spell(is_)}, but the "
-                        f"function was traced with {_spell(was)}; a compiled step keeps the "
-                        "shapes it was traced with (compile another one for this shape)"
-                    )
-        captured = []
-        for position, ref in enumerate(self.captured):
+        for position, (was, is_) in enumerate(zip(self.arg_descriptions, now)):
+            if was != is_:
+                raise CompileError(
+                    f"compiled function: argument {position} is {_spell(is_)}, but the "
+                    f"function was traced with {_spell(was)}; a compiled step keeps the "
+                    "shapes it was traced with (compile another one for this shape)"
+                )
+        return nodes, arrays
+
+    def _captured(self) -> tuple[list[Node], list[Any]]:
+        """The nodes the step uses and their data, each still as it was when traced."""
+        captured: list[Node] = []
+        data: list[Any] = []
+        for position, (ref, flag, shape, dtype) in enumerate(self.expected):
             node = ref()
             if node is None:
                 raise CompileError(
                     f"compiled function: node {position} of those it used when traced no "
                     "longer exists (a model made again, say); compile the function again"
                 )
+            value = node._data
+            if node.requires_grad is not flag:
+                raise CompileError(
+                    "compiled function: a node it uses has another requires_grad than when "
+                    "it was traced (a layer frozen or unfrozen); compile the function again"
+                )
+            if shape is not None and (value.shape != shape or value.dtype != dtype):
+                raise CompileError(
+                    "compiled function: the data of a node it uses changed shape or dtype "
+                    f"since it was traced ({_spell(_describe(node))}, was of shape {shape}); "
+                    "compile the function again"
+                )
             captured.append(node)
-        parents = captured + nodes
-        if tuple(p.requires_grad for p in parents) != self.flags:
-            raise CompileError(
-                "compiled function: a node it uses has another requires_grad than when it "
-                "was traced (a layer frozen or unfrozen); compile the function again"
-            )
-        if [_describe(p) for p in captured] != self.descriptions:
-            raise CompileError(
-                "compiled function: the data of a node it uses changed kind, shape or dtype "
-                "since it was traced; compile the function again"
-            )
-        first, self.first = self.first, None
-        if first is not None:  # the call that traced: its results are the trace's own
-            results, saved = first
-        else:
-            results, saved = self.forward(
-                [p._data for p in captured], [p._data for p in nodes], arrays
-            )
-        made = []
-        for output in self.outputs:
-            if output.how == "computed":
-                data = results[output.position]
-                if output.rule is None:
-                    made.append(output.kind._constant(data))  # type: ignore[attr-defined]
-                else:
-                    made.append(record_all(output.kind, data, output.rule, parents, saved))
-            elif output.how == "given":
-                made.append(parents[output.position])
-            else:
-                made.append(output.node)
-        values = results[len(self.outputs) :]
-        return _rebuild(self.result_spec, made, values)
+            data.append(value)
+        return captured, data
 
 
 def _unset(*args: Any) -> Any:
     raise AssertionError("the compiled step has no code")
+
+
+def _first_node(out: Any) -> Node:
+    """The first node among a function's results (the one forward_backward differentiates)."""
+    nodes: list[Node] = []
+    _flatten(out, nodes, [])
+    if not nodes:
+        raise CompileError("forward_backward: the function returned no node to differentiate")
+    return nodes[0]
+
+
+def _as_data(out: Any) -> Any:
+    """A function's results with every node replaced by its data."""
+    nodes: list[Node] = []
+    arrays: list[Any] = []
+    spec = _flatten(out, nodes, arrays)
+    return _rebuild(spec, [node.data for node in nodes], arrays)
+
+
+def _unit_seed(output: Any) -> Any:
+    """d(output)/d(output) = 1, of the output's kind (a gradient implied for one element)."""
+    if not isinstance(output, np.ndarray):
+        return 1.0
+    if output.size != 1:
+        raise CompileError(
+            f"forward_backward: a gradient can be implied only for an output of one element; "
+            f"the first output has shape {output.shape}"
+        )
+    return np.ones(output.shape, output.dtype)
+
+
+def _layout(node: Node) -> tuple[Any, Any]:
+    """The shape and dtype of a node's data (none for a Value's float)."""
+    data = node._data
+    return (data.shape, data.dtype) if isinstance(data, np.ndarray) else (None, None)
 
 
 def _spell(description: Any) -> str:
@@ -374,6 +486,33 @@ class CompiledFunction:
         if self.step is None:
             raise CompileError("compiled function: call it once first; it is traced then")
         return self.step.source
+
+    def forward_backward(self, *args: Any, **kwargs: Any) -> Any:
+        """``out = f(*args); out.backward(); return out.data``, at once and faster.
+
+        For a function that returns one node with one element (a loss): the compiled
+        forward and backward run back to back, no node of the output is made, and every
+        leaf's gradient is added into its ``.grad`` as ``backward()`` adds it. ``nn.fit``
+        trains with it (``compile=True``).
+        """
+        if self.step is None or local.trace is not None:  # the first call traces
+            out = self(*args, **kwargs)
+            backward_from(_first_node(out))
+            return _as_data(out)
+        self._check_modes()
+        return self.step.forward_backward(args, kwargs)
+
+    def _check_modes(self) -> None:
+        if not mode.state.grad_enabled:
+            raise CompileError(
+                "a compiled step under no_grad is not supported: call the function itself "
+                "(.function) for a forward pass without a graph"
+            )
+        if mode.state.anomaly_enabled:
+            raise CompileError(
+                "a compiled step under detect_anomaly is not supported: call the function "
+                "itself (.function) to find the op that makes a NaN"
+            )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if local.trace is not None:  # inside another function being traced: trace this too
@@ -426,6 +565,9 @@ class _Compiler:
         self.trace = _Trace()
         #: Each node the backward walks reached, with its gradient's instruction.
         self.reached: list[tuple[Node, int]] = []
+        #: Whether the step is small enough to be read: then its code has comments and
+        #: names from the nodes' labels (a large one is written for speed alone).
+        self.readable = True
 
     def build(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CompiledStep:
         trace, program = self.trace, self.trace.program
@@ -452,7 +594,10 @@ class _Compiler:
                 forward_end = len(program.instructions)
                 parents = trace.captured + arg_nodes
                 position = {id(p): k for k, p in enumerate(parents)}
-                self._note_forward(out_nodes, position)
+                # Comments and names serve a reader, who reads small steps only.
+                self.readable = forward_end <= READABLE_STEP
+                if self.readable:
+                    self._note_forward(out_nodes, position)
                 with _RuleFallback():
                     backwards = [self._backward(node, parents, position) for node in out_nodes]
         finally:
@@ -495,7 +640,7 @@ class _Compiler:
                     saved.append(index)
             functions.append(function)
         given = {index: f"S[{k}]" for k, index in enumerate(saved)}
-        names = self._names(parents, backwards)
+        names = self._names(parents, backwards) if self.readable else {}
         node_count = len(forward_results)
         value_indices: list[int | None] = [v.index if type(v) is Sym else None for v in values]
         results = forward_results + value_indices
@@ -527,9 +672,23 @@ class _Compiler:
         step.captured = [weakref.ref(node) for node in trace.captured]
         step.flags = tuple(p.requires_grad for p in parents)
         step.descriptions = [_describe(p) for p in trace.captured]
+        step.expected = [
+            (weakref.ref(node), node.requires_grad, *_layout(node)) for node in trace.captured
+        ]
+        if not arg_nodes and not kwargs and all(type(a) in (np.ndarray, float) for a in args):
+            step.simple = tuple(
+                (type(a), getattr(a, "shape", None), getattr(a, "dtype", None)) for a in args
+            )
+        step.computed = len(forward_results)
         for output, made_function in zip(step.outputs, functions):
             if output.how == "computed" and made_function is not None:
                 output.rule = _compiled_rule(namespace.values[made_function.name])
+        if step.result_spec[0] == "node" and step.outputs[0].rule is not None:
+            step.single = step.outputs[0]
+        first_function = functions[0] if functions else None
+        if first_function is not None and step.outputs[0].how == "computed":
+            step.backward_of_first = namespace.values[first_function.name]
+            step.direct = all(node._first is None for node in trace.captured)
         values_of = program.values
         step.first = (
             tuple(values_of[i] if i is not None else None for i in results)
@@ -579,16 +738,17 @@ class _Compiler:
         walk = gradients([node], [seed], order=order)
         current: Node | None = None
         mark = len(program.instructions)
+        notes = self.readable
         for reached, g in walk:
-            if current is not None and mark < len(program.instructions):
+            if notes and current is not None and mark < len(program.instructions):
                 program.notes.setdefault(mark, ("backward", current))
             current, mark = reached, len(program.instructions)
-            if type(g) is Sym:
+            if notes and type(g) is Sym:
                 self.reached.append((reached, g.index))
             k = position.get(id(reached))
             if k is not None and type(g) is Sym and reached.requires_grad:
                 grads[k] = g.index
-        if current is not None and mark < len(program.instructions):
+        if notes and current is not None and mark < len(program.instructions):
             program.notes.setdefault(mark, ("backward", current))
         return start, len(program.instructions), grads
 
@@ -637,6 +797,9 @@ class _Compiler:
 
 
 _slot = Node.__dict__["_data"]
+
+#: A forward of at most this many operations is written for a reader (see ``readable``).
+READABLE_STEP = 1000
 
 
 def _forward_return(

@@ -369,19 +369,25 @@ def main() -> None:
     step_runs = [  # (worker, with the garbage collector on)
         ("ours", True),
         ("ours", False),
+        ("ours_compiled", True),
         ("ours_micrograd_graph", True),
         ("ours_micrograd_graph", False),
+        ("ours_micrograd_graph_compiled", True),
+        ("ours_micrograd_graph_compiled", False),
         ("micrograd", True),
         ("micrograd", False),
         ("floor", True),
         ("floor", False),
     ]
     times: dict[tuple[str, bool], list[float]] = {run: [] for run in step_runs}
+    compile_times: dict[tuple[str, bool], list[float]] = {run: [] for run in step_runs}
     gaps = []
     for _ in range(args.rounds):
         results = {(name, gc_on): run_worker(name, steps, gc_on) for name, gc_on in step_runs}
         for key, result in results.items():
             times[key] += result["step_s"]
+            if "compile_s" in result:
+                compile_times[key].append(result["compile_s"])
         reference = results[("micrograd", True)]["losses"]
         gaps += [
             max(abs(a - b) for a, b in zip(result["losses"], reference))
@@ -389,8 +395,24 @@ def main() -> None:
         ]
     if max(gaps) > 1e-9:
         raise RuntimeError(f"the runs computed different losses (largest gap {max(gaps)})")
-    ours, ours_nogc, graph_ours, graph_ours_nogc, theirs, theirs_nogc, floor, floor_nogc = (
-        {"median_step_s": statistics.median(times[key])} for key in step_runs
+    (
+        ours,
+        ours_nogc,
+        ours_compiled,
+        graph_ours,
+        graph_ours_nogc,
+        graph_compiled,
+        graph_compiled_nogc,
+        theirs,
+        theirs_nogc,
+        floor,
+        floor_nogc,
+    ) = (
+        {
+            "median_step_s": statistics.median(times[key]),
+            "compile_s": statistics.median(compile_times[key]) if compile_times[key] else None,
+        }
+        for key in step_runs
     )
 
     chain = run_worker("ours_chain", steps, True)
@@ -405,13 +427,21 @@ def main() -> None:
         f"{args.rounds} rounds, the engines taking turns; same losses (largest gap "
         f"{max(gaps):.1e}):\n"
     )
-    print("| engine | graph | ms per step | micrograd (GC on) ÷ this | micrograd (GC off) ÷ this |")
-    print("|---|---|---:|---:|---:|")
+    print(
+        "| engine | graph | ms per step | micrograd (GC on) ÷ this | micrograd (GC off) ÷ this "
+        "| compiling: s (÷ the uncompiled step) |"
+    )
+    print("|---|---|---:|---:|---:|---:|")
+    uncompiled = {id(ours_compiled): ours, id(graph_compiled): graph_ours}
+    uncompiled[id(graph_compiled_nogc)] = graph_ours_nogc
     rows = [
         ("tracegrad", "fused neurons (nn.MLP)", ours),
         ("tracegrad, GC off", "fused neurons (nn.MLP)", ours_nogc),
+        ("tracegrad, compiled", "fused neurons (nn.MLP)", ours_compiled),
         ("tracegrad", "micrograd's (its nn, our Value)", graph_ours),
         ("tracegrad, GC off", "micrograd's (its nn, our Value)", graph_ours_nogc),
+        ("tracegrad, compiled", "micrograd's (its nn, our Value)", graph_compiled),
+        ("tracegrad, compiled, GC off", "micrograd's (its nn, our Value)", graph_compiled_nogc),
         ("micrograd 0.1.0 as shipped (GC on)", "micrograd's", theirs),
         ("micrograd 0.1.0, GC off", "micrograd's", theirs_nogc),
         ("the floor: a bare node, no checks (not a library)", "micrograd's", floor),
@@ -419,10 +449,15 @@ def main() -> None:
     ]
     for name, shape, run in rows:
         seconds = run["median_step_s"]
+        compile_s = run.get("compile_s")
+        compiling = ""
+        if compile_s is not None:
+            eager = uncompiled[id(run)]["median_step_s"]
+            compiling = f"{compile_s:.2f} ({compile_s / eager:.0f}×)"
         print(
             f"| {name} | {shape} | {1e3 * seconds:.1f} "
             f"| {theirs['median_step_s'] / seconds:.1f}× "
-            f"| {theirs_nogc['median_step_s'] / seconds:.2f}× |"
+            f"| {theirs_nogc['median_step_s'] / seconds:.2f}× | {compiling} |"
         )
 
     ops = chain["ops"]

@@ -255,8 +255,8 @@ class Optimizer:
             if not isinstance(data, np.ndarray):  # a Value: data and gradient side by side
                 pair = np.array((data, grad), dtype=np.float64)
             elif data.ndim:  # a Tensor, the usual case: the arrays as they are, read-only
-                data = np.asarray(data)
-                p.subtract_data_(self.update(_read_only(data), _read_only(grad), state))
+                # (a Tensor's data is read-only already: np.asarray takes a plain view)
+                p.subtract_data_(self.update(np.asarray(data), _read_only(grad), state))
                 continue
             else:  # a 0-d Tensor, in its own dtype
                 pair = np.array((data, grad), dtype=data.dtype)

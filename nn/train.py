@@ -475,26 +475,31 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
     for step, (X_batch, y_batch) in enumerate(
         batches(run.X, run.y, run.batch_size, shuffle=run.shuffle, rng=run.generator), start=1
     ):
-        if run.compile:
+        if run.compile:  # the forward and the backward as one compiled step
+            run.optimizer.zero_grad()
             try:
-                batch_loss, output = _compiled_step(run, X_batch, y_batch)(X_batch, y_batch)
+                loss_data, output = _compiled_step(run, X_batch, y_batch).forward_backward(
+                    X_batch, y_batch
+                )
             except TracingError as error:
                 raise TypeError(
                     f"fit: compile=True cannot compile this training step ({error}); train "
                     "with compile=False"
                 ) from error
+            value = _compiled_loss_number(loss_data, run.loss)
         else:
             output = _run_model(model, X_batch, "fit", run.scalar)
             batch_loss = _call_loss(run.loss, output, y_batch, "fit")
-        value = _loss_number(batch_loss, run.loss, "fit")
+            value = _loss_number(batch_loss, run.loss, "fit")
         if not math.isfinite(value):
             raise TrainingDivergedError(
                 f"fit: the loss became {value} at epoch {epoch}, batch {step}; "
                 "lower the learning rate or check the data (X, y) for NaN and huge values",
                 run.history,
             )
-        run.optimizer.zero_grad()
-        batch_loss.backward()
+        if not run.compile:
+            run.optimizer.zero_grad()
+            batch_loss.backward()
         if run.max_grad_norm is not None:
             clip_grad_norm_(run.optimizer.parameters, run.max_grad_norm)
         run.optimizer.step()
@@ -530,6 +535,16 @@ def _compiled_step(run: _Run, X: np.ndarray, y: np.ndarray) -> Any:
 
         step = run.steps[key] = autograd_compile(train_step)
     return step
+
+
+def _compiled_loss_number(data: Any, loss: Any) -> float:
+    """The loss a compiled step gave, as data: one number (see ``_loss_number``)."""
+    if np.size(data) != 1:
+        raise ValueError(
+            f"fit: loss {getattr(loss, '__name__', loss)!r} must return one number, got an "
+            f"array of shape {np.shape(data)} (reduce it: reduction='mean')"
+        )
+    return float(np.asarray(data).reshape(()))
 
 
 def _outputs_data(outputs: list[Any]) -> list[Any]:
