@@ -346,6 +346,7 @@ def restore(
     saved_generators = {name: g.bit_generator.state for name, g in generators.items()}
     saved = (model.state_dict(), optimizer.state_dict())
     saved_schedule = None if scheduler is None else scheduler.state_dict()
+    saved_callbacks = [callback.state_dict() for callback in stateful(callbacks)]
     try:
         weights = {
             name[len("model.") :]: array
@@ -371,6 +372,8 @@ def restore(
             scheduler.load_state_dict(saved_schedule)
         for name, generator in generators.items():
             generator.bit_generator.state = saved_generators[name]
+        for callback, state in zip(stateful(callbacks), saved_callbacks):
+            callback.load_state_dict(state)
         message = str(error).removeprefix("fit: resume_from: ")
         raise checkpoint.error(f"it does not fit this run: {message}") from None
 
