@@ -13,15 +13,24 @@ numpy, decided on purpose:
   the Tensor's own operators: their result is a Tensor in the graph.
 
 PyTorch: ``float(t)``, ``int(t)``; ``argmax`` / ``argmin``; ``unsqueeze`` / ``squeeze``;
-``view``; ``clone``; ``requires_grad_``; and ``dim=`` / ``keepdim=`` accepted where PyTorch
-uses them (``pytorch_names``).
+``view``; ``clone``; ``requires_grad_``; ``dim=`` / ``keepdim=`` accepted where PyTorch
+uses them (``pytorch_names``); the casts ``float()``, ``double()``, ``half()``, ``long()``,
+``int()``, ``bool()`` and ``to(dtype)``; ``permute``; ``size()`` / ``size(dim)`` beside
+numpy's ``size``; ``numel()``, ``dim()`` and ``cpu()``.
+
+Devices, decided on purpose: tracegrad computes with numpy, on the CPU. ``to("cpu")`` and
+``cpu()`` are therefore what they are in PyTorch on a CPU tensor, no-ops that return the
+tensor itself, so that PyTorch code that moves its data runs unchanged; any other device
+(``"cuda"``, ``"mps"``) is a ValueError that says so, rather than a silent stay on the CPU
+that the caller would take for a move.
 """
 
 from __future__ import annotations
 
+import builtins
 import functools
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import numpy as np
 
@@ -68,6 +77,91 @@ def pytorch_names(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _is_torch(value: Any, kind: str) -> bool:
+    """Whether ``value`` is a ``torch.dtype`` or a ``torch.device`` (``kind``), told by its
+    type's name so that PyTorch need not be installed, nor imported, to ask."""
+    cls = type(value)
+    return cls.__module__ == "torch" and cls.__name__ == kind
+
+
+def _device_name(value: Any) -> str | None:
+    """The device that ``value`` names (a string such as "cpu" or "cuda:0", or a
+    ``torch.device``), or None if it names none: a dtype's name ("float64") is a dtype."""
+    if _is_torch(value, "device"):
+        return str(value)
+    if isinstance(value, str):
+        try:
+            np.dtype(value)
+        except TypeError:
+            return value
+    return None
+
+
+def as_dtype(value: Any, where: str) -> np.dtype[Any]:
+    """The numpy dtype of real numbers that ``value`` names: a numpy type or dtype
+    (``np.float64``), a Python type (``float``, as PyTorch takes it), a name ("float64"),
+    or a ``torch.dtype`` (``torch.float64``, read by its name)."""
+    if _is_torch(value, "dtype"):
+        name = str(value).removeprefix("torch.")
+        try:
+            return as_dtype(name, where)
+        except TypeError:
+            raise TypeError(f"{where}: numpy has no dtype for {value}") from None
+    chosen = None
+    if isinstance(value, (type, np.dtype, str)):
+        try:
+            chosen = np.dtype(value)
+        except TypeError:
+            chosen = None
+    if chosen is None or chosen.kind not in "biuf":
+        shown = f"the string {value!r}" if isinstance(value, str) else repr(value)
+        raise TypeError(
+            f"{where}: dtype must be a dtype of real numbers or bools (np.float32, "
+            f"torch.float32, float, 'float32'), got {shown}"
+        )
+    return chosen
+
+
+class ElementCount(int):
+    """A tensor's ``size``: numpy's, the number of elements (an int), that can also be
+    called as PyTorch's ``size()`` (the shape) and ``size(dim)`` (one axis's length).
+
+    The two libraries give the name to two things, an attribute and a method; an int
+    that can be called keeps both habits working, ``t.size == 6`` as ``t.size(0) == 2``.
+    """
+
+    _shape: tuple[int, ...]
+
+    def __new__(cls, shape: tuple[int, ...]) -> ElementCount:
+        count = 1
+        for length in shape:
+            count *= length
+        made = super().__new__(cls, count)
+        made._shape = shape
+        return made
+
+    @overload
+    def __call__(self) -> tuple[int, ...]: ...
+
+    @overload
+    def __call__(self, dim: int) -> int: ...
+
+    def __call__(self, dim: int | None = None) -> int | tuple[int, ...]:
+        """The shape, or with ``dim`` the length of that axis (negative counts from the end)."""
+        if dim is None:
+            return self._shape
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)):
+            raise TypeError(f"size: dim must be an integer, got {type(dim).__name__}")
+        ndim = len(self._shape)
+        if not -ndim <= dim < ndim:
+            where = "a 0-d tensor" if not ndim else f"a tensor of {ndim} dimensions"
+            raise np.exceptions.AxisError(f"size: dim {dim} is out of range for {where}")
+        return self._shape[dim]
+
+    def __reduce__(self) -> tuple[type, tuple[int]]:  # pickled, copied: a plain int
+        return int, (int(self),)
+
+
 def _plain(value: Any) -> Any:
     """A Tensor as its read-only array, inside lists and tuples too (numpy's functions' view)."""
     if isinstance(value, TensorHabits):
@@ -93,7 +187,14 @@ class TensorHabits:
         @classmethod
         def _constant(cls: type[T], data: Any) -> T: ...
 
+        @property
+        def dtype(self) -> np.dtype[Any]: ...
+
         def reshape(self: T, *shape: Any) -> T: ...
+
+        def astype(self: T, dtype: Any) -> T: ...
+
+        def transpose(self: T, *axes: Any) -> T: ...
 
         def __mul__(self: T, other: Any) -> T: ...
 
@@ -198,3 +299,141 @@ class TensorHabits:
             raise TypeError(f"requires_grad_: only floating-point tensors, not {self._data.dtype}")
         object.__setattr__(self, "requires_grad", bool(requires_grad))  # Node's slot
         return self
+
+    # The casts and the devices (defined last: the methods named float, int and bool
+    # would stand for the types in the annotations of the methods after them).
+
+    def to(
+        self: T,
+        *args: Any,
+        dtype: Any = None,
+        device: Any = None,
+        copy: builtins.bool = False,
+        non_blocking: builtins.bool = False,
+    ) -> T:
+        """PyTorch's ``to``: this tensor in another dtype, on the CPU (the one device).
+
+        ``t.to(np.float64)`` (or ``torch.float64``, ``float``, ``"float64"``),
+        ``t.to("cpu")``, ``t.to("cpu", np.float64)``, ``t.to(other)`` (other's dtype),
+        ``t.to(dtype=..., device=...)``. As in PyTorch the tensor itself is returned when
+        nothing changes, unless ``copy``; a cast is ``astype``'s (in the graph between
+        floating-point dtypes, a constant to integers and bools). Any device but the CPU
+        is a ValueError: tracegrad computes with numpy. ``non_blocking`` is accepted and
+        has nothing to do, with no transfer to overlap.
+        """
+        if len(args) > 2:
+            raise TypeError(
+                f"to: takes a device and a dtype, or a tensor; got {len(args)} arguments"
+            )
+        for arg in args:
+            if isinstance(arg, TensorHabits):
+                found, name = arg.dtype, "dtype"
+            elif _device_name(arg) is not None:
+                found, name = arg, "device"
+            else:
+                found, name = arg, "dtype"
+            if (dtype if name == "dtype" else device) is not None:
+                raise TypeError(f"to: {name} given twice")
+            if name == "dtype":
+                dtype = found
+            else:
+                device = found
+        for flag, value in (("copy", copy), ("non_blocking", non_blocking)):
+            if not isinstance(value, (builtins.bool, np.bool_)):
+                raise TypeError(f"to: {flag} must be True or False, got {value!r}")
+        if device is not None:
+            _check_device(device)
+        target = self.dtype if dtype is None else as_dtype(dtype, "to")
+        return self._cast(target, copy=builtins.bool(copy))
+
+    def _cast(self: T, dtype: np.dtype[Any], copy: builtins.bool = False) -> T:
+        if dtype == self.dtype:
+            return self.clone() if copy else self
+        return self.astype(dtype)
+
+    def cpu(self: T) -> T:
+        """The tensor itself: it is on the CPU already, the one device there is (PyTorch's
+        ``cpu()`` on a CPU tensor, so that ``t.cpu().numpy()`` runs unchanged)."""
+        return self
+
+    def float(self: T) -> T:
+        """``to(float32)``: the tensor itself if it is float32 already (PyTorch's ``float()``)."""
+        return self._cast(np.dtype(np.float32))
+
+    def double(self: T) -> T:
+        """``to(float64)``: the tensor itself if it is float64 already."""
+        return self._cast(np.dtype(np.float64))
+
+    def half(self: T) -> T:
+        """``to(float16)``: the tensor itself if it is float16 already."""
+        return self._cast(np.dtype(np.float16))
+
+    def long(self: T) -> T:
+        """``to(int64)``: a constant (integers carry no gradient), PyTorch's label dtype."""
+        return self._cast(np.dtype(np.int64))
+
+    def int(self: T) -> T:
+        """``to(int32)``: a constant (integers carry no gradient)."""
+        return self._cast(np.dtype(np.int32))
+
+    def bool(self: T) -> T:
+        """``to(bool)``: a constant, True where an element is not zero."""
+        return self._cast(np.dtype(np.bool_))
+
+    # PyTorch's names for shapes.
+
+    def permute(self: T, *dims: builtins.int | Sequence[builtins.int]) -> T:
+        """The axes reordered: axis i of the result is axis ``dims[i]`` of this tensor.
+
+        PyTorch's ``permute``, a view: ``permute(2, 0, 1)`` or ``permute((2, 0, 1))``, every
+        axis named once (negative ones count from the end). ``transpose`` keeps numpy's
+        meaning, in which it is this same permutation; PyTorch's ``transpose(a, b)``, a
+        swap of two axes, is ``swapaxes(a, b)``.
+        """
+        given: tuple[Any, ...] = (
+            tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        )
+        ndim = self._data.ndim
+        for d in given:
+            if not isinstance(d, (builtins.int, np.integer)) or isinstance(
+                d, (builtins.bool, np.bool_)
+            ):
+                raise TypeError(f"permute: dims must be integers, got {d!r}")
+        if len(given) != ndim:
+            raise ValueError(
+                f"permute: dims {given} name {len(given)} axes of a tensor of {ndim} "
+                f"dimensions: name every axis once, such as {tuple(range(ndim))[::-1]}"
+            )
+        order = []
+        for d in given:
+            if not -ndim <= d < ndim:
+                raise np.exceptions.AxisError(
+                    f"permute: dim {d} is out of range for a tensor of {ndim} dimensions"
+                )
+            order.append(builtins.int(d) % ndim)
+        if len(set(order)) != ndim:
+            raise ValueError(f"permute: dims {given} name an axis twice")
+        return self.transpose(tuple(order))
+
+    def numel(self) -> builtins.int:
+        """The number of elements (PyTorch's name for numpy's ``size``)."""
+        return builtins.int(self._data.size)
+
+    def dim(self) -> builtins.int:
+        """The number of dimensions (PyTorch's name for ``ndim``)."""
+        return builtins.int(self._data.ndim)
+
+
+def _check_device(device: Any) -> None:
+    """Refuse any device but the CPU, saying why: a silent stay on the CPU would be taken
+    for a move by code that goes on as if its data were on the GPU."""
+    name = _device_name(device)
+    if name is None:
+        raise TypeError(
+            f"to: device must be a device's name or a torch.device, such as 'cpu', got {device!r}"
+        )
+    if name != "cpu" and not name.startswith("cpu:"):
+        raise ValueError(
+            f"to: tracegrad computes with numpy, on the CPU: there is no device {name!r} "
+            "(drop the move, or name 'cpu')"
+        )

@@ -22,7 +22,7 @@ from tracegrad.rng import Seed, as_generator
 
 from . import rules
 from .engine import Differentiable
-from .habits import TensorHabits, pytorch_names
+from .habits import ElementCount, TensorHabits, pytorch_names
 from .node import Node, changes_in_place, check_flag, init_leaf, leaf, record_all
 from .rules import Rule
 from .trace import Sym, apply
@@ -258,9 +258,10 @@ class Tensor(TensorHabits, Differentiable):
         return self._data.ndim
 
     @property
-    def size(self) -> int:
-        """The number of elements."""
-        return self._data.size
+    def size(self) -> ElementCount:
+        """The number of elements (numpy's ``size``, an int); called, PyTorch's ``size()``:
+        ``t.size()`` is the shape and ``t.size(dim)`` the length of one axis."""
+        return ElementCount(self._data.shape)
 
     @property
     def dtype(self) -> np.dtype[Any]:

@@ -1,11 +1,13 @@
 """nn: neural networks on top of autograd.
 
 Modules (``Linear``, activations, ``Dropout``, ``Sequential``, ``MLP``; ``nn.scalar`` for
-networks of Values), losses, metrics, optimisers (``nn.optim``; ``nn.utils`` clips
-gradients), minibatches (``nn.data``), data sets (``nn.datasets``), training (``fit``,
-``evaluate``; ``nn.callbacks``, checkpoints in ``nn.checkpoint``), pictures
-(``nn.plot``), model files (``Module.save``, ``nn.load``), and the way out to PyTorch
-(``to_torch``, ``from_torch``) and ONNX (``to_onnx``).
+networks of Values), losses (functions, and modules such as ``CrossEntropyLoss``),
+PyTorch's functional names (``nn.functional``), metrics, optimisers (``nn.optim``;
+``nn.utils`` clips gradients), minibatches (``nn.data``: ``batches``, ``DataLoader``),
+data sets (``nn.datasets``), training (``fit``, ``evaluate``; ``nn.callbacks``,
+checkpoints in ``nn.checkpoint``), pictures (``nn.plot``), model files (``Module.save``,
+``nn.load``), and the way out to PyTorch (``to_torch``, ``from_torch``) and ONNX
+(``to_onnx``).
 """
 
 import autograd as _autograd
@@ -18,11 +20,22 @@ if not getattr(_autograd, "__tracegrad__", False):
         "own, or `pip uninstall autograd` and reinstall tracegrad."
     )
 
-from . import callbacks, data, datasets, init, optim, plot, scalar, utils
+from . import callbacks, data, datasets, functional, init, optim, plot, scalar, utils
 from .activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, Tanh
 from .interop import from_torch, to_onnx, to_torch
 from .layers import Dropout, Flatten, Linear, LogSoftmax, Sequential, Softmax
-from .losses import binary_cross_entropy, cross_entropy, hinge_loss, l1_loss, mse_loss
+from .losses import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HingeLoss,
+    L1Loss,
+    MSELoss,
+    binary_cross_entropy,
+    cross_entropy,
+    hinge_loss,
+    l1_loss,
+    mse_loss,
+)
 from .metrics import accuracy, confusion_matrix, r2_score, zero_one_loss
 from .mlp import MLP
 from .module import ModelFileError, Module, load, load_metadata
@@ -31,12 +44,17 @@ from .train import History, TrainingDivergedError, evaluate, fit, predict
 __all__ = [
     "ACTIVATIONS",
     "MLP",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "HingeLoss",
     "History",
+    "L1Loss",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
+    "MSELoss",
     "ModelFileError",
     "Module",
     "ReLU",
@@ -55,6 +73,7 @@ __all__ = [
     "evaluate",
     "fit",
     "from_torch",
+    "functional",
     "hinge_loss",
     "init",
     "l1_loss",

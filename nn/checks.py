@@ -157,8 +157,16 @@ def choice(value: Any, choices: Iterable[str], where: str, name: str) -> str:
 
 
 def function(value: Any, where: str, name: str, expected: str, hint: str = "") -> Any:
-    """Something to call: a loss, a metric, a callback."""
+    """Something to call: a loss, a metric, a callback. A class whose instances are
+    called (``nn.CrossEntropyLoss``) is refused with a hint to make one."""
     if not callable(value) or isinstance(value, type):
+        if (
+            isinstance(value, type)
+            and not hint
+            and any("__call__" in vars(k) for k in value.__mro__)
+        ):
+            prefix = "nn." if value.__module__.split(".")[0] == "nn" else ""
+            hint = f": write {prefix}{value.__name__}()"
         wrong_type(where, name, expected, value, hint)
     return value
 

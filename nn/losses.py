@@ -19,7 +19,7 @@ error, not a silent reshape); a target that requires grad gets its gradient.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -27,6 +27,7 @@ import autograd
 from autograd import Tensor, Value
 
 from . import checks
+from .module import Module
 
 REDUCTIONS = ("mean", "sum", "none")
 Output = Tensor | Value | Sequence[Value]
@@ -60,18 +61,19 @@ def _check_target(target: Any, loss: str) -> None:
     checks.numbers(target, loss, "target")
 
 
-def _target(target: Any, like: Tensor, loss: str) -> Tensor | np.ndarray:
+def _target(target: Any, like: Tensor, loss: str, name: str = "output") -> Tensor | np.ndarray:
     """The targets, of exactly the output's shape: a Tensor that requires grad stays one
-    (it gets its gradient), anything else becomes an array of the output's dtype."""
+    (it gets its gradient), anything else becomes an array of the output's dtype.
+    ``name`` is what the caller calls the output (``input`` in ``nn.functional``)."""
     if isinstance(target, Tensor) and target.requires_grad:
         y: Tensor | np.ndarray = target
     else:
         y = checks.as_array(target.data if isinstance(target, Tensor) else target, loss, "target")
     if y.shape != like.shape:
         raise ValueError(
-            f"{loss}: output of shape {like.shape} and target of shape {y.shape} differ; "
-            f"the target must have the output's shape: reshape it to {like.shape} "
-            f"(or the output to {y.shape}) first"
+            f"{loss}: {name} of shape {like.shape} and target of shape {y.shape} differ; "
+            f"the target must have the {name}'s shape: reshape it to {like.shape} "
+            f"(or the {name} to {y.shape}) first"
         )
     if isinstance(y, np.ndarray):
         return y.astype(like.dtype, copy=False)
@@ -84,22 +86,23 @@ def _elementwise(
     reduction: str,
     loss: str,
     per_element: Callable[[Any, Any], Any],
+    name: str = "output",
 ) -> Any:
     """Apply a per-element loss to a Tensor, a Value or a list of Values, then reduce.
 
     ``per_element(output, target)`` is written once, with operators and node methods,
-    so it serves both kinds of node.
+    so it serves both kinds of node. ``name`` is what the caller calls the output.
     """
     _check_reduction(reduction, loss)
-    _check_output(output, loss)
+    _check_output(output, loss, name)
     _check_target(target, loss)
     if isinstance(output, Tensor):
-        losses = per_element(output, _target(target, output, loss))
+        losses = per_element(output, _target(target, output, loss, name))
         if reduction == "none":
             return losses
         return losses.mean() if reduction == "mean" else losses.sum()
     values = [output] if isinstance(output, Value) else list(output)
-    targets = _value_targets(target, len(values), loss)
+    targets = _value_targets(target, len(values), loss, name)
     losses_v = [per_element(v, y) for v, y in zip(values, targets)]
     if reduction == "none":
         return losses_v if not isinstance(output, Value) else losses_v[0]
@@ -107,7 +110,7 @@ def _elementwise(
     return total * (1.0 / len(losses_v)) if reduction == "mean" else total
 
 
-def _value_targets(target: Any, count: int, loss: str) -> list[Value | float]:
+def _value_targets(target: Any, count: int, loss: str, name: str) -> list[Value | float]:
     """One target per Value output: Values (which get their gradient) or numbers."""
     if isinstance(target, Value):
         targets: list[Any] = [target]
@@ -117,22 +120,30 @@ def _value_targets(target: Any, count: int, loss: str) -> list[Value | float]:
         array = checks.numbers(target, loss, "target", np.float64)
         if array.ndim > 1:
             raise ValueError(
-                f"{loss}: {count} Value outputs need {count} targets, got shape {array.shape}"
+                f"{loss}: {count} Value {name}s need {count} targets, got shape {array.shape}"
             )
         targets = np.atleast_1d(array).tolist()
     if len(targets) != count:
-        raise ValueError(f"{loss}: {count} outputs and {len(targets)} targets (target)")
+        raise ValueError(f"{loss}: {count} {name}s and {len(targets)} targets (target)")
     return targets
+
+
+def _absolute_error(o: Any, y: Any) -> Any:
+    return (o - y).abs()
+
+
+def _squared_error(o: Any, y: Any) -> Any:
+    return (o - y) ** 2
 
 
 def l1_loss(output: Output, target: Any, reduction: str = "mean") -> Any:
     """The absolute error ``|ŷ − y|``."""
-    return _elementwise(output, target, reduction, "l1_loss", lambda o, y: (o - y).abs())
+    return _elementwise(output, target, reduction, "l1_loss", _absolute_error)
 
 
 def mse_loss(output: Output, target: Any, reduction: str = "mean") -> Any:
     """The squared error (ŷ − y)²."""
-    return _elementwise(output, target, reduction, "mse_loss", lambda o, y: (o - y) ** 2)
+    return _elementwise(output, target, reduction, "mse_loss", _squared_error)
 
 
 def _logistic(z: Any, y: Any) -> Any:
@@ -180,39 +191,48 @@ def cross_entropy(
     probabilities; see ``autograd.cross_entropy``, which this is for a Tensor. For rows
     of Values (a scalar network's outputs) it takes integer labels.
     """
+    return _cross_entropy(logits, target, reduction, "logits")
+
+
+def _cross_entropy(logits: Any, target: Any, reduction: str, name: str) -> Any:
+    """``cross_entropy``, whose errors call the logits ``name`` (``input`` in
+    ``nn.functional`` and the loss classes, as PyTorch calls them)."""
     _check_reduction(reduction, "cross_entropy")
     if not isinstance(target, Tensor):  # a Tensor goes to the op as it is: it watches it
         target = checks.numbers(target, "cross_entropy", "target")
+    if isinstance(logits, Tensor):  # the usual case, first
+        try:
+            return autograd.cross_entropy(logits, target, reduction)
+        except (TypeError, ValueError):
+            if logits.ndim != 2:  # the mistake named as nn names it (the common case
+                raise ValueError(  # pays nothing for the names)
+                    f"cross_entropy: {name} must have shape (n, classes), got {logits.shape}"
+                ) from None
+            _check_target_of(target, logits.shape, name)
+            raise
     if _is_value_rows(logits):
-        return _value_cross_entropy(logits, target, reduction)  # type: ignore[arg-type]
-    if not isinstance(logits, Tensor):
-        checks.wrong_type("cross_entropy", "logits", "a Tensor or rows of Values", logits)
-    try:
-        return autograd.cross_entropy(logits, target, reduction)
-    except (TypeError, ValueError):
-        if logits.ndim == 2:  # the target's mistake, named as nn names it (the common
-            _check_target_of(target, logits.shape)  # case pays nothing for the names)
-        raise
+        return _value_cross_entropy(logits, target, reduction, name)
+    checks.wrong_type("cross_entropy", name, "a Tensor or rows of Values", logits)
 
 
-def _check_target_of(target: Any, shape: tuple[int, ...]) -> None:
+def _check_target_of(target: Any, shape: tuple[int, ...], name: str) -> None:
     """Raise the error that names what is wrong with ``target`` for logits of ``shape``."""
     if isinstance(target, Tensor) and target.requires_grad and target.shape != shape:
         raise ValueError(
             f"cross_entropy: target class probabilities of shape {target.shape} do not fit "
-            f"logits of shape {shape}"
+            f"{name} of shape {shape}"
         )
     if isinstance(target, (Tensor, np.ndarray)):
-        _check_labels(checks.numbers(target, "cross_entropy", "target"), shape)
+        _check_labels(checks.numbers(target, "cross_entropy", "target"), shape, name)
 
 
-def _check_labels(target: np.ndarray, shape: tuple[int, ...]) -> None:
+def _check_labels(target: np.ndarray, shape: tuple[int, ...], name: str) -> None:
     """Integer labels of shape (n,) in [0, C), or class probabilities of shape (n, C)."""
     n, classes = shape
     if target.dtype.kind in "iu":
         if target.shape != (n,):
             raise ValueError(
-                f"cross_entropy: target labels of shape {target.shape} do not fit logits of "
+                f"cross_entropy: target labels of shape {target.shape} do not fit {name} of "
                 f"shape {shape}: give {n} labels"
             )
         if target.size and not (target.min() >= 0 and target.max() < classes):
@@ -228,7 +248,7 @@ def _check_labels(target: np.ndarray, shape: tuple[int, ...]) -> None:
     elif target.shape != shape:
         raise ValueError(
             f"cross_entropy: target class probabilities of shape {target.shape} do not fit "
-            f"logits of shape {shape}; give integer labels of shape ({n},) or probabilities "
+            f"{name} of shape {shape}; give integer labels of shape ({n},) or probabilities "
             f"of shape {shape}"
         )
 
@@ -243,7 +263,9 @@ def _is_value_rows(logits: Any) -> bool:
     )
 
 
-def _value_cross_entropy(rows: Sequence[Sequence[Value]], target: Any, reduction: str) -> Any:
+def _value_cross_entropy(
+    rows: Sequence[Sequence[Value]], target: Any, reduction: str, name: str = "logits"
+) -> Any:
     """Cross-entropy for rows of Value logits (a scalar network's outputs, one row a sample).
 
     loss_i = logsumexp(z_i) − z_i[y_i] = log Σ_c e^(z_ic − m_i) + m_i − z_i[y_i], with m_i the
@@ -253,10 +275,10 @@ def _value_cross_entropy(rows: Sequence[Sequence[Value]], target: Any, reduction
     labels = checks.numbers(target, "cross_entropy", "target", at_least_1d=True)
     classes = len(rows[0])
     if any(len(row) != classes for row in rows):
-        raise ValueError("cross_entropy: every row of Value logits must have the same length")
+        raise ValueError(f"cross_entropy: every row of Value {name} must have the same length")
     if labels.shape[:1] != (len(rows),):
         raise ValueError(
-            f"cross_entropy: {len(rows)} rows of logits and targets of shape {labels.shape}"
+            f"cross_entropy: {len(rows)} rows of {name} and targets of shape {labels.shape}"
         )
     losses = []
     for position, row in enumerate(rows):
@@ -293,3 +315,89 @@ LOSSES: dict[str, Callable[..., Any]] = {
     loss.__name__: loss
     for loss in (l1_loss, mse_loss, cross_entropy, binary_cross_entropy, hinge_loss)
 }
+
+
+# -- the losses as modules, PyTorch's way ---------------------------------------------
+
+
+class _Loss(Module):
+    """A loss as a module, as PyTorch writes one: made with its settings, then called on
+    (input, target), ``loss_fn(model(X), y)``; ``nn.fit(loss=loss_fn)`` takes it as it
+    takes the function. It holds no parameters: it is the function and its settings.
+    """
+
+    #: The function of ``nn`` it applies.
+    function: ClassVar[Callable[..., Any]]
+
+    def __init__(self, *, reduction: str = "mean") -> None:
+        #: What fit's messages call the loss, as they call a function by its name.
+        self.__name__ = type(self).__name__
+        self.reduction = checks.reduction(reduction, self.__name__, REDUCTIONS)
+
+    def forward(self, input: Any, target: Any, *, reduction: str | None = None) -> Any:
+        """The loss of ``input`` (the model's output) against ``target``, reduced as the
+        loss was made to reduce. ``reduction``, when given, overrides that for this call:
+        ``nn.fit`` and ``nn.evaluate`` ask for ``"sum"`` to add up batches of any size."""
+        chosen = self.reduction if reduction is None else reduction
+        return type(self).function(input, target, chosen)
+
+    def extra_repr(self) -> str:
+        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+
+
+class CrossEntropyLoss(_Loss):
+    """``cross_entropy`` as a module: −log softmax(z_i)[y_i] for logits z of shape (n, C),
+    with integer labels y (or (n, C) class probabilities). It takes logits: the model ends
+    with its last Linear layer, without Softmax. PyTorch's ``weight``, ``ignore_index``
+    and ``label_smoothing`` are not there."""
+
+    function = staticmethod(cross_entropy)
+
+
+class MSELoss(_Loss):
+    """``mse_loss`` as a module: the squared error (ŷ − y)², for a target of the output's
+    shape."""
+
+    function = staticmethod(mse_loss)
+
+
+class L1Loss(_Loss):
+    """``l1_loss`` as a module: the absolute error ``|ŷ − y|``, for a target of the
+    output's shape."""
+
+    function = staticmethod(l1_loss)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """``binary_cross_entropy`` as a module: log(1 + e^z) − y·z for logits z and targets y
+    in [0, 1], stable for any z. It takes logits, as ``nn.binary_cross_entropy`` does,
+    hence PyTorch's name for it (PyTorch's ``BCELoss``, on probabilities, is not here: a
+    model ending with Sigmoid loses precision where the loss matters most). PyTorch's
+    ``weight`` and ``pos_weight`` are not there."""
+
+    function = staticmethod(binary_cross_entropy)
+
+
+class HingeLoss(_Loss):
+    """``hinge_loss`` as a module: max(0, margin − y·s) for scores s and labels y in
+    {−1, +1} (or {0, 1}), the support-vector machine's loss.
+
+    The name is not PyTorch's: PyTorch has no module for this loss, and its
+    ``HingeEmbeddingLoss`` is another one (s where y = 1, max(0, margin − s) where
+    y = −1, for distances s), whose name would promise the wrong numbers.
+    """
+
+    function = staticmethod(hinge_loss)
+
+    def __init__(self, margin: float = 1.0, *, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        self.margin = checks.real(margin, "HingeLoss", "margin")
+
+    def forward(self, input: Any, target: Any, *, reduction: str | None = None) -> Any:
+        """The loss of the scores ``input`` against the labels ``target`` (see ``_Loss``)."""
+        chosen = self.reduction if reduction is None else reduction
+        return hinge_loss(input, target, self.margin, chosen)
+
+    def extra_repr(self) -> str:
+        shown = [f"margin={self.margin}"] if self.margin != 1.0 else []
+        return ", ".join([*shown, *filter(None, [super().extra_repr()])])

@@ -377,6 +377,12 @@ def _evaluate(
 
 def _loss_number(result: Any, loss: Any, where: str) -> float:
     """The number a loss gave: one, held by a node (``backward`` starts from it)."""
+    _check_loss_node(result, loss, where)
+    return float(result.item())
+
+
+def _check_loss_node(result: Any, loss: Any, where: str) -> None:
+    """A loss gives one number, held by a node: what ``backward`` can start from."""
     if not isinstance(result, (Tensor, Value)):
         raise TypeError(
             f"{where}: loss {getattr(loss, '__name__', loss)!r} must return a node (a Tensor "
@@ -387,7 +393,6 @@ def _loss_number(result: Any, loss: Any, where: str) -> float:
             f"{where}: loss {getattr(loss, '__name__', loss)!r} must return one number, got "
             f"a Tensor of shape {result.shape} (reduce it: reduction='mean')"
         )
-    return float(result.item())
 
 
 def _call_loss(loss: Any, outputs: Any, y: np.ndarray, where: str, **options: Any) -> Any:
@@ -531,7 +536,9 @@ def _compiled_step(run: _Run, X: np.ndarray, y: np.ndarray) -> Any:
         def train_step(X_batch: Any, y_batch: Any) -> tuple[Any, Any]:
             output = _run_model(model, X_batch, "fit", scalar)
             data = output.data if isinstance(output, Tensor) else _outputs_data(output)
-            return _call_loss(loss, output, y_batch, "fit"), data
+            batch_loss = _call_loss(loss, output, y_batch, "fit")
+            _check_loss_node(batch_loss, loss, "fit")  # by its shape: traced, it has no number
+            return batch_loss, data
 
         step = run.steps[key] = autograd_compile(train_step)
     return step

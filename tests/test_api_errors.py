@@ -2,7 +2,7 @@
 
 The property, over every public function and class of ``nn`` (each name of
 ``nn.__all__`` that is one, and those of ``nn.optim``, ``nn.data``, ``nn.scalar``,
-``nn.callbacks`` and ``nn.utils``),
+``nn.functional``, ``nn.callbacks`` and ``nn.utils``),
 every argument, and values of wrong types and out of range drawn by hypothesis: a call
 with one argument replaced by such a value either works or raises a ``TypeError`` or
 ``ValueError`` (or one of the library's own errors) whose message names the function
@@ -49,11 +49,11 @@ nn.MLP(2, [3, 2], rng=0).save(_SAVED, metadata={"dataset": "moons"})
 
 def _public() -> dict[str, Any]:
     """Every public function and class: nn.__all__, and nn.optim, nn.data, nn.scalar,
-    nn.callbacks, nn.utils."""
+    nn.functional, nn.callbacks, nn.utils."""
     found = {}
     for name in nn.__all__:
         found[f"nn.{name}"] = getattr(nn, name)
-    for module in (nn.optim, nn.data, nn.scalar, nn.callbacks, nn.utils):
+    for module in (nn.optim, nn.data, nn.scalar, nn.functional, nn.callbacks, nn.utils):
         for name, value in vars(module).items():
             if not name.startswith("_") and getattr(value, "__module__", "") == module.__name__:
                 found[f"{module.__name__}.{name}"] = value
@@ -98,6 +98,19 @@ def _loss_call(target: Any, **more: Any) -> Callable[[], dict[str, Any]]:
 
 
 _SCORES = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+
+
+def _functional_loss(target: Any) -> Callable[[], dict[str, Any]]:
+    return lambda: {"input": Tensor(np.zeros((3, 1))), "target": target, "reduction": "mean"}
+
+
+def _input() -> Tensor:
+    return Tensor(np.arange(6.0).reshape(2, 3) - 2.5)
+
+
+#: The public names that take their arguments as ``*name``: the property gives the
+#: wrong value first, then the valid ones after it.
+VARIADIC = {"nn.Sequential": "modules", "nn.data.TensorDataset": "tensors"}
 
 #: How to call each public name correctly: each argument by name (``modules`` for
 #: Sequential's ``*modules``). The property replaces one of them at a time.
@@ -146,6 +159,11 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "target": np.array([0, 1, 1]),
         "reduction": "mean",
     },
+    "nn.CrossEntropyLoss": lambda: {"reduction": "mean"},
+    "nn.MSELoss": lambda: {"reduction": "sum"},
+    "nn.L1Loss": lambda: {"reduction": "none"},
+    "nn.BCEWithLogitsLoss": lambda: {"reduction": "mean"},
+    "nn.HingeLoss": lambda: {"margin": 1.0, "reduction": "mean"},
     "nn.evaluate": lambda: {
         "model": _model(),
         "X": _moons()[0],
@@ -232,6 +250,15 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "rng": 0,
         "drop_last": False,
     },
+    "nn.data.Dataset": dict,
+    "nn.data.TensorDataset": lambda: {"tensors": list(_moons())},
+    "nn.data.DataLoader": lambda: {
+        "dataset": nn.data.TensorDataset(*_moons()),
+        "batch_size": 4,
+        "shuffle": True,
+        "drop_last": False,
+        "generator": 0,
+    },
     "nn.data.train_val_split": lambda: {
         "X": _moons()[0],
         "y": _moons()[1],
@@ -247,6 +274,26 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "rng": 0,
     },
     "nn.scalar.MLP": lambda: {"nin": 2, "sizes": [3, 1], "activation": "relu", "rng": 0},
+    "nn.functional.relu": lambda: {"input": _input()},
+    "nn.functional.tanh": lambda: {"input": _input()},
+    "nn.functional.sigmoid": lambda: {"input": _input()},
+    "nn.functional.leaky_relu": lambda: {"input": _input(), "negative_slope": 0.1},
+    "nn.functional.softmax": lambda: {"input": _input(), "dim": 1},
+    "nn.functional.log_softmax": lambda: {"input": _input(), "dim": -1},
+    "nn.functional.linear": lambda: {
+        "input": _input(),
+        "weight": Tensor(np.ones((2, 3))),
+        "bias": Tensor(np.zeros(2)),
+    },
+    "nn.functional.dropout": lambda: {"input": _input(), "p": 0.5, "training": True, "rng": 0},
+    "nn.functional.cross_entropy": lambda: {
+        "input": Tensor(np.zeros((3, 2))),
+        "target": np.array([0, 1, 1]),
+        "reduction": "mean",
+    },
+    "nn.functional.mse_loss": _functional_loss(np.ones((3, 1))),
+    "nn.functional.l1_loss": _functional_loss(np.ones((3, 1))),
+    "nn.functional.binary_cross_entropy_with_logits": _functional_loss(np.ones((3, 1))),
 }
 
 
@@ -268,8 +315,8 @@ def _hints(name: str) -> dict[str, Any]:
 
 def _call(name: str, arguments: dict[str, Any]) -> Any:
     target = PUBLIC[name]
-    if name == "nn.Sequential":
-        return target(*arguments["modules"])
+    if name in VARIADIC:
+        return target(*arguments[VARIADIC[name]])
     result = target(**arguments)
     if isinstance(result, Iterator):  # a generator's work happens as it is read
         result = list(result)
@@ -435,7 +482,10 @@ def test_every_public_name_has_a_valid_call() -> None:
 
 def _replaced(name: str, argument: str, value: Any) -> dict[str, Any]:
     arguments = VALID[name]()
-    arguments[argument] = [value, nn.ReLU()] if argument == "modules" else value
+    if VARIADIC.get(name) == argument:
+        arguments[argument] = [value, *arguments[argument][1:]]
+    else:
+        arguments[argument] = value
     return arguments
 
 

@@ -66,6 +66,7 @@ SUB_MODULES = [
     "nn.checkpoint",
     "nn.data",
     "nn.datasets",
+    "nn.functional",
     "nn.init",
     "nn.optim",
     "nn.plot",

@@ -86,6 +86,123 @@ def test_pytorch_names_match_pytorch() -> None:
         t.sum(0, dim=0)
 
 
+_TORCH_DTYPES = ["float32", "float64", "float16", "int64", "int32", "bool"]
+
+
+@pytest.mark.parametrize("source", _TORCH_DTYPES)
+@pytest.mark.parametrize(
+    ("method", "target"),
+    [("float", "float32"), ("double", "float64"), ("half", "float16"), ("long", "int64"),
+     ("int", "int32"), ("bool", "bool")],
+)  # fmt: skip
+def test_casts_match_pytorch_in_dtype_values_identity_and_grad(
+    source: str, method: str, target: str
+) -> None:
+    import torch
+
+    data = np.array([[-1.5, 0.0, 2.25], [3.0, -0.5, 1.0]], dtype=source)
+    grad = np.dtype(source).kind == "f"
+    t = Tensor(data, requires_grad=grad, dtype=data.dtype)
+    p = torch.tensor(data, requires_grad=grad)
+    ours, theirs = getattr(t, method)(), getattr(p, method)()
+    assert str(ours.dtype) == target == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    assert (ours is t) == (theirs is p) == (source == target)  # no copy when nothing changes
+    assert ours.requires_grad == theirs.requires_grad
+    assert t.to(getattr(torch, target)).dtype == ours.dtype == t.to(np.dtype(target)).dtype
+    if ours.requires_grad:
+        weights = np.arange(6.0).reshape(2, 3)
+        (ours * weights).sum().backward()
+        (theirs * torch.tensor(weights, dtype=theirs.dtype)).sum().backward()
+        assert t.grad.dtype == t.dtype  # the gradient comes back in the tensor's own dtype
+        np.testing.assert_allclose(t.grad, p.grad.numpy(), rtol=1e-3)
+
+
+def test_to_takes_pytorchs_forms_and_the_cpu_only() -> None:
+    import torch
+
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    assert t.to("cpu") is t and t.to(torch.device("cpu")) is t and t.to(device="cpu:0") is t
+    assert t.cpu() is t and t.to(np.float32) is t and t.to(torch.float32) is t
+    assert t.to("cpu", torch.float64).dtype == np.float64
+    assert t.to(torch.device("cpu"), dtype=float).dtype == np.float64  # float: float64
+    assert t.to(Tensor([1], dtype=np.int64)).dtype == np.int64  # another tensor's dtype
+    assert t.to("float64", non_blocking=True).dtype == np.float64
+    copied = t.to(copy=True)
+    assert copied is not t and copied.requires_grad and not np.shares_memory(copied.data, t.data)
+    (copied * 3.0).sum().backward()
+    np.testing.assert_array_equal(t.grad, [3.0, 3.0])
+    with pytest.raises(ValueError, match=r"to: tracegrad computes with numpy, on the CPU: there "
+                       r"is no device 'cuda'"):  # fmt: skip
+        t.to("cuda")
+    with pytest.raises(ValueError, match="no device 'cuda:1'"):
+        t.to(torch.device("cuda:1"), torch.float32)
+    with pytest.raises(TypeError, match=r"to: numpy has no dtype for torch.bfloat16"):
+        t.to(torch.bfloat16)
+    with pytest.raises(TypeError, match=r"to: dtype must be a dtype of real numbers"):
+        t.to(dict)
+    with pytest.raises(TypeError, match="to: device given twice"):
+        t.to("cpu", device="cpu")
+    with pytest.raises(TypeError, match="to: copy must be True or False"):
+        t.to(np.float64, copy="yes")
+    with pytest.raises(TypeError, match="to: device must be a device's name"):
+        t.to(device=0)
+
+
+@pytest.mark.parametrize(
+    ("shape", "dims"), [((2, 3, 4), (2, 0, 1)), ((2, 3, 4), (-1, 1, 0)), ((5,), (0,)), ((), ())]
+)
+def test_permute_matches_pytorch_in_values_shape_and_grad(
+    shape: tuple[int, ...], dims: tuple[int, ...]
+) -> None:
+    import torch
+
+    data = np.arange(float(np.prod(shape))).reshape(shape)
+    t, p = (
+        Tensor(data, requires_grad=True, dtype=np.float64),
+        torch.tensor(data, requires_grad=True),
+    )
+    ours, theirs = t.permute(*dims), p.permute(dims)
+    assert t.permute(dims).shape == ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    weights = np.arange(float(np.prod(shape))).reshape(ours.shape)
+    (ours * weights).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(t.grad, p.grad.numpy())
+
+
+def test_permute_names_every_axis_once() -> None:
+    t = Tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"permute: dims \(0,\) name 1 axes of a tensor of 2"):
+        t.permute(0)
+    with pytest.raises(ValueError, match=r"permute: dims .* name an axis twice"):
+        t.permute(1, -1)
+    with pytest.raises(np.exceptions.AxisError, match="permute: dim 2 is out of range"):
+        t.permute(0, 2)
+    with pytest.raises(TypeError, match="permute: dims must be integers"):
+        t.permute(0.0, 1)
+
+
+def test_size_is_numpys_count_and_pytorchs_shape() -> None:
+    import pickle
+
+    import torch
+
+    data = np.zeros((2, 3, 4))
+    t, p = Tensor(data), torch.tensor(data)
+    assert t.size == 24 == p.numel() == t.numel() and isinstance(t.size, int)
+    assert t.size() == tuple(p.size()) == t.shape and t.dim() == p.dim() == 3
+    assert [t.size(d) for d in range(-3, 3)] == [p.size(d) for d in range(-3, 3)]
+    assert pickle.loads(pickle.dumps(t.size)) == 24  # pickled as the plain number
+    assert Tensor(5.0).size() == () and Tensor(5.0).size == 1
+    with pytest.raises(IndexError, match="size: dim 3 is out of range for a tensor of 3"):
+        t.size(3)  # an AxisError: an IndexError, as PyTorch's, and a ValueError
+    with pytest.raises(IndexError, match="size: dim 0 is out of range for a 0-d tensor"):
+        Tensor(5.0).size(0)
+    with pytest.raises(TypeError, match="size: dim must be an integer"):
+        t.size(1.0)  # type: ignore[call-overload]
+
+
 def test_clone_and_requires_grad_() -> None:
     w = Tensor([1.0, 2.0]).requires_grad_()
     assert w.requires_grad and w.is_leaf
