@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from tracegrad.words import counted
+
 from . import mode
 from .broadcast import sum_to_shape
 from .node import Node
@@ -170,8 +172,9 @@ class RuleError(RuntimeError):
     @classmethod
     def miscounted(cls, name: str, grads: Sequence[Any], inputs: Sequence[Node]) -> RuleError:
         return cls(
-            f"the backward of {name!r} returned {len(grads)} gradients for {len(inputs)} "
-            "inputs; a rule returns exactly one per input (None for an input it gives none)"
+            f"the backward of {name!r} returned {counted(len(grads), 'gradient')} for "
+            f"{counted(len(inputs), 'input')}; a rule returns exactly one per input (None for an "
+            "input it gives none)"
         )
 
 
@@ -278,7 +281,9 @@ def _seeds(outputs: Sequence[Node], grad_outputs: Any, create_graph: bool) -> li
         grad_outputs = [grad_outputs]
     grad_outputs = list(grad_outputs)
     if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+        raise ValueError(
+            f"grad: got {len(grad_outputs)} grad_outputs for {counted(len(outputs), 'output')}"
+        )
     seeds = []
     for output, given in zip(outputs, grad_outputs):
         kind = type(output)

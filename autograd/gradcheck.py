@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from tracegrad.words import counted
+
 from .engine import grad
 from .node import Node
 
@@ -150,7 +152,8 @@ def gradcheck(
                 f"gradcheck: d(output {output_number}{output_element})/d(input {position}"
                 f"{_element(np.shape(node.data), column)}) disagrees: analytic "
                 f"{a[row, column]:.8g}, numeric {n[row, column]:.8g} "
-                f"(atol={atol}, rtol={rtol}; {int(bad.sum())} of {bad.size} entries differ)"
+                f"(atol={atol}, rtol={rtol}; {int(bad.sum())} of "
+                f"{counted(bad.size, 'entry')} {'differs' if bad.sum() == 1 else 'differ'})"
             )
     return True
 
@@ -233,5 +236,6 @@ def _check_recorded_first_derivatives(
                 f"gradgradcheck: the first derivative recorded with create_graph=True, "
                 f"d(Σ v·y)/d(input {position}{_element(np.shape(node.data), column)}), "
                 f"disagrees: recorded {got[column]:.8g}, numeric {expected[column]:.8g} "
-                f"(atol={atol}, rtol={rtol}; {int(bad.sum())} of {bad.size} entries differ)"
+                f"(atol={atol}, rtol={rtol}; {int(bad.sum())} of "
+                f"{counted(bad.size, 'entry')} {'differs' if bad.sum() == 1 else 'differ'})"
             )

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import numpy as np
 
+from tracegrad.words import counted
+
 F = TypeVar("F", bound=Callable[..., Any])
 #: The class the habits are mixed into (Tensor), which this module does not import.
 T = TypeVar("T", bound="TensorHabits")
@@ -154,7 +156,7 @@ class ElementCount(int):
             raise TypeError(f"size: dim must be an integer, got {type(dim).__name__}")
         ndim = len(self._shape)
         if not -ndim <= dim < ndim:
-            where = "a 0-d tensor" if not ndim else f"a tensor of {ndim} dimensions"
+            where = "a 0-d tensor" if not ndim else f"a tensor of {counted(ndim, 'dimension')}"
             raise np.exceptions.AxisError(f"size: dim {dim} is out of range for {where}")
         return self._shape[dim]
 
@@ -401,14 +403,15 @@ class TensorHabits:
                 raise TypeError(f"permute: dims must be integers, got {d!r}")
         if len(given) != ndim:
             raise ValueError(
-                f"permute: dims {given} name {len(given)} axes of a tensor of {ndim} "
-                f"dimensions: name every axis once, such as {tuple(range(ndim))[::-1]}"
+                f"permute: dims {given} name {counted(len(given), 'axis')} of a tensor of "
+                f"{counted(ndim, 'dimension')}: name every axis once, such as "
+                f"{tuple(range(ndim))[::-1]}"
             )
         order = []
         for d in given:
             if not -ndim <= d < ndim:
                 raise np.exceptions.AxisError(
-                    f"permute: dim {d} is out of range for a tensor of {ndim} dimensions"
+                    f"permute: dim {d} is out of range for a tensor of {counted(ndim, 'dimension')}"
                 )
             order.append(builtins.int(d) % ndim)
         if len(set(order)) != ndim:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tracegrad.rng import Seed, as_generator
+from tracegrad.words import counted
 
 from . import rules
 from .engine import Differentiable
@@ -85,7 +86,9 @@ def _axes(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
         if not isinstance(a, (int, np.integer)):
             raise TypeError(f"{op}: an axis is an int, got {type(a).__name__}")
         if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise AxisError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
+            raise AxisError(
+                f"{op}: axis {a} is out of range for a tensor of {counted(ndim, 'dimension')}"
+            )
         if ndim:
             axes.append(int(a) % ndim)
     if len(set(axes)) != len(axes):
@@ -661,7 +664,10 @@ class Tensor(TensorHabits, Differentiable):
         axes = _axes(axis, self.ndim, "var")
         count = int(np.prod([self.shape[a] for a in axes]))
         if count - ddof <= 0:
-            raise ValueError(f"var: {count} elements along axis {axis} leave no degree of freedom")
+            raise ValueError(
+                f"var: {counted(count, 'element')} along axis {axis} "
+                f"{'leaves' if count == 1 else 'leave'} no degree of freedom"
+            )
         centred = self - self.mean(axes, keepdims=True)
         return (centred * centred).sum(axes, keepdims) * (1.0 / (count - ddof))
 
@@ -759,11 +765,14 @@ class Tensor(TensorHabits, Differentiable):
         for a in order:
             if not -ndim <= a < ndim:
                 raise AxisError(
-                    f"transpose: axis {a} is out of range for a tensor of {ndim} dimensions"
+                    f"transpose: axis {a} is out of range for a tensor of "
+                    f"{counted(ndim, 'dimension')}"
                 )
         order = tuple(a % ndim for a in order)
         if sorted(order) != list(range(ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of {ndim} axes")
+            raise ValueError(
+                f"transpose: axes {axes} are not a permutation of {counted(ndim, 'axis')}"
+            )
         return _view(_make(self._data.transpose(order), (self,), rules.transpose, order), self)
 
     @property

@@ -17,6 +17,8 @@ import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from tracegrad.words import counted
+
 from . import rules
 from .engine import Differentiable
 from .node import Node, changes_in_place, check_flag, init_leaf, leaf, record, record_all
@@ -359,7 +361,8 @@ class Value(Differentiable):
         """
         if len(weights) != len(inputs):
             raise ValueError(
-                f"linear: {len(weights)} weights and {len(inputs)} inputs; they must match"
+                f"linear: {counted(len(weights), 'weight')} and {counted(len(inputs), 'input')}; "
+                "they must match"
             )
         n = len(weights)
         parents = tuple(

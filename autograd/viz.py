@@ -4,10 +4,17 @@
 ``.source`` is the DOT text; with a path it also writes the picture as SVG. The drawing
 is deterministic: nodes are numbered in the order a depth-first walk from the root
 meets them, parents in argument order.
+
+The picture needs Graphviz's ``dot`` program, which pip cannot install. Without it,
+Jupyter shows the graph's DOT source under one line on how to install ``dot``, instead
+of graphviz's ``ExecutableNotFound`` traceback: a lesson's notebook goes on to its next
+cell, and the source still shows every node, value and gradient. None of the project's
+dependencies lays out a graph without ``dot``, so the text is the fallback.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +31,12 @@ if TYPE_CHECKING:
 #: How many values a tensor may hold for them to be written into its record.
 TINY_TENSOR = 6
 
+#: How to get Graphviz's ``dot`` program, in one line.
+INSTALL_DOT = (
+    "install it for the picture: apt-get install graphviz (Debian, Ubuntu), brew install "
+    "graphviz (macOS) or conda install graphviz"
+)
+
 
 class GraphvizNotFoundError(RuntimeError):
     """Graphviz's ``dot`` program is not installed; the DOT source is in ``.source``."""
@@ -31,9 +44,8 @@ class GraphvizNotFoundError(RuntimeError):
     def __init__(self, source: str) -> None:
         super().__init__(
             "draw_graph: Graphviz's `dot` program was not found on PATH, so the SVG cannot be "
-            "rendered. Install it: `apt-get install graphviz` (Debian/Ubuntu), "
-            "`brew install graphviz` (macOS) or `conda install graphviz`. "
-            "The DOT source is still available as .source on this error and on the Digraph."
+            f"rendered; {INSTALL_DOT}. The DOT source is still available as .source on this "
+            "error and on the Digraph."
         )
         self.source = source
 
@@ -111,11 +123,9 @@ def graph_source(
         raise TypeError(f"draw_graph: expected a Value or Tensor, got {type(root).__name__}")
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"draw_graph: rankdir must be LR, RL, TB or BT, got {rankdir!r}")
-    import graphviz  # on first use: it is slow to import, and most programs never draw
-
     nodes = _walk(root, max_nodes)
     names = {id(node): f"n{number}" for number, node in enumerate(nodes)}
-    dot = graphviz.Digraph("compute_graph", graph_attr={"rankdir": rankdir})
+    dot = _shown_without_dot()("compute_graph", graph_attr={"rankdir": rankdir})
     dot.attr("node", fontname="Helvetica", fontsize="11")
     for node in nodes:
         name = names[id(node)]
@@ -128,6 +138,31 @@ def graph_source(
             for parent in node.parents:
                 dot.edge(names[id(parent)], name + "_rule")
     return dot
+
+
+@functools.cache
+def _shown_without_dot() -> type[graphviz.Digraph]:
+    """``graphviz.Digraph``, shown in Jupyter as its DOT source and how to install ``dot``
+    when ``dot`` is missing (graphviz's own display raises ``ExecutableNotFound``, and
+    the notebook shows a traceback where the graph should be).
+
+    Made on first use: graphviz is slow to import, and most programs never draw.
+    """
+    import graphviz
+
+    class ComputeGraph(graphviz.Digraph):
+        def _repr_mimebundle_(
+            self, include: Any = None, exclude: Any = None, **kwargs: Any
+        ) -> dict[str, Any]:
+            try:
+                return dict(super()._repr_mimebundle_(include, exclude, **kwargs))
+            except graphviz.ExecutableNotFound:
+                note = "Graphviz's `dot` is not installed, so here is the graph's DOT source"
+                return {"text/plain": f"{note}; {INSTALL_DOT}.\n\n{self.source}"}
+
+    ComputeGraph.__qualname__ = ComputeGraph.__name__ = "Digraph"  # as graphviz's reads
+    ComputeGraph.__module__ = graphviz.Digraph.__module__
+    return ComputeGraph
 
 
 def draw_graph(
@@ -143,7 +178,8 @@ def draw_graph(
     Leaves that require grad (parameters, inputs) are drawn with rounded corners,
     constants in grey. The SVG is written atomically (a temporary file, then a rename).
     Raises ``GraphvizNotFoundError`` when ``dot`` is missing and ``GraphTooLargeError``
-    when the graph has more than ``max_nodes`` nodes.
+    when the graph has more than ``max_nodes`` nodes. Shown in Jupyter without ``dot``,
+    the graph is its DOT source under one line on how to install ``dot``.
     """
     import graphviz
 

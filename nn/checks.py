@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from autograd import Node, Tensor, Value, is_traced
+from tracegrad.words import counted
 
 #: Types whose repr is short and says what the value is.
 _PLAIN = (bool, int, float, str, bytes, type(None), np.generic)
@@ -49,7 +50,7 @@ def describe(value: Any) -> str:
             text = repr(value)
             if len(text) <= 60:
                 return f"the {type(value).__name__} {text}"
-        return f"a {type(value).__name__} of {len(value)} items"
+        return f"a {type(value).__name__} of {counted(len(value), 'item')}"
     from .module import Module  # here: module.py need not load before this file
 
     if isinstance(value, Module):
@@ -272,7 +273,9 @@ def same_length(X: np.ndarray, y: np.ndarray, where: str, names: str = "X y") ->
     """X and y hold the same number of samples."""
     x_name, y_name = names.split()
     if len(X) != len(y):
-        raise ValueError(f"{where}: {x_name} has {len(X)} samples but {y_name} has {len(y)}")
+        raise ValueError(
+            f"{where}: {x_name} has {counted(len(X), 'sample')} but {y_name} has {len(y)}"
+        )
 
 
 def generator(value: Any, where: str, name: str = "rng") -> np.random.Generator:

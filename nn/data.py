@@ -16,6 +16,7 @@ import numpy as np
 
 from autograd import Node, Tensor
 from tracegrad.rng import Seed
+from tracegrad.words import counted
 
 from . import checks
 
@@ -68,7 +69,8 @@ def train_val_split(
     )  # fmt: skip
     if len(X) < 2:
         raise ValueError(
-            f"train_val_split: X has {len(X)} samples; a split needs at least 2 (one each side)"
+            f"train_val_split: X has {counted(len(X), 'sample')}; a split needs at least 2 (one "
+            "each side)"
         )
     order = checks.generator(rng, "train_val_split").permutation(len(X))
     n_val = min(max(1, round(len(X) * fraction)), len(X) - 1)
@@ -124,8 +126,8 @@ class TensorDataset(Dataset):
             kept.append(t if isinstance(t, Tensor) else Tensor(array, dtype=array.dtype))
             if len(array) != len(kept[0]):
                 raise ValueError(
-                    f"TensorDataset: {name} holds {len(array)} samples but tensors[0] holds "
-                    f"{len(kept[0])}: every tensor holds one row per sample"
+                    f"TensorDataset: {name} holds {counted(len(array), 'sample')} but "
+                    f"tensors[0] holds {len(kept[0])}: every tensor holds one row per sample"
                 )
         self.tensors: tuple[Tensor, ...] = tuple(kept)
 

@@ -25,6 +25,7 @@ import numpy as np
 from autograd import Tensor, Value, fresh, where
 from autograd import linear as _linear
 from tracegrad.rng import Seed
+from tracegrad.words import counted
 
 from . import checks
 from .losses import _absolute_error, _cross_entropy, _elementwise, _logistic, _squared_error
@@ -62,7 +63,9 @@ def _dim(dim: Any, input: Tensor, where: str) -> int:
     dim = checks.integer(dim, where, "dim")
     ndim = input.ndim
     if not -ndim <= dim < ndim:
-        raise ValueError(f"{where}: dim {dim} is out of range for an input of {ndim} dimensions")
+        raise ValueError(
+            f"{where}: dim {dim} is out of range for an input of {counted(ndim, 'dimension')}"
+        )
     return dim
 
 

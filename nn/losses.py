@@ -25,6 +25,7 @@ import numpy as np
 
 import autograd
 from autograd import Tensor, Value
+from tracegrad.words import counted
 
 from . import checks
 from .module import Module
@@ -120,11 +121,14 @@ def _value_targets(target: Any, count: int, loss: str, name: str) -> list[Value 
         array = checks.numbers(target, loss, "target", np.float64)
         if array.ndim > 1:
             raise ValueError(
-                f"{loss}: {count} Value {name}s need {count} targets, got shape {array.shape}"
+                f"{loss}: {counted(count, f'Value {name}')} need {counted(count, 'target')}, "
+                f"got shape {array.shape}"
             )
         targets = np.atleast_1d(array).tolist()
     if len(targets) != count:
-        raise ValueError(f"{loss}: {count} {name}s and {len(targets)} targets (target)")
+        raise ValueError(
+            f"{loss}: {counted(count, name)} and {counted(len(targets), 'target')} (target)"
+        )
     return targets
 
 
@@ -233,7 +237,7 @@ def _check_labels(target: np.ndarray, shape: tuple[int, ...], name: str) -> None
         if target.shape != (n,):
             raise ValueError(
                 f"cross_entropy: target labels of shape {target.shape} do not fit {name} of "
-                f"shape {shape}: give {n} labels"
+                f"shape {shape}: give {counted(n, 'label')}"
             )
         if target.size and not (target.min() >= 0 and target.max() < classes):
             raise ValueError(
@@ -278,7 +282,8 @@ def _value_cross_entropy(
         raise ValueError(f"cross_entropy: every row of Value {name} must have the same length")
     if labels.shape[:1] != (len(rows),):
         raise ValueError(
-            f"cross_entropy: {len(rows)} rows of {name} and targets of shape {labels.shape}"
+            f"cross_entropy: {counted(len(rows), 'row')} of {name} and targets of shape "
+            f"{labels.shape}"
         )
     losses = []
     for position, row in enumerate(rows):

@@ -24,6 +24,7 @@ import numpy as np
 
 from autograd import Tensor, Value
 from tracegrad.rng import Seed
+from tracegrad.words import counted
 
 from . import checks
 from .activations import ACTIVATIONS as SHARED_ACTIVATIONS
@@ -138,7 +139,7 @@ class Neuron(_ScalarModule):
     def forward(self, x: Any) -> Value:
         inputs = _as_inputs(x, "Neuron")
         if len(inputs) != len(self.w):
-            raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(inputs)}")
+            raise ValueError(f"Neuron: expected {counted(len(self.w), 'input')}, got {len(inputs)}")
         z = Value.linear(self.w, inputs, self.b)
         return self._act(z) if self._act is not None else z
 

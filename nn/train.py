@@ -37,6 +37,7 @@ from autograd import Tensor, TracingError, Value, no_grad
 from autograd import compile as autograd_compile
 from tracegrad.files import write_atomically
 from tracegrad.rng import Seed
+from tracegrad.words import counted
 
 from . import checks
 from .callbacks import LiveCurves, StopTraining, Training
@@ -67,7 +68,7 @@ class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during ``fit``: ``history`` holds the epochs finished before it."""
 
     def __init__(self, history: History) -> None:
-        super().__init__(f"training interrupted after {len(history)} finished epochs")
+        super().__init__(f"training interrupted after {counted(len(history), 'finished epoch')}")
         self.history = history
 
 
@@ -277,7 +278,7 @@ def _check_features(model: Module, X: np.ndarray, where: str, name: str = "X") -
     if not fits:
         raise ValueError(
             f"{where}: {name} holds samples of shape {sample}, but the model takes "
-            f"{features} features per sample ({name} of shape (n, {features}))"
+            f"{counted(features, 'feature')} per sample ({name} of shape (n, {features}))"
         )
 
 
@@ -780,8 +781,8 @@ def _checked_run(
         y_val = checks.samples(validation[1], "fit", "the validation y")
         if len(X_val) != len(y_val):
             raise ValueError(
-                f"fit: the validation X has {len(X_val)} samples but the validation y has "
-                f"{len(y_val)}"
+                f"fit: the validation X has {counted(len(X_val), 'sample')} but the validation y "
+                f"has {len(y_val)}"
             )
         _check_features(model, X_val, "fit", "the validation X")
         validation_data = (X_val, y_val)

@@ -576,5 +576,5 @@ def test_a_split_never_leaves_a_side_empty() -> None:
     X, y = _moons()
     X_train, _, X_val, _ = nn.data.train_val_split(X[:3], y[:3], 0.9)
     assert (len(X_train), len(X_val)) == (1, 2)
-    with pytest.raises(ValueError, match="train_val_split: X has 1 samples"):
+    with pytest.raises(ValueError, match="train_val_split: X has 1 sample;"):
         nn.data.train_val_split(X[:1], y[:1])

@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -115,6 +116,32 @@ def _one_line_error(done: subprocess.CompletedProcess[str], status: int) -> str:
         ),
         (["train", "--dataset", "moons", "--out", ""], "--out: expected a file or folder name"),
         (["evaluate", ""], "expected a file or folder name"),
+        # an option of PyTorch's or Keras's spelling: the sub-command's help, the option meant
+        (
+            ["train", "--batch_size", "32"],
+            "unrecognized option --batch_size: did you mean --batch-size? (see tracegrad train "
+            "--help)",
+        ),
+        (
+            ["train", "--dataset", "moons", "--batch_size=32"],
+            "--batch_size: did you mean --batch-size? (see tracegrad train --help)",
+        ),
+        (
+            ["evaluate", "m.npz", "--data_root", "data"],
+            "did you mean --data-root? (see tracegrad evaluate --help)",
+        ),
+        (
+            ["export", "m.npz", "m.onnx", "--input_shape", "28,28"],
+            "did you mean --input-shape? (see tracegrad export --help)",
+        ),
+        (["demo", "--Steps", "3"], "did you mean --steps? (see tracegrad demo --help)"),
+        (["train", "--dataset", "moons", "--hiden", "8"], "did you mean --hidden?"),
+        (
+            ["train", "--dataset", "moons", "--Epochs", "3", "--verbose"],
+            "unrecognized options --Epochs (did you mean --epochs?), --verbose (see tracegrad "
+            "train --help)",
+        ),
+        (["evaluate", "a.npz", "b.npz"], "unrecognized arguments: b.npz (see tracegrad evaluate"),
     ],
 )
 def test_a_usage_mistake_is_one_line_and_status_2(args: list[str], message: str) -> None:
@@ -129,19 +156,64 @@ def test_a_failed_run_is_one_line_and_status_1(tmp_path: Path) -> None:
     assert "not a zip archive" in line and "allow_pickle" not in line
     mistyped = tmp_path / "mnits"
     line = _one_line_error(_run("train", "--dataset", "mnist", "--data-root", str(mistyped)), 1)
-    assert f"--data-root {mistyped}: the folder does not exist" in line
+    assert f"--data-root {mistyped}: the folder does not exist (it names the folder that " in line
     assert not mistyped.exists()
     assert _run("train", "--dataset", "moons", "--epochs", "2", "--quiet",
                 "--out", str(tmp_path / "moons")).returncode == 0  # fmt: skip
     line = _one_line_error(
         _run("evaluate", str(tmp_path / "moons" / "model.npz"), "--dataset", "regression"), 1
     )
-    assert "takes 2 features but regression has 1" in line
+    assert "the model takes 2 features but regression has 1 feature;" in line
     (tmp_path / "a-file").write_text("")
     line = _one_line_error(
         _run("train", "--dataset", "moons", "--quiet", "--out", str(tmp_path / "a-file")), 1
     )
-    assert f"--out {tmp_path / 'a-file'}: it is a file, not a folder" in line
+    assert (
+        f"--out {tmp_path / 'a-file'}: it is a file, not a folder: --out names the folder" in line
+    )
+    assert "(made if missing), so name another" in line
+
+
+def test_the_data_root_mistakes_are_one_line_naming_the_folder(tmp_path: Path) -> None:
+    """--data-root and $TRACEGRAD_DATA name the folder that holds mnist/: each mistake is
+    one line that says which folder was searched for what (downloads fail at once here:
+    the proxy named is a closed port on this machine)."""
+    env = {**os.environ, "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    env.pop("TRACEGRAD_DATA", None)
+    empty, loose, named = tmp_path / "empty", tmp_path / "downloads", tmp_path / "mnist"
+    for folder in (empty, loose, named):
+        folder.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        (loose / name).write_bytes(b"")
+        (named / name).write_bytes(b"")
+    train = ["train", "--epochs", "1", "--quiet", "--out", str(tmp_path / "run")]
+    line = _one_line_error(
+        _run(*train, "--dataset", "mnist", "--data-root", str(empty), env=env), 1
+    )
+    assert line == (
+        f"tracegrad: error: mnist: train-images-idx3-ubyte.gz is not in {empty / 'mnist'} "
+        f"(mnist/ in the data root {empty}), and downloading it failed: Connection refused "
+        "(3 mirrors tried)"
+    )
+    assert list(empty.iterdir()) == []  # the folder made for the download is gone again
+    line = _one_line_error(
+        _run(*train, "--dataset", "mnist", "--data-root", str(loose), env=env), 1
+    )
+    assert f"{loose} holds train-images-idx3-ubyte.gz itself (the data root {loose})" in line
+    assert line.endswith(f"so move the files into {loose / 'mnist'}")
+    shared = {**env, "TRACEGRAD_DATA": str(named)}
+    line = _one_line_error(_run(*train, "--dataset", "fashion-mnist", env=shared), 1)
+    assert line.endswith(
+        f"{named} is mnist's folder, with no fashion-mnist/ in it (TRACEGRAD_DATA={named}); "
+        "a data root is the folder that holds mnist/ and fashion-mnist/"
+    )
+    missing = {**env, "TRACEGRAD_DATA": str(tmp_path / "shraed")}
+    line = _one_line_error(_run(*train, "--dataset", "mnist", env=missing), 1)
+    assert line == (
+        f"tracegrad: error: TRACEGRAD_DATA={tmp_path / 'shraed'}: the folder does not exist (it "
+        "names the folder that holds mnist/ and fashion-mnist/)"
+    )
+    assert _run(*train, "--dataset", "xor", "--samples", "40", env=missing).returncode == 0
 
 
 def test_help_shows_the_defaults_and_version() -> None:
@@ -151,7 +223,50 @@ def test_help_shows_the_defaults_and_version() -> None:
     )
     assert "(default: None)" not in done.stdout
     assert _run("demo", "--help").stdout.count("(default:") == 3
+    asked = _run("train", "--batch_size", "32", "--help")  # help wins, as argparse has it
+    assert asked.returncode == 0 and "--batch-size BATCH_SIZE" in asked.stdout
     assert _run("--version").stdout.startswith("tracegrad ")
+
+
+@pytest.mark.slow
+def test_the_examples_in_the_help_run_as_written(tmp_path: Path) -> None:
+    """Every example at the end of a sub-command's --help, run as a user copies it, in the
+    order of the commands (train's write what evaluate and export read); every "e.g." of
+    an option's help is among them. The MNIST model that train writes is exported for
+    28×28 images, and the ONNX file gives the model's own outputs on real test images."""
+    import re
+    import shlex
+
+    from tracegrad.cli import build_parser
+
+    if not os.environ.get("TRACEGRAD_DATA"):
+        pytest.skip("the examples train on MNIST: set TRACEGRAD_DATA")
+    parser = build_parser()
+    examples = []
+    for name in ("demo", "train", "evaluate", "export"):
+        shown = _run(name, "--help").stdout
+        lines = [line.strip() for line in shown.split("\nexamples:\n")[1].splitlines()]
+        assert lines and all(line.startswith(f"tracegrad {name} ") for line in lines), shown
+        examples += lines
+        for action in parser.commands[name]._actions:
+            for value in re.findall(r"e\.g\. (\S+)", action.help or ""):
+                option = f"{action.option_strings[0]} {value}"
+                assert any(option in line for line in lines), (name, option)
+    for line in examples:
+        done = subprocess.run(
+            [sys.executable, "-m", "tracegrad", *shlex.split(line)[1:]],
+            capture_output=True, text=True, check=False, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, (line, done.stderr[-2000:])
+    assert "a 28×28 sample is flattened to 784 features" in done.stdout
+
+    import onnxruntime
+
+    images = nn.datasets.mnist(flatten=False, download=False)[2][:100]
+    session = onnxruntime.InferenceSession(str(tmp_path / "mnist.onnx"))
+    (outputs,) = session.run(None, {"input": images})
+    expected = nn.train.predict(nn.load(tmp_path / "runs/mnist/model.npz"), images.reshape(100, -1))
+    np.testing.assert_allclose(outputs, expected, rtol=1e-4, atol=1e-4)
 
 
 def test_ctrl_c_during_train_saves_the_model_and_the_history(tmp_path: Path) -> None:
@@ -270,6 +385,17 @@ def test_the_wrong_data_set_is_one_line_as_a_user_runs_it(tmp_path: Path) -> Non
     assert "the model gives 2 outputs but spiral has 3 classes" in line
     line = _one_line_error(_run("evaluate", str(three), "--dataset", "moons"), 1)
     assert "the model gives 3 outputs but moons has 2 classes" in line
+    one = tmp_path / "one-output.npz"  # a count of one reads in the singular
+    nn.MLP(2, [4, 1], rng=0).save(one, metadata={"dataset": "moons", "seed": 0, "samples": 40})
+    line = _one_line_error(_run("evaluate", str(one)), 1)
+    assert "the model gives 1 output but moons has 2 classes" in line
+    line = _one_line_error(
+        _run("export", str(two), str(tmp_path / "m.onnx"), "--input-shape", "28,28"), 1
+    )
+    assert line == (
+        "tracegrad: error: --input-shape 28,28: the model takes 2 features, and a sample of "
+        "that shape holds 784 values: give sizes that multiply to 2, such as 2"
+    )
 
 
 @pytest.mark.parametrize(
@@ -311,10 +437,12 @@ def test_train_checks_out_before_training(tmp_path: Path) -> None:
     (tmp_path / "locked" / "history.json").write_text("[]")
     (tmp_path / "locked" / "history.json").chmod(0o444)
     cases = {
-        "a-file": "it is a file, not a folder",
-        "a-file/sub": f"{tmp_path / 'a-file'} is a file, not a folder",
-        "run": f"{tmp_path / 'run' / 'model.npz'} is a folder, where the run writes a file",
-        "locked": "history.json is read-only",
+        "a-file": "it is a file, not a folder: --out names the folder to write the files into",
+        "a-file/sub": f"{tmp_path / 'a-file'} is a file, so no folder can be made in it: name "
+        "another --out",
+        "run": f"{tmp_path / 'run' / 'model.npz'} is a folder, where a file is to be written: "
+        "remove it or write elsewhere",
+        "locked": "history.json is read-only; make it writable (chmod u+w) or write elsewhere",
     }
     for out, message in cases.items():
         start = time.monotonic()
@@ -323,6 +451,27 @@ def test_train_checks_out_before_training(tmp_path: Path) -> None:
         assert message in _one_line_error(done, 1), out
         assert time.monotonic() - start < 30, out
     assert not (tmp_path / "a-file").is_dir()
+
+
+def test_a_file_where_a_folder_belongs_says_what_to_do(tmp_path: Path) -> None:
+    """demo and export check where they write before they work, as train does, and say
+    what to type instead (the machine's own words were "File exists")."""
+    (tmp_path / "README.md").write_text("# a file\n")
+    readme = tmp_path / "README.md"
+    line = _one_line_error(_run("demo", "--quiet", "--steps", "100000", "--out", str(readme)), 1)
+    assert f"--out {readme}: it is a file, not a folder: --out names the folder" in line
+    line = _one_line_error(_run("demo", "--quiet", "--out", str(readme / "sub")), 1)
+    assert f"{readme} is a file, so no folder can be made in it: name another --out" in line
+    model = _model_file(tmp_path, "moons")
+    line = _one_line_error(_run("export", str(model), str(readme / "m.onnx")), 1)
+    assert line.endswith(
+        f"{readme} is a file, so no folder can be made in it: write m.onnx elsewhere"
+    )
+    line = _one_line_error(_run("export", str(model), str(tmp_path)), 1)
+    assert (
+        f"{tmp_path} is a folder: name the .onnx file to write, such as {tmp_path}/model.onnx"
+        in line
+    )
 
 
 def test_out_is_made_with_its_parents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -142,7 +142,7 @@ def test_grad_errors_name_the_argument() -> None:
         grad(x * 2.0, [Value(1.0, requires_grad=False)])
     with pytest.raises(ValueError, match="output 0 does not require grad"):
         grad(Value(1.0, requires_grad=False) * 2.0, [x])
-    with pytest.raises(ValueError, match="2 grad_outputs for 1 outputs"):
+    with pytest.raises(ValueError, match=r"2 grad_outputs for 1 output$"):
         grad(x * 2.0, [x], grad_outputs=[1.0, 2.0])
     with pytest.raises(TypeError, match="expected Value nodes, got float"):
         grad(x * 2.0, [1.0])  # type: ignore[list-item]
@@ -242,7 +242,10 @@ def test_a_rule_that_returns_the_wrong_number_of_gradients_is_a_rule_error(
     else:
         parents = tuple(Tensor(np.ones(2), requires_grad=True) for _ in range(inputs))
         node = record_all(Tensor, np.ones(2), Rule("bad", "?", _gives(returned)), parents).sum()
-    message = rf"the backward of 'bad' returned {returned} gradients for {inputs} inputs"
+    gradients = f"{returned} gradient" + ("" if returned == 1 else "s")
+    message = rf"the backward of 'bad' returned {gradients} for {inputs} input" + (
+        "" if inputs == 1 else "s"
+    )
     with pytest.raises(RuleError, match=message):
         if kind.endswith("create_graph"):
             node.backward(create_graph=True)

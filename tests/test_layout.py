@@ -19,8 +19,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 #: What the library may take from the ``tracegrad`` package: the helpers it shares with
-#: the application, which are about neither (atomic files, explicit random generators).
-SHARED = {"tracegrad.files", "tracegrad.rng"}
+#: the application, which are about neither (atomic files, explicit random generators,
+#: counts in messages).
+SHARED = {"tracegrad.files", "tracegrad.rng", "tracegrad.words"}
 
 #: Which top-level packages of the project each library package may import.
 ALLOWED = {"autograd": {"autograd"}, "nn": {"autograd", "nn"}}

@@ -200,8 +200,8 @@ def test_value_targets_must_match_the_outputs() -> None:
         ValueError, match=r"mse_loss: 2 Value outputs need 2 targets, got shape \(2, 1\)"
     ):
         nn.mse_loss(outputs, np.zeros((2, 1)))
-    for count in (1, 3):
-        with pytest.raises(ValueError, match=f"mse_loss: 2 outputs and {count} targets"):
+    for count, targets in ((1, "1 target"), (3, "3 targets")):  # a count's noun agrees with it
+        with pytest.raises(ValueError, match=f"mse_loss: 2 outputs and {targets} "):
             nn.mse_loss(outputs, np.zeros(count))
 
 

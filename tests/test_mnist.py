@@ -84,13 +84,13 @@ def server(tmp_path: Path, data_root: Path) -> Iterator[tuple[str, list[str]]]:
 
 
 def test_the_real_mnist(data_root: Path) -> None:
-    X, y, X_test, y_test = nn.datasets.mnist(data_root / "mnist")
+    X, y, X_test, y_test = nn.datasets.mnist(data_root)
     assert X.shape == (60_000, 784) and X_test.shape == (10_000, 784)
     assert X.dtype == np.float32 and y.dtype == np.int64
     assert X.min() == 0.0 and X.max() == 1.0
     assert y[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]  # MNIST's first training labels
     assert sorted(np.unique(y_test).tolist()) == list(range(10))
-    images = nn.datasets.mnist(data_root / "mnist", flatten=False)[0]
+    images = nn.datasets.mnist(data_root / "mnist", flatten=False)[0]  # its own folder too
     assert images.shape == (60_000, 28, 28)
     np.testing.assert_array_equal(images.reshape(60_000, -1), X)
 
@@ -118,8 +118,8 @@ def test_a_download_is_checked_written_once_and_not_repeated(
     first = nn.datasets.mnist(root, mirrors=[f"{url}/good/"], progress=False)
     assert len(requests) == 4
     for file_name, md5 in MNIST.files.values():
-        assert md5_of(root / file_name) == md5
-    np.testing.assert_array_equal(first[3], nn.datasets.mnist(data_root / "mnist")[3])
+        assert md5_of(root / "mnist" / file_name) == md5
+    np.testing.assert_array_equal(first[3], nn.datasets.mnist(data_root)[3])
     nn.datasets.mnist(root, mirrors=[f"{url}/good/"], progress=False)
     assert len(requests) == 4  # the second load finds the files
 
@@ -131,7 +131,8 @@ def test_a_wrong_checksum_falls_back_to_the_next_mirror(
     root = tmp_path / "cache"
     nn.datasets.mnist(root, mirrors=[f"{url}/wrong/", f"{url}/good/"], progress=False)
     assert sum(path.startswith("/wrong/") for path in requests) == 4
-    assert sorted(p.name for p in root.iterdir()) == sorted(f for f, _ in MNIST.files.values())
+    files = sorted(p.name for p in (root / "mnist").iterdir())
+    assert files == sorted(f for f, _ in MNIST.files.values())
 
 
 def test_failed_downloads_leave_nothing_half_written(
@@ -146,11 +147,55 @@ def test_failed_downloads_leave_nothing_half_written(
             progress=False,
         )
     message = str(caught.value)
-    assert "could not download train-images-idx3-ubyte.gz" in message
+    assert message.startswith(
+        f"mnist: train-images-idx3-ubyte.gz is not in {root / 'mnist'} (mnist/ in the data "
+        f"root {root}), and downloading it failed: "
+    )
     assert "is not the published" in message  # the wrong checksum
-    assert "/truncated/" in message and "127.0.0.1:9" in message
-    assert list(root.iterdir()) == []  # no partial file, no temporary
-    assert f"is not in {root}" in message and "point TRACEGRAD_DATA at the folder" in message
+    assert "/truncated/" in message and "127.0.0.1:9" in message and "\n" not in message
+    assert not root.exists()  # no partial file, no temporary, not even the folders made
+
+
+def test_one_convention_for_the_data_root(
+    tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``root``, $TRACEGRAD_DATA and the cache each hold ``mnist/``; a folder named after
+    the set is its own; loose files under another name are refused, with where to put
+    them; each error names the folder searched, for what, and where it came from."""
+    loose = tmp_path / "downloads"
+    loose.mkdir()
+    for file_name, _ in MNIST.files.values():
+        os.symlink(data_root / "mnist" / file_name, loose / file_name)
+    with pytest.raises(DatasetError) as caught:
+        nn.datasets.mnist(loose, download=False)
+    assert str(caught.value) == (
+        f"mnist: {loose} holds train-images-idx3-ubyte.gz itself (the data root {loose}), which "
+        "could be either image set's file: a data root holds one folder per set, so move the "
+        f"files into {loose / 'mnist'}"
+    )
+    own = tmp_path / "mnist"
+    loose.rename(own)  # now its name says which set it holds
+    assert nn.datasets.data_folder("mnist", own) == own
+    assert nn.datasets.mnist(own, download=False)[3].shape == (10_000,)
+    monkeypatch.setenv("TRACEGRAD_DATA", str(own))
+    with pytest.raises(DatasetError) as caught:
+        nn.datasets.fashion_mnist(download=False)
+    assert str(caught.value) == (
+        f"fashion-mnist: {own} is mnist's folder, with no fashion-mnist/ in it "
+        f"(TRACEGRAD_DATA={own}); a data root is the folder that holds mnist/ and fashion-mnist/"
+    )
+    monkeypatch.setenv("TRACEGRAD_DATA", str(tmp_path / "shared"))
+    assert nn.datasets.data_folder("mnist") == tmp_path / "shared" / "mnist"
+    with pytest.raises(DatasetError) as caught:
+        nn.datasets.mnist(download=False)
+    assert str(caught.value) == (
+        f"mnist: train-images-idx3-ubyte.gz is not in {tmp_path / 'shared' / 'mnist'} (mnist/ "
+        f"in TRACEGRAD_DATA={tmp_path / 'shared'}), and download=False"
+    )
+    monkeypatch.delenv("TRACEGRAD_DATA")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    cache = tmp_path / "home" / ".cache" / "tracegrad"
+    assert nn.datasets.data_folder("fashion-mnist") == cache / "fashion-mnist"
 
 
 def test_missing_files_without_download(tmp_path: Path) -> None:
@@ -159,9 +204,7 @@ def test_missing_files_without_download(tmp_path: Path) -> None:
 
 
 def test_uncompressed_files_are_read_too(tmp_path: Path, data_root: Path) -> None:
-    for file_name, _ in MNIST.files.values():
-        raw = gzip.decompress((data_root / "mnist" / file_name).read_bytes())
-        (tmp_path / file_name.removesuffix(".gz")).write_bytes(raw)
+    _uncompressed_copy(data_root, tmp_path)
     X, _, _, y_test = nn.datasets.mnist(tmp_path, download=False)
     assert X.shape == (60_000, 784) and y_test.shape == (10_000,)
 
@@ -190,10 +233,12 @@ def test_corrupt_and_truncated_files_are_reported_by_name(tmp_path: Path, data_r
 
 
 def test_a_cached_file_with_the_wrong_checksum_is_refused(tmp_path: Path, data_root: Path) -> None:
+    folder = tmp_path / "mnist"
+    folder.mkdir()
     for file_name, _ in MNIST.files.values():
-        shutil.copy(data_root / "mnist" / file_name, tmp_path / file_name)
+        shutil.copy(data_root / "mnist" / file_name, folder / file_name)
     shutil.copy(
-        data_root / "mnist" / "t10k-labels-idx1-ubyte.gz", tmp_path / "train-labels-idx1-ubyte.gz"
+        data_root / "mnist" / "t10k-labels-idx1-ubyte.gz", folder / "train-labels-idx1-ubyte.gz"
     )
     with pytest.raises(
         DatasetError,
@@ -203,7 +248,10 @@ def test_a_cached_file_with_the_wrong_checksum_is_refused(tmp_path: Path, data_r
         nn.datasets.mnist(tmp_path, download=False)
 
 
-def _uncompressed_copy(data_root: Path, folder: Path) -> dict[str, bytes]:
+def _uncompressed_copy(data_root: Path, root: Path) -> dict[str, bytes]:
+    """MNIST's files, uncompressed, in ``root``/mnist."""
+    folder = root / "mnist"
+    folder.mkdir()
     raw = {}
     for file_name, _ in MNIST.files.values():
         raw[file_name] = gzip.decompress((data_root / "mnist" / file_name).read_bytes())
@@ -217,7 +265,7 @@ def test_a_cached_file_with_a_label_out_of_range_is_refused(
     raw = _uncompressed_copy(data_root, tmp_path)
     labels = bytearray(raw["train-labels-idx1-ubyte.gz"])
     labels[8 + 123] = 200  # one label of 200 would have made a 201-class model
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(bytes(labels))
+    (tmp_path / "mnist" / "train-labels-idx1-ubyte").write_bytes(bytes(labels))
     with pytest.raises(
         DatasetError,
         match=r"train-labels-idx1-ubyte: holds labels up to 200, but mnist has 10 classes",
@@ -229,23 +277,24 @@ def test_cached_files_with_other_counts_or_sizes_are_refused(
     tmp_path: Path, data_root: Path
 ) -> None:
     raw = _uncompressed_copy(data_root, tmp_path)
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(raw["t10k-labels-idx1-ubyte.gz"])
+    folder = tmp_path / "mnist"
+    (folder / "train-labels-idx1-ubyte").write_bytes(raw["t10k-labels-idx1-ubyte.gz"])
     with pytest.raises(
         DatasetError, match=r"60000 images but train-labels-idx1-ubyte has 10000 labels"
     ):
         nn.datasets.mnist(tmp_path, download=False)
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(raw["train-labels-idx1-ubyte.gz"])
+    (folder / "train-labels-idx1-ubyte").write_bytes(raw["train-labels-idx1-ubyte.gz"])
     for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
-        (tmp_path / name).write_bytes(raw[f"{name.replace('train', 't10k')}.gz"])
+        (folder / name).write_bytes(raw[f"{name.replace('train', 't10k')}.gz"])
     with pytest.raises(
         DatasetError, match=r"train-images-idx3-ubyte: holds images of shape \(10000, 28, 28\)"
     ):
         nn.datasets.mnist(tmp_path, download=False)
     images = raw["train-images-idx3-ubyte.gz"]
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(raw["train-labels-idx1-ubyte.gz"])
+    (folder / "train-labels-idx1-ubyte").write_bytes(raw["train-labels-idx1-ubyte.gz"])
     header = bytearray(images[:16])
     header[8:16] = (14).to_bytes(4, "big") + (56).to_bytes(4, "big")  # 14 × 56: same bytes
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes(header) + images[16:])
+    (folder / "train-images-idx3-ubyte").write_bytes(bytes(header) + images[16:])
     with pytest.raises(DatasetError, match=r"shape \(60000, 14, 56\)"):
         nn.datasets.mnist(tmp_path, download=False)
 

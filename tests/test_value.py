@@ -71,7 +71,7 @@ def test_linear_equals_the_sum_of_products() -> None:
         (lambda: Value(-8.0) ** (1 / 3), "pow: a negative base"),
         (lambda: Value(0.0) ** -1, "pow: 0.0 to a negative power"),
         (lambda: Value(1.0) / 0, "div: 1.0 divided by zero"),
-        (lambda: Value.linear([Value(1.0)], [1.0, 2.0]), "linear: 1 weights and 2 inputs"),
+        (lambda: Value.linear([Value(1.0)], [1.0, 2.0]), "linear: 1 weight and 2 inputs"),
     ],
 )
 def test_bad_input_names_the_op(make: object, message: str) -> None:

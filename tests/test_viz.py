@@ -94,3 +94,48 @@ def test_graphviz_is_imported_when_a_graph_is_drawn_not_with_autograd() -> None:
         "assert 'graphviz' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", program], check=True)
+
+
+@pytest.mark.slow
+def test_without_dot_jupyter_shows_the_dot_source_and_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cells of notebook 01 up to its graphs, in a real kernel whose PATH has no
+    ``dot``: each graph is its DOT source under one line on how to install ``dot``, and
+    no cell fails (graphviz's own display raised ``ExecutableNotFound`` there)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    lesson = nbformat.read(Path(__file__).parent.parent / "notebooks/01_own_framework.ipynb", 4)
+    code = [cell for cell in lesson.cells if cell.cell_type == "code"]
+    last = max(i for i, cell in enumerate(code) if "draw_graph(" in cell.source)
+    cells = [nbformat.v4.new_code_cell(cell.source) for cell in code[: last + 1]]
+    assert sum("draw_graph(" in cell.source for cell in cells) >= 2
+    without_dot = str(Path(sys.executable).parent)  # the environment's programs: no dot
+    assert shutil.which("dot", path=without_dot) is None
+    monkeypatch.setenv("PATH", without_dot)  # the kernel inherits it
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    shown = []
+    for cell in notebook.cells:
+        assert not [o for o in cell.outputs if o.output_type == "error"], cell.source
+        for output in cell.outputs:
+            text = output.get("data", {}).get("text/plain", "")
+            if "digraph" in text:
+                shown.append(text)
+                assert set(output["data"]) == {"text/plain"}, cell.source
+    assert len(shown) == sum("draw_graph(" in cell.source for cell in cells)
+    for text in shown:
+        note, source = text.split("\n\n", 1)
+        assert note == (
+            "Graphviz's `dot` is not installed, so here is the graph's DOT source; install it "
+            "for the picture: apt-get install graphviz (Debian, Ubuntu), brew install graphviz "
+            "(macOS) or conda install graphviz."
+        )
+        assert source.startswith("digraph compute_graph {") and "shape=Mrecord" in source
+
+
+def test_with_dot_jupyter_shows_the_picture_and_plain_text_as_graphviz_does() -> None:
+    dot = draw_graph(_example())
+    assert list(dot._repr_mimebundle_()) == ["image/svg+xml"]
+    assert repr(dot).startswith("<graphviz.graphs.Digraph object at ")  # as stored notebooks read

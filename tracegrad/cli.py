@@ -10,13 +10,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .words import counted
+
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    problem = _out_problem(Path(args.out), DEMO_FILES)
+    if problem is not None:  # before training, as for train
+        return _fail(f"--out {args.out}: {problem}")
     result = run_demo(args.out, steps=args.steps, seed=args.seed, progress=not args.quiet)
     print(
-        f"two moons, scalar MLP 2-16-16-1, {args.steps} SGD steps in "
+        f"two moons, scalar MLP 2-16-16-1, {counted(args.steps, 'SGD step')} in "
         f"{result.training_seconds:.1f} s: loss {result.loss:.4f}, "
         f"training accuracy {result.accuracy:.0%}"
     )
@@ -27,6 +32,9 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"note: {result.graph_note}")
     return 0
 
+
+#: The files ``demo`` may write into its output folder.
+DEMO_FILES = ("decision_boundary.png", "neuron_graph.svg", "neuron_graph.dot")
 
 #: The widest hidden layer the command builds: wider is a typo (a layer of 10⁹ units
 #: would not fit in memory, and would fail only once allocated, or not at all).
@@ -99,7 +107,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from .recipe import Recipe, loss_for, train
 
-    _check_data_root(args)
+    _check_data_root(args, args.dataset)
     out = Path(args.out)
     problem = _out_problem(out, ("model.npz", "history.json", CHECKPOINT, *PICTURES))
     if problem is not None:  # before training, not after: no run is lost to a typo
@@ -133,7 +141,7 @@ def _train(args: argparse.Namespace) -> int:
         model.save(out / "model.npz", metadata={**metadata, "interrupted_after": finished})
         history.save(out / "history.json")
         print(
-            f"tracegrad: interrupted after {finished} of {recipe.epochs} epochs; "
+            f"tracegrad: interrupted after {finished} of {counted(recipe.epochs, 'epoch')}; "
             f"saved the model as it stands and the history so far to {out}; the same "
             "command with --resume goes on from there",
             file=sys.stderr,
@@ -150,10 +158,11 @@ def _train(args: argparse.Namespace) -> int:
     print(_report(split.task, _unprefixed(history.last), "validation"))
     print(_report(split.task, test_results, "test"))
     print(
-        f"trained {model.num_parameters():,} parameters for {recipe.epochs} epochs on "
-        f"{len(run.X_fit):,} samples ({len(run.X_val):,} held out for validation, the "
-        f"{len(split.X_test):,} test samples used once, at the end); wall time "
-        f"{run.seconds:.1f} s; wrote {out}"
+        f"trained {counted(model.num_parameters(), 'parameter', grouped=True)} for "
+        f"{counted(recipe.epochs, 'epoch')} on {counted(len(run.X_fit), 'sample', grouped=True)} "
+        f"({len(run.X_val):,} held out for validation, the "
+        f"{counted(len(split.X_test), 'test sample', grouped=True)} used once, at the end); "
+        f"wall time {run.seconds:.1f} s; wrote {out}"
     )
     return 0
 
@@ -210,31 +219,68 @@ def _out_problem(out: Path, names: Sequence[str]) -> str | None:
     The rules are the writes' own (``tracegrad/files.py``): the folder and its missing
     parents are made, so each existing part of the path must be a folder that can be
     written into (when it is not there yet: its nearest existing parent), and a file
-    to be replaced must not be a folder or read-only.
+    to be replaced must not be a folder or read-only. Each reason says what to do, since
+    the user's next step is to type the command again.
     """
     existing = out
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        where = "it" if existing == out else str(existing)
-        return f"{where} is a file, not a folder"
+        if existing == out:
+            return (
+                "it is a file, not a folder: --out names the folder to write the files into "
+                "(made if missing), so name another"
+            )
+        return f"{existing} is a file, so no folder can be made in it: name another --out"
     if not os.access(existing, os.W_OK | os.X_OK):
-        return f"cannot write into {existing} (permission denied)"
+        return f"cannot write into {existing} (permission denied): name another --out"
     for name in names:
-        target = out / name
-        if target.is_dir():
-            return f"{target} is a folder, where the run writes a file"
-        if target.exists() and not stat.S_IMODE(target.stat().st_mode) & stat.S_IWUSR:
-            return f"{target} is read-only; make it writable (chmod u+w) or write elsewhere"
+        problem = _file_problem(out / name)
+        if problem is not None:
+            return problem
     return None
 
 
-def _check_data_root(args: argparse.Namespace) -> None:
-    """A --data-root that does not exist is a mistake: say so; never create it."""
-    from nn.datasets import DatasetError
+def _file_problem(target: Path) -> str | None:
+    """Why the file ``target`` cannot be (re)written, or None."""
+    if target.is_dir():
+        return f"{target} is a folder, where a file is to be written: remove it or write elsewhere"
+    if target.exists() and not stat.S_IMODE(target.stat().st_mode) & stat.S_IWUSR:
+        return f"{target} is read-only; make it writable (chmod u+w) or write elsewhere"
+    return None
+
+
+def _export_problem(out: Path) -> str | None:
+    """Why the ONNX file ``out`` cannot be written, or None."""
+    if out.is_dir():
+        return f"{out} is a folder: name the .onnx file to write, such as {out / 'model.onnx'}"
+    existing = out.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, so no folder can be made in it: write {out.name} elsewhere"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write into {existing} (permission denied): write {out.name} elsewhere"
+    return _file_problem(out)
+
+
+def _check_data_root(args: argparse.Namespace, dataset: str) -> None:
+    """A data root that does not exist is a mistake (a typo): say so, and never create
+    it. $TRACEGRAD_DATA counts only for the image sets, since only they read it: a run on
+    moons does not fail for a variable set for another project."""
+    from nn.datasets import IMAGE_SETS, DatasetError
 
     if args.data_root is not None and not Path(args.data_root).is_dir():
-        raise DatasetError(f"--data-root {args.data_root}: the folder does not exist")
+        raise DatasetError(
+            f"--data-root {args.data_root}: the folder does not exist (it names the folder "
+            "that holds mnist/ and fashion-mnist/)"
+        )
+    shared = os.environ.get("TRACEGRAD_DATA")
+    if args.data_root is None and dataset in IMAGE_SETS and shared and not Path(shared).is_dir():
+        raise DatasetError(
+            f"TRACEGRAD_DATA={shared}: the folder does not exist (it names the folder that "
+            "holds mnist/ and fashion-mnist/)"
+        )
 
 
 def _unprefixed(record: dict[str, float]) -> dict[str, float]:
@@ -253,7 +299,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if isinstance(chosen, str):
         return _fail(f"evaluate: {chosen}")
     dataset, seed, samples = chosen
-    _check_data_root(args)
+    _check_data_root(args, dataset)
     split = load_split(dataset, seed=seed, samples=samples, root=args.data_root)
     problem = _misfit(model, split)
     if problem is not None:
@@ -292,16 +338,25 @@ def _misfit(model: Any, split: Any) -> str | None:
 
     known = input_features(model)
     if known is not None and known[0] != split.features:
-        return f"the model takes {known[0]} features but {split.name} has {split.features}"
+        return (
+            f"the model takes {counted(known[0], 'feature')} but {split.name} has "
+            f"{counted(split.features, 'feature')}"
+        )
     try:
         outputs = predict(model, np.zeros((1, *split.X_test.shape[1:]), np.float32))
     except (TypeError, ValueError) as error:
         return f"the model does not take {split.name}'s samples ({error})"
     width = int(np.prod(outputs.shape[1:]))
     if split.task == "regression" and width != 1:
-        return f"the model gives {width} outputs but {split.name} is a regression (1 output)"
+        return (
+            f"the model gives {counted(width, 'output')} but {split.name} is a regression "
+            "(1 output)"
+        )
     if split.task == "classification" and width != split.classes:
-        return f"the model gives {width} outputs but {split.name} has {split.classes} classes"
+        return (
+            f"the model gives {counted(width, 'output')} but {split.name} has "
+            f"{counted(split.classes, 'class')}"
+        )
     return None
 
 
@@ -309,15 +364,49 @@ def _export(args: argparse.Namespace) -> int:
     from nn.interop import to_onnx
     from nn.module import ModelFileError, load
 
+    problem = _export_problem(Path(args.out))
+    if problem is not None:  # before reading the model: the file name is the mistake
+        return _fail(problem)
     try:
-        model = load(args.model)
+        model, flattened = _flattened(load(args.model), args.input_shape)
         to_onnx(model, args.out, input_shape=args.input_shape)
     except FileNotFoundError:
         return _fail(f"{args.model}: no such file")
     except (ModelFileError, ModuleNotFoundError, TypeError, ValueError, OSError) as error:
         return _fail(str(error))
-    print(f"wrote {args.out} (ONNX opset 17, dynamic batch) from {args.model}")
+    print(f"wrote {args.out} (ONNX opset 17, dynamic batch{flattened}) from {args.model}")
     return 0
+
+
+def _flattened(model: Any, input_shape: tuple[int, ...] | None) -> tuple[Any, str]:
+    """The model to export for samples of ``input_shape``, and what was added to it.
+
+    ``train`` makes an MLP of flat features, and the image sets are flattened row by row
+    before it (``nn.datasets.mnist``): given an image's shape whose pixels are its
+    features (28,28 for MNIST's 784), the file takes images and flattens them first, as
+    training did; a program that serves the model has images at hand, not rows. A shape
+    the model takes as it is (its last axis is the features) is left alone.
+    """
+    import math
+
+    from nn.layers import Flatten, Sequential
+    from nn.train import input_features
+
+    known = input_features(model)
+    if input_shape is None or known is None:
+        return model, ""
+    features, flattens = known
+    if flattens or input_shape[-1] == features:
+        return model, ""
+    if math.prod(input_shape) != features:
+        raise ValueError(
+            f"--input-shape {','.join(map(str, input_shape))}: the model takes "
+            f"{counted(features, 'feature')}, and a sample of that shape holds "
+            f"{math.prod(input_shape)} values: give sizes that multiply to {features}, such "
+            f"as {features}"
+        )
+    shape = "×".join(map(str, input_shape))
+    return Sequential(Flatten(), model), f"; a {shape} sample is flattened to {features} features"
 
 
 def _playground(args: argparse.Namespace) -> int:
@@ -366,15 +455,83 @@ def _shape(text: str) -> tuple[int, ...]:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with a usage mistake reported on one line: ``tracegrad: error: ...``."""
+    """argparse, with a usage mistake reported on one line: ``tracegrad: error: ...``.
+
+    An option that no sub-command knows is reported by the sub-command it was given to,
+    with the option it is closest to: argparse alone sends it up to the top-level parser,
+    whose help lists the commands but not the option meant (``--batch_size``, typed with a
+    PyTorch or Keras habit, is ``--batch-size`` here).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The sub-commands' parsers by name (filled in by ``build_parser``).
+        self.commands: dict[str, _Parser] = {}
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"tracegrad: error: {_one_line(message)} (see {self.prog} --help)\n")
 
+    def parse_command_line(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
+        """``parse_args``, with options and arguments that are not the sub-command's
+        reported by it (and before a missing required option, so that a misspelt option
+        is named first rather than reported missing)."""
+        arguments = list(sys.argv[1:] if argv is None else argv)
+        command = next((self.commands[a] for a in arguments if a in self.commands), None)
+        rest = arguments[arguments.index(command.name) + 1 :] if command is not None else []
+        if command is not None and not {"-h", "--help"} & set(rest):  # help first, as asked
+            unknown = command.unknown_options(rest)
+            if len(unknown) == 1:
+                option, meant = unknown[0]
+                command.error(
+                    f"unrecognized option {option}" + (f": did you mean {meant}?" if meant else "")
+                )
+            if unknown:
+                listed = (
+                    f"{option} (did you mean {meant}?)" if meant else option
+                    for option, meant in unknown
+                )
+                command.error(f"unrecognized options {', '.join(listed)}")
+        namespace, extra = self.parse_known_args(arguments)
+        if extra:
+            (command or self).error(f"unrecognized arguments: {' '.join(extra)}")
+        return namespace
 
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    @property
+    def name(self) -> str:
+        """The sub-command's name: the last word of its ``prog`` ("tracegrad train")."""
+        return self.prog.split()[-1]
+
+    def unknown_options(self, arguments: Sequence[str]) -> list[tuple[str, str | None]]:
+        """The long options among ``arguments`` that this parser does not know (nor as a
+        prefix of one it knows, which argparse accepts), each with the one it most likely
+        means, or None. Nothing after ``--`` is an option."""
+        known = [option for option in self._option_string_actions if option.startswith("--")]
+        found = []
+        for argument in arguments:
+            if argument == "--":
+                break
+            option = argument.split("=", 1)[0]
+            if option.startswith("--") and not any(k.startswith(option) for k in known):
+                found.append((option, _closest(option, known)))
+        return found
+
+
+def _closest(option: str, known: Sequence[str]) -> str | None:
+    """The known option that ``option`` most likely means: the same once underscores are
+    dashes and capitals small (``--batch_size``, ``--Batch-Size``), else a near spelling."""
+    import difflib
+
+    written = option.replace("_", "-").lower()
+    if written in known:
+        return written
+    close = difflib.get_close_matches(written, known, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """Shows each option's default, except where the help says it (defaults that depend
-    on the data set) or there is none to show (flags)."""
+    on the data set) or there is none to show (flags); the examples below the options
+    keep their lines (one command each, to copy)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.default is None or action.default is False or "default" in (action.help or ""):
@@ -477,7 +634,7 @@ def _version() -> str:
         return "tracegrad (not installed as a package)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     """The command line: one sub-command per job; every option's default is in --help."""
     from nn.activations import ACTIVATIONS
 
@@ -556,8 +713,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-root",
         type=_path,
         default=None,
-        help="folder of an image set's files "
-        "(default: $TRACEGRAD_DATA/NAME, then ~/.cache/tracegrad/NAME)",
+        help="the folder that holds mnist/ and fashion-mnist/ "
+        "(default: $TRACEGRAD_DATA, then ~/.cache/tracegrad)",
     )
     train.add_argument(
         "--threads",
@@ -604,7 +761,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="size of a synthetic set (default: the model's)",
     )
     evaluate.add_argument(
-        "--data-root", type=_path, default=None, help="folder of an image set's files"
+        "--data-root",
+        type=_path,
+        default=None,
+        help="the folder that holds mnist/ and fashion-mnist/ "
+        "(default: $TRACEGRAD_DATA, then ~/.cache/tracegrad)",
     )
     evaluate.set_defaults(run=_evaluate)
 
@@ -619,7 +780,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--input-shape",
         type=_shape,
         default=None,
-        help="one sample's shape, e.g. 28,28 (default: the first Linear layer's inputs)",
+        help="one sample's shape, e.g. 28,28 for the image sets, whose pixels the model "
+        "takes flattened (default: the first Linear layer's inputs)",
     )
     export.set_defaults(run=_export)
 
@@ -638,7 +800,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-browser", action="store_true", help="print the address; open no browser"
     )
     playground.set_defaults(run=_playground)
+    parser.commands = dict(commands.choices)
+    for name, command in parser.commands.items():
+        if name in EXAMPLES:
+            command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
     return parser
+
+
+#: The commands each sub-command's help ends with, in the order a newcomer runs them (the
+#: later ones use the files the earlier ones write). tests/test_cli.py runs every one as
+#: it is written here: an example that does not run teaches the wrong thing.
+EXAMPLES = {
+    "demo": ["tracegrad demo --out demo"],
+    "train": [
+        "tracegrad train --dataset spiral --out runs/spiral",
+        "tracegrad train --dataset mnist --epochs 1 --out runs/mnist",
+    ],
+    "evaluate": [
+        "tracegrad evaluate runs/spiral/model.npz",
+        "tracegrad evaluate runs/mnist/model.npz",
+    ],
+    "export": [
+        "tracegrad export runs/spiral/model.npz spiral.onnx",
+        "tracegrad export runs/mnist/model.npz mnist.onnx --input-shape 28,28",
+    ],
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -653,7 +839,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from nn.module import ModelFileError
     from nn.train import TrainingDivergedError
 
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_command_line(argv)
     try:
         # An overflow is no news of its own: a run that overflows diverges, and fit says
         # so on one line (numpy's warning would add lines of its own before it).
@@ -663,7 +849,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{error.filename or error}: no such file")
     except (ModelFileError, DatasetError, TrainingDivergedError) as error:
         return _fail(" ".join(str(error).split()))
-    except OSError as error:  # the machine said no: a folder that is a file, a full disk
+    except (FileExistsError, NotADirectoryError) as error:  # a file where a folder goes
+        return _fail(
+            f"{error.filename}: a file stands where a folder is needed: move it, or name "
+            "another path"
+        )
+    except OSError as error:  # the machine said no: a full disk, a permission
         where = f"{error.filename}: " if error.filename else ""
         return _fail(f"{where}{error.strerror or error}")
     except KeyboardInterrupt:

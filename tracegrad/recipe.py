@@ -99,8 +99,9 @@ def load_split(
 ) -> Split:
     """The training and test split of the data set ``name``.
 
-    ``seed`` and ``samples`` shape the synthetic sets; ``root`` is where the image sets'
-    files are (by default $TRACEGRAD_DATA/<name>, then ~/.cache/tracegrad/<name>).
+    ``seed`` and ``samples`` shape the synthetic sets; ``root`` is the data root, the
+    folder that holds the image sets' folders ``mnist/`` and ``fashion-mnist/`` (by
+    default $TRACEGRAD_DATA, then ~/.cache/tracegrad: see ``nn.datasets.images``).
     """
     if name in datasets.IMAGE_SETS:
         X_train, y_train, X_test, y_test = datasets.IMAGE_SETS[name](root, progress=progress)
@@ -145,7 +146,7 @@ class Recipe:
     optimizer: str = "adam"  # "adam", or "sgd" (with momentum 0.9)
     seed: int = 0
     samples: int | None = None  # the size of a synthetic set
-    data_root: str | None = None  # the folder of an image set's files
+    data_root: str | None = None  # the folder that holds mnist/ and fashion-mnist/
     threads: int | None = None  # BLAS threads (None: the idle cores)
 
     @classmethod

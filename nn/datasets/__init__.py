@@ -3,7 +3,8 @@
 - ``synthetic.py``: ``moons``, ``circles``, ``spiral``, ``blobs``, ``xor``,
   ``classification`` and ``regression``, each ``(X, y)`` from a seeded Generator;
 - ``images.py``: ``mnist`` and ``fashion_mnist``, read from the canonical IDX files
-  (``idx.py``) and downloaded when missing (``download.py``).
+  (``idx.py``) in ``mnist/`` and ``fashion-mnist/`` of a data root, and downloaded when
+  missing (``download.py``).
 """
 
 from .idx import DatasetError
@@ -14,6 +15,7 @@ from .images import (
     MNIST,
     ImageSet,
     data_folder,
+    data_root,
     fashion_mnist,
     load_image_set,
     mnist,
@@ -42,6 +44,7 @@ __all__ = [
     "circles",
     "classification",
     "data_folder",
+    "data_root",
     "fashion_mnist",
     "load_image_set",
     "mnist",

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 from tracegrad.files import atomic_file
+from tracegrad.words import counted
 
 from .idx import DatasetError
 
@@ -58,9 +60,41 @@ def _fetch(url: str, target: Path, md5: str, progress: bool) -> None:
                 received += len(chunk)
                 bar.update(len(chunk))
         if total is not None and received != total:  # raised inside: nothing lands
-            raise DatasetError(f"{url}: received {received} of {total} bytes")
+            raise DatasetError(f"received {received} of {counted(total, 'byte')}")
         if digest.hexdigest() != md5:
-            raise DatasetError(f"{url}: MD5 {digest.hexdigest()} is not the published {md5}")
+            raise DatasetError(f"MD5 {digest.hexdigest()} is not the published {md5}")
+
+
+class DownloadError(DatasetError):
+    """No mirror served a file with the published MD5; ``reason`` says why in a few words
+    (each mirror's own reason is in the message)."""
+
+    def __init__(self, name: str, failures: Sequence[tuple[str, str]]) -> None:
+        super().__init__(
+            f"could not download {name}; tried:\n  "
+            + "\n  ".join(f"{url}: {why}" for url, why in failures)
+        )
+        reasons = list(dict.fromkeys(why for _, why in failures))
+        if len(reasons) == 1:  # the usual case: no network, the same reason for each mirror
+            tried = counted(len(failures), "mirror")
+            self.reason = f"{reasons[0]} ({tried} tried)" if len(failures) > 1 else reasons[0]
+        else:
+            self.reason = "; ".join(f"{url}: {why}" for url, why in failures)
+
+
+def _why(error: BaseException) -> str:
+    """What went wrong, in the fewest words that say it: a name that does not resolve
+    is "Name or service not known", not the URL error that wraps it."""
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        reason = error.reason
+        if isinstance(reason, OSError) and reason.strerror:
+            return reason.strerror
+        return str(reason)
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def download(
@@ -71,8 +105,14 @@ def download(
     *,
     progress: bool = True,
 ) -> Path:
-    """Download ``name`` from the first mirror that serves it with the right MD5."""
+    """Download ``name`` from the first mirror that serves it with the right MD5.
+
+    The folders made for it are removed again when every mirror fails: an empty folder
+    left behind would change where the files are looked for next time (a data root named
+    ``mnist`` is MNIST's own folder only while it holds no ``mnist/``).
+    """
     target_dir = Path(target_dir)
+    made = [folder for folder in (target_dir, *target_dir.parents) if not folder.exists()]
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / name
     failures = []
@@ -82,5 +122,10 @@ def download(
             _fetch(url, target, md5, progress)
             return target
         except (OSError, http.client.HTTPException, DatasetError, ValueError) as error:
-            failures.append(f"{url}: {error}")
-    raise DatasetError(f"could not download {name}; tried:\n  " + "\n  ".join(failures))
+            failures.append((url, _why(error)))
+    for folder in made:  # innermost first
+        try:
+            folder.rmdir()
+        except OSError:
+            break  # not empty (another writer's file), or not ours to remove
+    raise DownloadError(name, failures)

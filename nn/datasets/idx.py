@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tracegrad.words import counted
+
 
 class DatasetError(ValueError):
     """A data file that is missing, corrupt or truncated; the message names the file."""
@@ -34,12 +36,12 @@ def read_idx(path: str | os.PathLike[str], expected_ndim: int) -> np.ndarray:
     except (OSError, EOFError, zlib.error) as error:
         raise DatasetError(f"{path}: cannot be read or decompressed ({error})") from None
     if len(raw) < 4:
-        raise DatasetError(f"{path}: only {len(raw)} bytes, too short for an IDX header")
+        raise DatasetError(f"{path}: only {counted(len(raw), 'byte')}, too short for an IDX header")
     zero, kind, ndim = int.from_bytes(raw[:2], "big"), raw[2], raw[3]
     if zero != 0 or kind != UNSIGNED_BYTE or ndim != expected_ndim:
         raise DatasetError(
             f"{path}: bad magic number 0x{raw[:4].hex()}; expected 0x000008{expected_ndim:02x} "
-            f"(unsigned bytes, {expected_ndim} dimensions)"
+            f"(unsigned bytes, {counted(expected_ndim, 'dimension')})"
         )
     header_size = 4 + 4 * ndim
     if len(raw) < header_size:

@@ -1,9 +1,17 @@
 """MNIST and Fashion-MNIST: the canonical IDX files, found on disk or downloaded once.
 
-The files are looked for in a folder given by the caller, else in $TRACEGRAD_DATA/<name>,
-else in ~/.cache/tracegrad/<name>; a missing file is downloaded from public mirrors,
-checked against its published MD5 and written atomically. Every file is read as
-untrusted input (``idx.py``).
+A data root holds one folder per image set, named after it: ``mnist/`` and
+``fashion-mnist/``, each with its four files. The data root is the caller's ``root``
+(the command line's ``--data-root``), else $TRACEGRAD_DATA, else ~/.cache/tracegrad: one
+convention for the three, so that a folder that works in one place works in the others,
+and one folder serves both sets (their files have the same names). A root that is itself
+named after the set (``data/mnist``) is taken as that set's folder when it holds no
+folder of that name: its name says which set it holds, so nothing can be mixed up. A root
+that holds the files loose under another name could be either set's, and is refused with
+the folder to move them to.
+
+A missing file is downloaded from public mirrors, checked against its published MD5 and
+written atomically. Every file is read as untrusted input (``idx.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tracegrad.words import counted
+
+from .download import DownloadError, md5_of
 from .download import download as fetch
-from .download import md5_of
 from .idx import DatasetError, read_idx
 
 
@@ -74,15 +84,26 @@ FASHION_CLASSES = (
 )
 
 
-def data_folder(name: str, root: str | os.PathLike[str] | None = None) -> Path:
-    """Where the files of ``name`` are looked for: ``root``, then $TRACEGRAD_DATA/name,
-    then ~/.cache/tracegrad/name."""
+def data_root(root: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """The data root (``root``, else $TRACEGRAD_DATA, else ~/.cache/tracegrad), and where
+    it came from, in words for a message."""
     if root is not None:
-        return Path(root)
+        return Path(root), f"the data root {os.fspath(root)}"
     shared = os.environ.get("TRACEGRAD_DATA")
     if shared:
-        return Path(shared) / name
-    return Path.home() / ".cache" / "tracegrad" / name
+        return Path(shared), f"TRACEGRAD_DATA={shared}"
+    cache = Path.home() / ".cache" / "tracegrad"
+    return cache, f"the default data root {cache}; TRACEGRAD_DATA names another"
+
+
+def data_folder(name: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """Where the files of the image set ``name`` are looked for: ``name/`` in the data
+    root (``data_root``), or the root itself when it is named ``name`` and holds no folder
+    of that name."""
+    base = data_root(root)[0]
+    if base.name == name and not (base / name).is_dir():
+        return base
+    return base / name
 
 
 def _local_file(folder: Path, gz_name: str) -> Path | None:
@@ -90,6 +111,15 @@ def _local_file(folder: Path, gz_name: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def _loose_file(spec: ImageSet, root: str | os.PathLike[str] | None) -> str | None:
+    """One of ``spec``'s files lying in the data root itself, where it cannot be told
+    from the other set's file of the same name; None when there is none."""
+    base = data_root(root)[0]
+    if data_folder(spec.name, root) == base or (base / spec.name).is_dir():
+        return None
+    return next((name for name, _ in spec.files.values() if _local_file(base, name)), None)
 
 
 def load_image_set(
@@ -103,22 +133,34 @@ def load_image_set(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_train, y_train, X_test, y_test) of an IDX image set; see ``mnist``."""
     folder = data_folder(spec.name, root)
+    base, origin = data_root(root)
+    where = "the data root, named after the set" if folder == base else f"{spec.name}/ in {origin}"
+    loose = _loose_file(spec, root)
+    if loose is not None and base.name in {MNIST.name, FASHION_MNIST.name}:
+        raise DatasetError(
+            f"{spec.name}: {base} is {base.name}'s folder, with no {spec.name}/ in it "
+            f"({origin}); a data root is the folder that holds {base.name}/ and {spec.name}/"
+        )
+    if loose is not None:
+        raise DatasetError(
+            f"{spec.name}: {base} holds {loose} itself ({origin}), which could be either "
+            f"image set's file: a data root holds one folder per set, so move the files into "
+            f"{folder}"
+        )
     paths = {}
     for role, (file_name, md5) in spec.files.items():
         path = _local_file(folder, file_name)
         if path is None:
             if not download:
                 raise DatasetError(
-                    f"{spec.name}: {file_name} is not in {folder} (and download=False)"
+                    f"{spec.name}: {file_name} is not in {folder} ({where}), and download=False"
                 )
             try:
                 path = fetch(file_name, folder, mirrors or spec.mirrors, md5, progress=progress)
-            except DatasetError as error:
+            except DownloadError as error:
                 raise DatasetError(
-                    f"{spec.name}: {file_name} is not in {folder}, and downloading it failed "
-                    f"({' '.join(str(error).split())}). Put the four files there, or point "
-                    f"TRACEGRAD_DATA at the folder that holds {spec.name}/ (the command line's "
-                    "--data-root at the folder with the files)"
+                    f"{spec.name}: {file_name} is not in {folder} ({where}), and downloading it "
+                    f"failed: {error.reason}"
                 ) from None
         paths[role] = path
 
@@ -136,8 +178,8 @@ def load_image_set(
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if len(images) != len(labels):
             raise DatasetError(
-                f"{spec.name}: {paths[f'{split}_images'].name} has {len(images)} images but "
-                f"{paths[f'{split}_labels'].name} has {len(labels)} labels"
+                f"{spec.name}: {paths[f'{split}_images'].name} has {counted(len(images), 'image')} "
+                f"but {paths[f'{split}_labels'].name} has {counted(len(labels), 'label')}"
             )
         _check_contents(
             spec, split, count, paths[f"{split}_images"], images, paths[f"{split}_labels"], labels
@@ -178,7 +220,7 @@ def _check_contents(
     if labels.size and int(labels.max()) >= spec.classes:
         raise DatasetError(
             f"{labels_path}: holds labels up to {int(labels.max())}, but {spec.name} has "
-            f"{spec.classes} classes (0..{spec.classes - 1}); {_WHAT_TO_DO}"
+            f"{counted(spec.classes, 'class')} (0..{spec.classes - 1}); {_WHAT_TO_DO}"
         )
 
 
@@ -198,9 +240,10 @@ def mnist(
 
     Images are float32 in [0, 1], of shape (n, 784), or (n, 28, 28) without ``flatten``;
     labels are int64 in 0..9. The four IDX files (gzipped or not) are looked for in
-    ``root``, else $TRACEGRAD_DATA/mnist, else ~/.cache/tracegrad/mnist. Missing files
-    are downloaded from ``mirrors`` (public ones by default), their MD5 checked against
-    the published value, and written atomically, once: the next call finds them.
+    ``mnist/`` in the data root: ``root``, else $TRACEGRAD_DATA, else ~/.cache/tracegrad
+    (a ``root`` named ``mnist`` without such a folder is MNIST's folder itself). Missing
+    files are downloaded from ``mirrors`` (public ones by default), their MD5 checked
+    against the published value, and written atomically, once: the next call finds them.
     """
     return load_image_set(
         MNIST, root, download=download, flatten=flatten, mirrors=mirrors, progress=progress

@@ -27,6 +27,7 @@ import numpy as np
 
 from autograd import Tensor, no_grad
 from tracegrad.files import write_atomically
+from tracegrad.words import counted
 
 from .. import checks, layers, scalar
 from ..activations import ACTIVATIONS, LeakyReLU, of_layer
@@ -109,7 +110,7 @@ def _emit(builder: _Builder, module: Module, x: str, rank: int) -> tuple[str, in
         if not 0 <= start < max(rank, 1):
             raise ValueError(
                 f"to_onnx: Flatten's start_axis {module.start_axis} is out of range for "
-                f"its input of {rank} axes"
+                f"its input of {counted(rank, 'axis')}"
             )
         shape = np.array([0] * start + [-1], dtype=np.int64)  # 0: keep that axis
         return builder.op("Reshape", [x, builder.constant(shape, "shape")]), start + 1

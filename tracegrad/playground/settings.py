@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ..words import counted
+
 #: The data sets, each with its noise's meaning and default (the generator's own
 #: parameter: a standard deviation, or for ``classification`` the share of flipped labels).
 DATASETS: dict[str, tuple[str, float]] = {
@@ -214,7 +216,8 @@ class Settings:
         if self.engine == "tensor" and steps > STEP_BUDGET and "batch_size" not in errors:
             errors["batch_size"] = (
                 f"batch size: {self.batch_size} makes {-(-self.train_points // self.batch_size):,} "
-                f"steps through {len(self.sizes)} layers each epoch, too many to train live "
+                f"steps through {counted(len(self.sizes), 'layer')} each epoch, too many to "
+                "train live "
                 f"(at most {STEP_BUDGET:,} layer steps): use a larger batch, fewer points or "
                 "fewer layers"
             )
