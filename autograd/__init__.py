@@ -14,6 +14,8 @@ from .functional import concatenate, cross_entropy, linear, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .node import Node
+from .own_op import record_op, rule
+from .rules import Rule
 from .tensor import Tensor, matmul, maximum, minimum
 from .trace import GuardError, TracingError, fresh, is_traced
 from .value import Value
@@ -28,6 +30,7 @@ __all__ = [
     "GraphvizNotFoundError",
     "GuardError",
     "Node",
+    "Rule",
     "Tensor",
     "TracingError",
     "Value",
@@ -50,6 +53,8 @@ __all__ = [
     "maximum",
     "minimum",
     "no_grad",
+    "record_op",
+    "rule",
     "stack",
     "topological_order",
     "where",

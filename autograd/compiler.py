@@ -46,6 +46,7 @@ from .codegen import Function, Namespace, guard_failed, tuple_source
 from .engine import _accumulate as accumulate
 from .engine import backward as backward_from
 from .engine import gradients, topological_order
+from .micrograd import is_closure_rule
 from .node import Node, record_all
 from .rules import RULES, Rule
 from .trace import Program, Sym, local, value_of
@@ -221,10 +222,23 @@ def _order(output: Node, inputs: set[int]) -> list[Node]:
 
 
 class _RuleFallback:
-    """While a backward is traced, a rule that cannot run on symbols is called as it is."""
+    """While a backward is traced, a rule that cannot run on symbols is called as it is.
+
+    That is every rule of the library and of the ops of one's own in the graph behind
+    ``outputs`` (``autograd.rule``), but not a micrograd-style ``_backward`` closure: it
+    changes ``.grad`` attributes of nodes that a compiled step does not have.
+    """
+
+    def __init__(self, outputs: Sequence[Node]) -> None:
+        self.outputs = outputs
 
     def __enter__(self) -> None:
-        self.saved = {rule: rule.backward for rule in RULES.values()}
+        rules = set(RULES.values())
+        for node in topological_order(self.outputs):
+            rule = node._rule
+            if rule is not None and not is_closure_rule(rule):
+                rules.add(rule)
+        self.saved = {rule: rule.backward for rule in rules}
         for rule, backward in self.saved.items():
             rule.backward = _traced_rule(rule.name, backward)
 
@@ -598,7 +612,7 @@ class _Compiler:
                 self.readable = forward_end <= READABLE_STEP
                 if self.readable:
                     self._note_forward(out_nodes, position)
-                with _RuleFallback():
+                with _RuleFallback(out_nodes):
                     backwards = [self._backward(node, parents, position) for node in out_nodes]
         finally:
             program.closed = True

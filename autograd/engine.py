@@ -16,7 +16,7 @@ of the inputs asked for, ``backward()`` stores them on the nodes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -400,3 +400,21 @@ class Differentiable(Node):
         they can be differentiated again.
         """
         backward(self, grad, create_graph=create_graph)
+
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """micrograd's ``_backward``: one step of back-propagation, for walking a graph by hand.
+
+        Calling it applies this node's derivative rule once, to the gradient in ``.grad``,
+        and adds each input's share into that input's ``.grad`` (``micrograd.py``); on a
+        leaf it does nothing. ``backward()`` does the whole walk, in topological order.
+        """
+        from .micrograd import manual_backward  # micrograd.py imports this module
+
+        return manual_backward(self)
+
+    @_backward.setter
+    def _backward(self, closure: Callable[[], None]) -> None:
+        from .micrograd import set_backward
+
+        set_backward(self, closure)

@@ -61,6 +61,8 @@ RULES: dict[str, Rule] = {}
 def rule(name: str, symbol: str | None = None, *, reads: str = "") -> Callable[[Backward], Rule]:
     """Register ``backward`` as the derivative rule of the primitive ``name``.
 
+    The library's own table; an op of your own is declared with ``autograd.rule``.
+
     ``reads`` names the data the rule reads besides the incoming gradient: "inputs",
     "output", "both" or "" (none).
     """

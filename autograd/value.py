@@ -15,12 +15,13 @@ import math
 import numbers
 import operator
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, overload
 
 from tracegrad.words import counted
 
 from . import rules
 from .engine import Differentiable
+from .micrograd import init_node
 from .node import Node, changes_in_place, check_flag, init_leaf, leaf, record, record_all
 from .trace import Sym, apply
 
@@ -102,6 +103,34 @@ def _positive_part(x: float) -> float:
     return x if x > 0.0 else 0.0
 
 
+def _micrograd_form(
+    children: Any, more: tuple[Any, ...], label: str, keyword_children: Any, keyword_op: Any
+) -> tuple[Any, Any, Any]:
+    """The children, op and label of micrograd's ``Value(data, _children, _op, label)``."""
+    if keyword_children is not None:
+        if children is not True or more:
+            raise TypeError("Value: _children= goes with data alone by position")
+        children = keyword_children
+    if isinstance(children, (str, bytes)) or not isinstance(children, Iterable):
+        raise TypeError(
+            f"Value: _children must be a tuple of Values, got {type(children).__name__}"
+        )
+    if len(more) > 2:
+        raise TypeError(
+            f"Value(data, _children, _op, label) takes 4 arguments, got {2 + len(more)}"
+        )
+    op = more[0] if more else ""
+    if keyword_op is not None:
+        if more:
+            raise TypeError("Value: _op given twice (by position and by keyword)")
+        op = keyword_op
+    if len(more) == 2:
+        if label:
+            raise TypeError("Value: label given twice (by position and by keyword)")
+        label = more[1]
+    return children, op, label
+
+
 def _logistic(x: float, y: float) -> float:
     """log(1 + e^x) − y·x, as max(x, 0) − y·x + log(1 + e^−|x|): it never overflows."""
     return max(x, 0.0) - y * x + math.log1p(math.exp(-abs(x)))
@@ -113,6 +142,11 @@ class Value(Differentiable):
     ``data`` is a Python float; ``grad`` is d(root)/d(self) after ``root.backward()`` (a
     float, 0.0 before). Values require grad by default, as in micrograd; pass
     ``requires_grad=False`` for a constant. ``label`` names the value in pictures.
+
+    micrograd's form ``Value(data, _children, _op)`` (or ``_children=``, ``_op=``) makes
+    the result of an op of your own, whose inputs are the children: assign it a
+    ``_backward`` closure, as micrograd's lecture does (``micrograd.py``), or declare a
+    rule instead (``autograd.rule`` and ``autograd.record_op``).
     """
 
     __slots__ = ()
@@ -120,14 +154,46 @@ class Value(Differentiable):
     _initial_grad = 0.0
     _retains_by_default = True
 
-    def __init__(self, data: float, requires_grad: bool = True, label: str = "") -> None:
-        if isinstance(requires_grad, (tuple, list, set, frozenset)):
-            raise TypeError(
-                "Value(data, _children, _op) is micrograd's private constructor: here a "
-                "Value(data) is a leaf, and ops make their own nodes. To add an op of your "
-                "own, give it a forward and a derivative rule (see 'Your own op' in the "
-                "docs); for a leaf that needs no gradient, pass requires_grad=False"
-            )
+    @overload
+    def __init__(self, data: float, requires_grad: bool = True, label: str = "") -> None: ...
+
+    @overload
+    def __init__(
+        self, data: float, _children: Iterable[Value], _op: str = "", label: str = "", /
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self, data: float, *, _children: Iterable[Value], _op: str = "", label: str = ""
+    ) -> None: ...
+
+    def __init__(
+        self,
+        data: float,
+        requires_grad: Any = True,
+        *more: Any,
+        label: str = "",
+        _children: Any = None,
+        _op: Any = None,
+    ) -> None:
+        if more or _children is not None or _op is not None or type(requires_grad) is not bool:
+            # A rarer form: micrograd's Value(data, _children, _op[, label]), or a label
+            # or a flag given by position (Value(2.0, True, "a")).
+            if _children is not None or isinstance(requires_grad, (tuple, list, set, frozenset)):
+                children, op, label = _micrograd_form(requires_grad, more, label, _children, _op)
+                init_node(self, _to_float(data, "Value"), children, op, label, Value)
+                return
+            if _op is not None:
+                raise TypeError("Value: _op= goes with _children= (micrograd's form)")
+            if len(more) > 1:
+                raise TypeError(
+                    f"Value takes data, requires_grad and label, got {2 + len(more)} "
+                    "arguments by position"
+                )
+            if more:
+                if label:
+                    raise TypeError("Value: label given twice (by position and by keyword)")
+                label = more[0]
         check_flag(requires_grad, "Value")
         if not isinstance(label, str):
             raise TypeError(f"Value: label must be a string, got {type(label).__name__}")

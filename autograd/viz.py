@@ -15,6 +15,7 @@ dependencies lays out a graph without ``dot``, so the text is the fallback.
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,7 +95,10 @@ def _format_array(array: np.ndarray) -> str:
 
 def _op_label(node: Node) -> str:
     symbol = node._rule.symbol if node._rule is not None else ""
-    return symbol.format(_format_number(node._ctx)) if "{}" in symbol else symbol
+    if "{}" not in symbol:
+        return symbol
+    constant = node._ctx  # an op of one's own may keep any constant: "c" stands for it then
+    return symbol.format(_format_number(constant) if isinstance(constant, numbers.Real) else "c")
 
 
 def _record(node: Node, show_grad: bool) -> str:

@@ -82,7 +82,12 @@ CORE: dict[str, list[str]] = {
         "tests/test_tensor.py",
         "tests/test_edge_cases.py",
     ],
-    "autograd/value.py": ["tests/test_value.py", "tests/test_rules.py", "tests/test_micrograd.py"],
+    "autograd/value.py": [
+        "tests/test_value.py",
+        "tests/test_rules.py",
+        "tests/test_micrograd.py",
+        "tests/test_own_op.py",
+    ],
     "autograd/tensor.py": [
         "tests/test_tensor.py",
         "tests/test_tensor_rules.py",

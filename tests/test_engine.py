@@ -507,3 +507,28 @@ def test_an_input_that_asked_for_grad_after_the_forward_does_not_stop_the_walk(
     late.requires_grad = True  # the rule gives it nothing (it needed none at the forward)
     y.sum().backward()
     np.testing.assert_array_equal(w.grad, np.full((2, 2), 2.0))
+
+
+def test_backward_underscore_walked_by_hand_gives_the_engines_gradients_on_tensors() -> None:
+    """micrograd's walk, each node's rule applied once in reverse topological order, on a
+    graph that broadcasts (b) and uses a node twice (h): the gradients of backward()."""
+    rng = np.random.default_rng(3)
+    w = Tensor(rng.normal(size=(3, 2)), requires_grad=True, dtype=np.float64)
+    b = Tensor(rng.normal(size=(2,)), requires_grad=True, dtype=np.float64)
+    x = Tensor(rng.normal(size=(4, 3)), dtype=np.float64)
+
+    def loss() -> Tensor:
+        h = x @ w + b
+        return (h.tanh() * h).sum()
+
+    out = loss()
+    out.grad = np.ones(())
+    for node in reversed(topological_order([out])):
+        node._backward()
+    by_hand = w.grad.copy(), b.grad.copy()
+    w.zero_grad()
+    b.zero_grad()
+    loss().backward()
+    np.testing.assert_allclose(by_hand[0], w.grad, rtol=1e-14)
+    np.testing.assert_allclose(by_hand[1], b.grad, rtol=1e-14)
+    assert x.grad is None  # a constant gets nothing

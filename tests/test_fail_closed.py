@@ -594,10 +594,27 @@ def test_a_math_function_of_a_value_is_refused_naming_the_method(fn: Callable[[A
         fn(Value(0.5))
 
 
-def test_micrographs_private_constructor_is_refused_saying_how_to_add_an_op() -> None:
+def test_micrographs_constructor_never_gives_a_silent_gradient() -> None:
+    """Value(data, _children, _op) keeps its inputs; where its _backward cannot serve (never
+    assigned, assigned to a leaf or to a library op's node, a second derivative, a compiled
+    step) it is an error that says how to add an op, never a gradient left at zero."""
     a, b = Value(1.0), Value(2.0)
-    with pytest.raises(TypeError, match="Your own op"):
-        Value(3.0, (a, b), "+")
+    out = Value(3.0, (a, b), "+")
+    assert out.parents == (a, b) and out._op == "+"
+    with pytest.raises(RuntimeError, match=r"has no _backward.*Your own op"):
+        (out * 2).backward()
+    with pytest.raises(TypeError, match=r"is a leaf.*Your own op"):
+        Value(3.0)._backward = lambda: None
+    with pytest.raises(TypeError, match=r"the op 'mul'.*Your own op"):
+        (a * b)._backward = lambda: None
+
+    def add_back() -> None:
+        a.grad += out.grad
+        b.grad += out.grad
+
+    out._backward = add_back
+    with pytest.raises(RuntimeError, match=r"create_graph.*Your own op"):
+        grad(out * out, a, create_graph=True)
     with pytest.raises(TypeError, match="requires_grad must be True or False"):
         Value(3.0, "yes")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="requires_grad must be True or False"):

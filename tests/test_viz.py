@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import graphviz
+import numpy as np
 import pytest
 
-from autograd import GraphTooLargeError, GraphvizNotFoundError, Value, draw_graph
+from autograd import GraphTooLargeError, GraphvizNotFoundError, Tensor, Value, draw_graph
 
 
 def _example() -> Value:
@@ -139,3 +140,10 @@ def test_with_dot_jupyter_shows_the_picture_and_plain_text_as_graphviz_does() ->
     dot = draw_graph(_example())
     assert list(dot._repr_mimebundle_()) == ["image/svg+xml"]
     assert repr(dot).startswith("<graphviz.graphs.Digraph object at ")  # as stored notebooks read
+
+
+def test_an_array_constant_or_an_own_ops_constant_is_drawn_as_c() -> None:
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    source = draw_graph(t * np.array([3.0, 4.0])).source  # no float of a 2-element array
+    assert 'label="× c"' in source
+    assert 'label="× 3"' in draw_graph(t * 3.0).source
