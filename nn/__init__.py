@@ -2,9 +2,10 @@
 
 Modules (``Linear``, activations, ``Dropout``, ``Sequential``, ``MLP``; ``nn.scalar`` for
 networks of Values), losses (functions, and modules such as ``CrossEntropyLoss``),
-PyTorch's functional names (``nn.functional``), metrics, optimisers (``nn.optim``),
-minibatches (``nn.data``: ``batches``, ``DataLoader``), data sets (``nn.datasets``),
-training (``fit``, ``evaluate``), pictures (``nn.plot``), model files (``Module.save``,
+PyTorch's functional names (``nn.functional``), metrics, optimisers (``nn.optim``;
+``nn.utils`` clips gradients), minibatches (``nn.data``: ``batches``, ``DataLoader``),
+data sets (``nn.datasets``), training (``fit``, ``evaluate``; ``nn.callbacks``,
+checkpoints in ``nn.checkpoint``), pictures (``nn.plot``), model files (``Module.save``,
 ``nn.load``), and the way out to PyTorch (``to_torch``, ``from_torch``) and ONNX
 (``to_onnx``).
 """
@@ -19,7 +20,7 @@ if not getattr(_autograd, "__tracegrad__", False):
         "own, or `pip uninstall autograd` and reinstall tracegrad."
     )
 
-from . import data, datasets, functional, init, optim, plot, scalar
+from . import callbacks, data, datasets, functional, init, optim, plot, scalar, utils
 from .activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, Tanh
 from .interop import from_torch, to_onnx, to_torch
 from .layers import Dropout, Flatten, Linear, LogSoftmax, Sequential, Softmax
@@ -64,6 +65,7 @@ __all__ = [
     "TrainingDivergedError",
     "accuracy",
     "binary_cross_entropy",
+    "callbacks",
     "confusion_matrix",
     "cross_entropy",
     "data",
@@ -85,5 +87,6 @@ __all__ = [
     "scalar",
     "to_onnx",
     "to_torch",
+    "utils",
     "zero_one_loss",
 ]

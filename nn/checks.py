@@ -67,8 +67,12 @@ def wrong_type(where: str, name: str, expected: str, value: Any, hint: str = "")
     raise TypeError(f"{where}: {name} must be {expected}, got {describe(value)}{hint}")
 
 
-def _is_integer(value: Any) -> bool:
+def is_integer(value: Any) -> bool:
+    """An int or a numpy integer, and not a bool."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+_is_integer = is_integer
 
 
 def integer(

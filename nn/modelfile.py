@@ -299,27 +299,38 @@ class ArrayEntry:
 
 
 def write_model_file(
-    path: str | os.PathLike[str], header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    path: str | os.PathLike[str],
+    header: Mapping[str, Any],
+    arrays: Mapping[str, np.ndarray],
+    *,
+    check: Any = None,
+    where: str = "save",
+    compress: bool = True,
 ) -> None:
     """Write ``arrays`` and the JSON ``header`` to ``path``, atomically.
 
-    The header must pass ``HEADER`` (a file that this module would refuse to read is
-    never written); NaN and infinity are refused, as JSON has no such numbers.
+    The header must pass ``check`` (``check_header`` by default: a file that this module
+    would refuse to read is never written); NaN and infinity are refused, as JSON has no
+    such numbers. ``compress=False`` stores the arrays as they are (a checkpoint, written
+    each epoch, gains little from compressing noisy floats and would pay for it).
     """
     if HEADER_NAME in arrays:
-        raise ValueError(f"save: no parameter may be called {HEADER_NAME!r}")
+        raise ValueError(f"{where}: no parameter may be called {HEADER_NAME!r}")
     try:
         text = json.dumps(dict(header), allow_nan=False)
     except ValueError:
-        raise ValueError("save: the metadata holds NaN or infinity, which JSON has not") from None
+        raise ValueError(
+            f"{where}: the metadata holds NaN or infinity, which JSON has not"
+        ) from None
     try:
-        check_header(json.loads(text))  # what a reader will see
+        (check or check_header)(json.loads(text))  # what a reader will see
     except SchemaError as error:
-        raise ValueError(f"save: the header's {error}") from None
+        raise ValueError(f"{where}: the header's {error}") from None
     contents = dict(arrays)
     contents[HEADER_NAME] = np.frombuffer(text.encode(), dtype=np.uint8)
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **contents)  # type: ignore[arg-type]
+    save = np.savez_compressed if compress else np.savez
+    save(buffer, **contents)  # type: ignore[arg-type]
     write_atomically(path, buffer.getvalue())
 
 
@@ -331,6 +342,17 @@ class ModelFile:
     ``overhead_bytes``; with the model and the arrays read it must stay within
     ``max_bytes``.
     """
+
+    #: What the header says the file is, and which version of it this reader reads.
+    FORMAT = FORMAT
+    FORMAT_VERSION = FORMAT_VERSION
+    #: The file's kind, in messages, and the call whose errors they are.
+    KIND = "model file"
+    WHERE = "load"
+
+    def check_header(self, header: Any) -> dict[str, Any]:
+        """The header checked through its schema; SchemaError if it fails."""
+        return check_header(header)
 
     def __init__(self, path: str | os.PathLike[str], max_bytes: int = MAX_MODEL_BYTES) -> None:
         self.path = os.fspath(path)
@@ -374,7 +396,7 @@ class ModelFile:
 
     def error(self, problem: str) -> ModelFileError:
         """A ModelFileError that names this file."""
-        return ModelFileError(f"load: {self.path}: {problem}")
+        return ModelFileError(f"{self.WHERE}: {self.path}: {problem}")
 
     def spend(self, nbytes: int, what: str) -> None:
         """Count ``nbytes`` more towards ``max_bytes``; refuse the file past it."""
@@ -402,7 +424,7 @@ class ModelFile:
             info = self._zip.getinfo(f"{HEADER_NAME}.npy")
         except KeyError:
             raise self.error(
-                "it has no tracegrad header (not a model file saved by tracegrad)"
+                f"it has no tracegrad header (not a {self.KIND} saved by tracegrad)"
             ) from None
         if info.file_size > MAX_HEADER_BYTES:
             raise self.error(
@@ -419,17 +441,17 @@ class ModelFile:
             raise self.error("its header is nested too deeply to be a model's") from None
         except (UnicodeDecodeError, ValueError) as error:
             raise self.error(f"its header is not valid JSON ({error})") from None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise self.error("it is not a tracegrad model file (its header says otherwise)")
+        if not isinstance(header, dict) or header.get("format") != self.FORMAT:
+            raise self.error(f"it is not a tracegrad {self.KIND} (its header says otherwise)")
         if "version" not in header:
             raise self.error("its header has no format version (not a file saved by tracegrad)")
-        if header["version"] != FORMAT_VERSION or type(header["version"]) is not int:
+        if header["version"] != self.FORMAT_VERSION or type(header["version"]) is not int:
             raise self.error(
                 f"it has format version {header['version']!r}; this tracegrad reads "
-                f"version {FORMAT_VERSION}"
+                f"version {self.FORMAT_VERSION}"
             )
         try:
-            return check_header(header)
+            return self.check_header(header)
         except SchemaError as error:
             raise self.error(f"its header's {error}") from None
 

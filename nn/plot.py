@@ -17,6 +17,7 @@ import numpy as np
 
 from tracegrad.files import write_atomically
 
+from .callbacks import LiveCurves
 from .metrics import predicted_classes
 from .module import Module
 from .train import predict as predict_outputs
@@ -25,6 +26,16 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 Predict = Callable[[np.ndarray], np.ndarray]
+
+__all__ = [
+    "LiveCurves",
+    "confusion_matrix",
+    "decision_boundary",
+    "image_grid",
+    "regression_fit",
+    "save_figure",
+    "training_curves",
+]
 
 
 def _new_figure(**options: Any) -> Figure:
@@ -114,12 +125,14 @@ def decision_boundary(
 def training_curves(history: Any, keys: Sequence[str] | None = None, title: str = "") -> Figure:
     """Each recorded quantity per epoch, with its validation twin on the same axes.
 
-    One panel for the loss and one per metric (``keys`` picks them; by default all).
+    One panel for the loss and one per metric (``keys`` picks them; by default all but
+    the learning rate, ``lr``, which has a scale of its own: ask for it by name).
     """
     records = history.records if hasattr(history, "records") else list(history)
     if not records:
         raise ValueError("training_curves: the history is empty")
-    names = [k for k in records[0] if k not in ("epoch", "seconds") and not k.startswith("val_")]
+    hidden = ("epoch", "seconds", "lr")
+    names = [k for k in records[0] if k not in hidden and not k.startswith("val_")]
     names = list(keys) if keys is not None else names
     epochs = [r.get("epoch", i + 1) for i, r in enumerate(records)]
     figure = _new_figure(figsize=(4.5 * len(names), 3.5), layout="constrained")

@@ -9,6 +9,12 @@ loss, back-propagates, and lets the optimiser step. Validation runs in evaluatio
 with no graph recorded. A loss that becomes NaN or infinite stops training with
 ``TrainingDivergedError`` instead of running on.
 
+Around the loop: callbacks (``nn.callbacks``: stop early and restore the best weights,
+log to CSV, draw the curves live in Jupyter with ``plot=True``), gradient clipping
+(``max_grad_norm``), and checkpoints: ``checkpoint=path`` writes the whole state of the
+run after each epoch, and ``resume_from=path`` goes on from one, giving to the last bit
+the weights and history of a run that was never stopped (``nn.checkpoint``).
+
 The same functions train both kinds of model: Tensor models (``nn.MLP``,
 ``nn.Sequential``) on batches as Tensors, and scalar models (``nn.scalar.MLP``) one sample
 at a time, as Values; losses, metrics, optimisers and schedulers take either.
@@ -21,7 +27,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +40,14 @@ from tracegrad.rng import Seed
 from tracegrad.words import counted
 
 from . import checks
+from .callbacks import LiveCurves, StopTraining, Training
 from .data import batches
 from .losses import LOSSES
 from .metrics import accuracy, r2_score, zero_one_loss
 from .module import Module
-from .optim import LRScheduler, Optimizer
+from .optim import LRScheduler, Optimizer, ReduceLROnPlateau
 from .threads import IdleCores, blas_threads
+from .utils import clip_grad_norm_
 
 Loss = Callable[[Tensor, Any], Tensor]
 Metric = Callable[[np.ndarray, np.ndarray], float]
@@ -83,7 +91,8 @@ class History:
       same measured on the whole training set at the end of the epoch, in evaluation
       mode, as ``evaluate`` computes them;
     - ``val_loss``, ``val_accuracy``, ...: on the validation data, at the end of the epoch;
-    - ``epoch`` and ``seconds``.
+    - ``lr``: the learning rate the epoch's steps took (a scheduler sets the next after it);
+    - ``epoch`` and ``seconds`` (the epoch's wall time: its steps and its figures).
     """
 
     records: list[dict[str, float]] = field(default_factory=list)
@@ -451,6 +460,14 @@ class _Run:
     scalar: bool = field(init=False)
     #: With ``compile``, the compiled step for each shape of batch (the last may be smaller).
     steps: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    #: The callbacks (``nn.callbacks``), and whether one asked to stop.
+    callbacks: list[Any] = field(default_factory=list)
+    stopped: bool = False
+    #: Clip the gradients' joint norm to this before each step (None: never).
+    max_grad_norm: float | None = None
+    #: Where the state is written after each epoch, and what identifies the data.
+    checkpoint: str | os.PathLike[str] | None = None
+    fingerprint: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.scalar = is_scalar(self.model)
@@ -489,6 +506,8 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
         if not run.compile:
             run.optimizer.zero_grad()
             batch_loss.backward()
+        if run.max_grad_norm is not None:
+            clip_grad_norm_(run.optimizer.parameters, run.max_grad_norm)
         run.optimizer.step()
         total_loss += value * len(X_batch)
         seen += len(X_batch)
@@ -553,13 +572,18 @@ def fit(
     validation: tuple[Any, Any] | None = None,
     metrics: Sequence[str | Metric] | None = None,
     scheduler: LRScheduler | None = None,
-    on_epoch_end: Callable[[dict[str, float]], None] | None = None,
+    on_epoch_end: Callable[[dict[str, float]], Any] | None = None,
     progress: bool = True,
     shuffle: bool = True,
     rng: Seed = 0,
     evaluate_training: bool = False,
     threads: int | None = None,
     compile: bool = False,
+    callbacks: Sequence[Any] | None = None,
+    max_grad_norm: float | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume_from: str | os.PathLike[str] | None = None,
+    plot: bool = False,
 ) -> History:
     """Train ``model`` on (X, y) by minibatch gradient descent; returns the History.
 
@@ -573,37 +597,154 @@ def fit(
     threads numpy's BLAS uses; by default each epoch uses the cores that other
     processes left idle during the last (see ``nn.threads``), which keeps a busy machine
     from slowing training down many times.
-    ``scheduler`` (if any) steps once per epoch. ``on_epoch_end(record)`` is called with
-    each epoch's record before it is stored, and may add entries to it (a weight norm,
-    say). ``rng`` seeds the shuffling (``shuffle=False`` keeps the data's order).
+    ``scheduler`` (if any) steps once per epoch; a ``ReduceLROnPlateau`` steps with the
+    epoch's ``val_loss`` (its ``loss`` without validation data). ``on_epoch_end(record)``
+    is called with each epoch's record before it is stored, and may add entries to it (a
+    weight norm, say); returning True stops training. ``callbacks`` are objects with
+    ``on_train_begin``, ``on_epoch_end`` (True, ``StopTraining`` or their ``stop`` flag
+    ends training after the epoch), ``on_train_end`` and, to be checkpointed,
+    ``state_dict``/``load_state_dict`` (``nn.callbacks``: ``EarlyStopping``,
+    ``CSVLogger``, ``LiveCurves``). ``plot=True`` adds a ``LiveCurves``: in Jupyter the
+    curves are redrawn in place after each epoch. The progress bar is ``tqdm.auto``'s: a
+    widget in Jupyter, text in a terminal.
+    ``max_grad_norm`` clips the gradients' joint 2-norm to it before each step
+    (``nn.utils.clip_grad_norm_``). ``rng`` seeds the shuffling (``shuffle=False`` keeps
+    the data's order).
     ``compile=True`` runs each step as code compiled from its first call
     (``autograd.compile``): the same numbers, with no graph built per op; one step is
     compiled per shape of batch.
+    ``checkpoint=path`` writes the run's state after each epoch (``nn.checkpoint``:
+    weights, optimiser, scheduler, callbacks, history, generators; atomically), and
+    ``resume_from=path`` goes on from such a file: the same model, optimiser, scheduler
+    and callbacks (made as for the first call) and the same data continue from the epoch
+    after the checkpoint's, to ``epochs`` in all, with the weights and history of a run
+    never stopped, to the last bit (with the same ``threads``: BLAS sums in an order
+    that depends on its thread count). Pass the same path to both to resume a run that
+    Ctrl-C stopped; a checkpoint that does not fit is refused before anything changes.
     """
     run = _checked_run(
         model, X, y, loss, optimizer, epochs, batch_size, validation, metrics, scheduler,
         on_epoch_end, progress, shuffle, rng, evaluate_training, threads,
     )  # fmt: skip
     run.compile = checks.flag(compile, "fit", "compile")
+    run.callbacks = _checked_callbacks(callbacks, checks.flag(plot, "fit", "plot"))
+    if max_grad_norm is not None:
+        run.max_grad_norm = checks.real(max_grad_norm, "fit", "max_grad_norm", low=0.0)
+    if checkpoint is not None:
+        run.checkpoint = checks.path(checkpoint, "fit", "checkpoint")
+    resume = None if resume_from is None else checks.path(resume_from, "fit", "resume_from")
     _warn_on_double_squashing(model, loss)
+    if run.checkpoint is not None or resume is not None:
+        from .checkpoint import data_fingerprint
 
-    from tqdm import tqdm
+        run.fingerprint = data_fingerprint(run.X, run.y, run.batch_size, run.shuffle)
+        if run.checkpoint is not None:
+            _check_checkpointable(run)
+    stopped = False
+    if resume is not None:
+        stopped = _resume(run, resume)
+    first = len(run.history) + 1
 
-    run.bar = tqdm(
-        total=run.epochs * math.ceil(len(run.X) / run.batch_size),
+    run.bar = _progress_bar_class(run.progress)(
+        total=max(run.epochs - first + 1, 0) * math.ceil(len(run.X) / run.batch_size),
         disable=not run.progress,
         unit="batch",
         mininterval=0.25,
         dynamic_ncols=True,
     )
     try:
-        for epoch in range(1, run.epochs + 1):
+        training = Training(run.model, run.optimizer, run.scheduler, run.history, run.epochs)
+        for callback in _having(run.callbacks, "on_train_begin"):
+            callback.on_train_begin(training)
+        for epoch in _epochs(run, first, stopped):
             _run_epoch(run, epoch)
     except KeyboardInterrupt:
         raise TrainingInterrupted(run.history) from None
     finally:
         run.bar.close()
+    for callback in _having(run.callbacks, "on_train_end"):
+        callback.on_train_end(run.history)
     return run.history
+
+
+def _progress_bar_class(shown: bool) -> Any:
+    """tqdm's bar: ``tqdm.auto``'s when it is shown (a widget in Jupyter, where ipywidgets
+    is installed; else text), the plain one, disabled, when it is not (importing
+    ``tqdm.auto`` in a kernel without ipywidgets warns, and a hidden bar has nothing to
+    say)."""
+    if shown:
+        from tqdm.auto import tqdm as auto
+
+        return auto
+    from tqdm import tqdm
+
+    return tqdm
+
+
+def _epochs(run: _Run, first: int, stopped: bool) -> Iterator[int]:
+    """The epochs left to run: from ``first`` to ``epochs``, until a callback stops
+    (none if a callback had stopped the run that was checkpointed)."""
+    if stopped:
+        return
+    for epoch in range(first, run.epochs + 1):
+        yield epoch
+        if run.stopped:
+            return
+
+
+def _having(callbacks: list[Any], method: str) -> list[Any]:
+    return [c for c in callbacks if callable(getattr(c, method, None))]
+
+
+def _checked_callbacks(callbacks: Any, plot: bool) -> list[Any]:
+    """The callbacks as a list (a ``LiveCurves`` added for ``plot``), each an object with
+    at least one of the protocol's methods (``nn.callbacks``)."""
+    if callbacks is None:
+        found: list[Any] = []
+    elif isinstance(callbacks, (str, bytes, dict)) or not isinstance(callbacks, (list, tuple)):
+        checks.wrong_type(
+            "fit", "callbacks", "a list of callbacks, such as [nn.callbacks.EarlyStopping()]",
+            callbacks,
+        )  # fmt: skip
+    else:
+        found = list(callbacks)
+    methods = ("on_train_begin", "on_epoch_end", "on_train_end")
+    for position, callback in enumerate(found):
+        if isinstance(callback, type) or not any(
+            callable(getattr(callback, m, None)) for m in methods
+        ):
+            checks.wrong_type(
+                "fit", f"callbacks[{position}]",
+                "a callback: an object with on_epoch_end(record) (see nn.callbacks)", callback,
+                " (a class? make one: EarlyStopping())" if isinstance(callback, type) else "",
+            )  # fmt: skip
+    if plot and not any(isinstance(c, LiveCurves) for c in found):
+        found.append(LiveCurves())
+    return found
+
+
+def _check_checkpointable(run: _Run) -> None:
+    """Refuse, before the first epoch, what a checkpoint could not store."""
+    from .checkpoint import generator_state, model_generators
+
+    generator_state(run.generator, "rng")
+    for name, generator in model_generators(run.model).items():
+        generator_state(generator, f"the model's {name}")
+
+
+def _resume(run: _Run, path: str | os.PathLike[str]) -> bool:
+    """Put the run in the checkpoint's state; whether a callback had stopped it there."""
+    from .checkpoint import read_checkpoint, restore
+
+    saved = read_checkpoint(path)
+    if saved.header["epoch"] != len(saved.header["history"]):
+        raise saved.error("its epoch count and its history disagree")
+    restore(
+        saved, model=run.model, optimizer=run.optimizer, scheduler=run.scheduler,
+        callbacks=run.callbacks, data=run.fingerprint, rng=run.generator,
+    )  # fmt: skip
+    run.history.records[:] = [dict(record) for record in saved.header["history"]]
+    return bool(saved.header["stopped"])
 
 
 def _checked_run(
@@ -683,25 +824,46 @@ def _check_optimizer(optimizer: Any, model: Module) -> None:
 
 
 def _run_epoch(run: _Run, epoch: int) -> None:
-    """One epoch of ``fit``: train, measure, record, and step the schedule."""
+    """One epoch of ``fit``: train, measure, record, step the schedule, call the
+    callbacks, write the checkpoint."""
     run.bar.set_description(f"epoch {epoch}/{run.epochs}")
     start = time.perf_counter()
+    lr = run.optimizer.lr
     with blas_threads(_thread_count(run)):
         record = _train_epoch(run, epoch)
         _add_end_of_epoch_figures(run, record)
+    record["lr"] = lr
     record["seconds"] = time.perf_counter() - start
     if run.on_epoch_end is not None:
         try:
-            run.on_epoch_end(record)
+            asked = run.on_epoch_end(record)
         except (TypeError, ValueError) as error:
             raise _refusal(error, "fit: on_epoch_end failed on the epoch's record") from error
+        run.stopped = asked is True
     run.history.records.append(record)
     run.bar.set_postfix(
-        {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds")},
+        {k: f"{v:.4f}" for k, v in record.items() if k not in ("epoch", "seconds", "lr")},
         refresh=True,
     )
-    if run.scheduler is not None:
+    if isinstance(run.scheduler, ReduceLROnPlateau):
+        run.scheduler.step(record["val_loss" if run.validation is not None else "loss"])
+    elif run.scheduler is not None:
         run.scheduler.step()
+    for callback in _having(run.callbacks, "on_epoch_end"):
+        try:
+            asked = callback.on_epoch_end(record)
+        except StopTraining:
+            asked = True
+        run.stopped = run.stopped or asked is True or getattr(callback, "stop", False) is True
+    if run.checkpoint is not None:
+        from .checkpoint import write_checkpoint
+
+        write_checkpoint(
+            run.checkpoint, model=run.model, optimizer=run.optimizer, scheduler=run.scheduler,
+            callbacks=run.callbacks, history=run.history.records, epoch=epoch,
+            stopped=run.stopped, data=run.fingerprint,
+            rng=run.generator,
+        )  # fmt: skip
 
 
 def _add_end_of_epoch_figures(run: _Run, record: dict[str, float]) -> None:

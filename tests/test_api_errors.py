@@ -1,8 +1,8 @@
 """A user's mistake in a call to nn is a clear error, never a raw Python one.
 
 The property, over every public function and class of ``nn`` (each name of
-``nn.__all__`` that is one, and those of ``nn.optim``, ``nn.data``, ``nn.scalar`` and
-``nn.functional``),
+``nn.__all__`` that is one, and those of ``nn.optim``, ``nn.data``, ``nn.scalar``,
+``nn.functional``, ``nn.callbacks`` and ``nn.utils``),
 every argument, and values of wrong types and out of range drawn by hypothesis: a call
 with one argument replaced by such a value either works or raises a ``TypeError`` or
 ``ValueError`` (or one of the library's own errors) whose message names the function
@@ -49,11 +49,11 @@ nn.MLP(2, [3, 2], rng=0).save(_SAVED, metadata={"dataset": "moons"})
 
 def _public() -> dict[str, Any]:
     """Every public function and class: nn.__all__, and nn.optim, nn.data, nn.scalar,
-    nn.functional."""
+    nn.functional, nn.callbacks, nn.utils."""
     found = {}
     for name in nn.__all__:
         found[f"nn.{name}"] = getattr(nn, name)
-    for module in (nn.optim, nn.data, nn.scalar, nn.functional):
+    for module in (nn.optim, nn.data, nn.scalar, nn.functional, nn.callbacks, nn.utils):
         for name, value in vars(module).items():
             if not name.startswith("_") and getattr(value, "__module__", "") == module.__name__:
                 found[f"{module.__name__}.{name}"] = value
@@ -88,7 +88,8 @@ def _fit() -> dict[str, Any]:
         "optimizer": nn.optim.SGD(model.parameters(), lr=0.1), "epochs": 1, "batch_size": 4,
         "validation": (X, y), "metrics": ["accuracy"], "scheduler": None,
         "on_epoch_end": None, "progress": False, "shuffle": True, "rng": 0,
-        "evaluate_training": False, "threads": 1, "compile": False,
+        "evaluate_training": False, "threads": 1, "compile": False, "callbacks": None,
+        "max_grad_norm": None, "checkpoint": None, "resume_from": None, "plot": False,
     }  # fmt: skip
 
 
@@ -204,6 +205,42 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "optimizer": nn.optim.SGD(_parameters()),
         "T_max": 3,
         "eta_min": 0.0,
+    },
+    "nn.optim.ReduceLROnPlateau": lambda: {
+        "optimizer": nn.optim.SGD(_parameters()),
+        "mode": "min",
+        "factor": 0.5,
+        "patience": 2,
+        "threshold": 1e-4,
+        "threshold_mode": "rel",
+        "cooldown": 1,
+        "min_lr": 0.0,
+        "eps": 1e-8,
+    },
+    "nn.optim.ParamGroup": lambda: {"optimizer": nn.optim.SGD(_parameters())},
+    "nn.callbacks.Callback": dict,
+    "nn.callbacks.EarlyStopping": lambda: {
+        "monitor": "val_loss",
+        "patience": 3,
+        "min_delta": 0.0,
+        "mode": "auto",
+        "restore_best_weights": True,
+    },
+    "nn.callbacks.CSVLogger": lambda: {"path": "log.csv"},
+    "nn.callbacks.LiveCurves": lambda: {"keys": None, "title": "", "path": None},
+    "nn.callbacks.Training": lambda: {
+        "model": _model(),
+        "optimizer": nn.optim.SGD(_parameters()),
+        "scheduler": None,
+        "history": nn.History(),
+        "epochs": 3,
+    },
+    "nn.callbacks.in_jupyter": dict,
+    "nn.utils.clip_grad_norm_": lambda: {
+        "parameters": _parameters(),
+        "max_norm": 1.0,
+        "norm_type": 2.0,
+        "error_if_nonfinite": False,
     },
     "nn.data.batches": lambda: {
         "X": _moons()[0],

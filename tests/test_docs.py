@@ -48,7 +48,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_the_docs_build_without_a_warning(built_site: Path) -> None:
     assert (built_site / "index.html").is_file()
-    for page in ["tour", "design", "guarantees", "micrograd", "pytorch", "cli"]:
+    for page in ["tour", "training", "design", "guarantees", "micrograd", "pytorch", "cli"]:
         assert (built_site / f"{page}.html").is_file(), page
     for page in ["benchmarks", "mutation", "notebooks", "api/index"]:
         assert (built_site / f"{page}.html").is_file(), page
@@ -62,6 +62,8 @@ def test_the_docs_build_without_a_warning(built_site: Path) -> None:
 COVERED = ["autograd", "nn", "nn.datasets"]
 SUB_MODULES = [
     "autograd.testing",
+    "nn.callbacks",
+    "nn.checkpoint",
     "nn.data",
     "nn.datasets",
     "nn.functional",
@@ -69,6 +71,7 @@ SUB_MODULES = [
     "nn.optim",
     "nn.plot",
     "nn.scalar",
+    "nn.utils",
 ]
 
 

@@ -208,7 +208,7 @@ def test_linear_layers_compute_in_their_parameters_dtype() -> None:
     assert x.grad.dtype == np.float64 and layer.weight.grad.dtype == np.float32
     opt = nn.optim.Adam(layer.parameters())
     opt.step()
-    assert all(state["m"].dtype == np.float32 for state in opt.state)
+    assert all(state["exp_avg"].dtype == np.float32 for state in opt.state)
 
 
 def test_astype_is_differentiable_between_float_dtypes() -> None:

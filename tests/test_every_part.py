@@ -61,7 +61,12 @@ TURNED_ON: dict[str, dict[str, Any]] = {
 LEARNING_RATES = {"SGD": 0.1, "Adam": 0.03}
 DEFAULT_LR = 0.05
 #: The settings the schedules run with.
-SCHEDULE_SETTINGS: dict[str, Any] = {"step_size": 2, "gamma": 0.5, "T_max": 3, "eta_min": 0.001}
+SCHEDULE_SETTINGS: dict[str, Any] = {
+    "step_size": 2, "gamma": 0.5, "T_max": 3, "eta_min": 0.001,
+    # ReduceLROnPlateau: no patience, so that four epochs see the rate lowered
+    "mode": "min", "factor": 0.5, "patience": 0, "threshold": 1e-4, "threshold_mode": "rel",
+    "cooldown": 0, "min_lr": 0.0, "eps": 1e-8,
+}  # fmt: skip
 
 #: For each loss: the targets it takes, and how many outputs the model has.
 TASKS: dict[str, tuple[str, int]] = {
@@ -187,8 +192,10 @@ def _by_hand(
     optimizer: Optimizer,
     scheduler: LRScheduler | None,
     metrics: dict[str, Callable[[Any, Any], float]],
+    validation: tuple[np.ndarray, np.ndarray],
 ) -> list[dict[str, float]]:
-    """The training loop written out, no shuffling: each epoch's loss and metrics."""
+    """The training loop written out, no shuffling: each epoch's loss and metrics; a
+    ReduceLROnPlateau steps with the validation loss, as fit steps it."""
     records = []
     for _ in range(EPOCHS):
         total, outputs = 0.0, []
@@ -207,7 +214,9 @@ def _by_hand(
         record = {"loss": total / len(X)}
         record.update({name: m(np.concatenate(outputs), y) for name, m in metrics.items()})
         records.append(record)
-        if scheduler is not None:
+        if isinstance(scheduler, nn.optim.ReduceLROnPlateau):
+            scheduler.step(nn.evaluate(model, *validation, loss=loss, metrics=[])["loss"])
+        elif scheduler is not None:
             scheduler.step()
     return records
 
@@ -220,6 +229,7 @@ def _torch_by_hand(
     cls: type[Optimizer],
     setting: dict[str, Any],
     schedule: type | None,
+    validation: tuple[np.ndarray, np.ndarray],
 ) -> dict[str, np.ndarray]:
     """The same loop in PyTorch, float64, from the same weights: the weights it ends with."""
     import torch
@@ -242,7 +252,10 @@ def _torch_by_hand(
             optimizer.zero_grad()
             loss(output, y[start : start + BATCH]).backward()
             optimizer.step()
-        if scheduler is not None:
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            with torch.no_grad():
+                scheduler.step(float(loss(model(torch.tensor(validation[0])), validation[1])))
+        elif scheduler is not None:
             scheduler.step()
     return {name: tensor.detach().numpy() for name, tensor in model.state_dict().items()}
 
@@ -309,7 +322,9 @@ def test_fit_learns_is_the_loop_by_hand_and_matches_the_oracle(kind: str, case: 
             np.testing.assert_array_equal(array, _weights(model)[name], err_msg=name)
 
     by_hand = fresh()
-    records = _by_hand(by_hand, X, y, loss, *_parts(by_hand, cls, setting, schedule), metrics)
+    records = _by_hand(
+        by_hand, X, y, loss, *_parts(by_hand, cls, setting, schedule), metrics, validation
+    )
     for epoch, (record, expected) in enumerate(zip(history.records, records)):
         for name, number in expected.items():
             assert record[name] == pytest.approx(number, rel=1e-12), (epoch, name)
@@ -320,9 +335,14 @@ def test_fit_learns_is_the_loop_by_hand_and_matches_the_oracle(kind: str, case: 
     if scalar:  # the same steps on the same numbers, by the Tensor path
         twin = _tensor_twin(_scalar_model(outputs))
         X_twin, y_twin = _data(targets, scalar=False)
-        _by_hand(twin, X_twin, y_twin, loss, *_parts(twin, cls, setting, schedule), {})
+        validation_twin = _data(targets, scalar=False, seed=1)
+        _by_hand(
+            twin, X_twin, y_twin, loss, *_parts(twin, cls, setting, schedule), {}, validation_twin
+        )
         oracle = _weights(twin)
     else:
-        oracle = _torch_by_hand(_weights(fresh()), X, y, loss_name, cls, setting, schedule)
+        oracle = _torch_by_hand(
+            _weights(fresh()), X, y, loss_name, cls, setting, schedule, validation
+        )
     for name, array in trained.items():
         np.testing.assert_allclose(array, oracle[name], rtol=1e-7, atol=1e-9, err_msg=name)

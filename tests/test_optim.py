@@ -382,7 +382,24 @@ SCHEDULE_SETTINGS: dict[str, st.SearchStrategy[Any]] = {
     "gamma": st.floats(0.05, 1.0),
     "T_max": st.integers(1, 6),
     "eta_min": st.just(0.0) | st.floats(0.0, 0.05),
+    # ReduceLROnPlateau's
+    "mode": st.sampled_from(["min", "max"]),
+    "factor": st.floats(0.05, 0.95),
+    "patience": st.integers(0, 3),
+    "threshold": st.just(0.0) | st.floats(0.0, 0.1),
+    "threshold_mode": st.sampled_from(["rel", "abs"]),
+    "cooldown": st.integers(0, 2),
+    "min_lr": st.just(0.0) | st.floats(0.0, 0.05),
+    "eps": st.just(1e-8) | st.floats(0.0, 1e-3),
 }
+
+#: The figures a ReduceLROnPlateau is stepped with: few distinct values, so that ties
+#: and plateaus (the cases its thresholds decide) come up often.
+PLATEAU_METRICS = st.lists(
+    st.sampled_from([0.5, 0.9, 1.0, 1.0001, 1.05, 2.0]) | st.floats(0.0, 3.0),
+    min_size=15,
+    max_size=15,
+)
 
 
 def _settings(cls: type, skip: str) -> list[str]:
@@ -516,9 +533,16 @@ def test_every_schedule_follows_pytorch(cls: type[LRScheduler], data: st.DataObj
     torch_schedule = getattr(torch.optim.lr_scheduler, cls.__name__)(oracle, **settings_)
     optimiser = SGD([_param()], lr=lr)
     schedule = cls(optimiser, **settings_)
-    for epoch in range(1, 16):
+    plateau = isinstance(schedule, nn.optim.ReduceLROnPlateau)
+    figures = data.draw(PLATEAU_METRICS, label="metrics") if plateau else [None] * 15
+    for epoch, figure in enumerate(figures, start=1):
         oracle.step()
-        torch_schedule.step()
-        schedule.step()
+        if plateau:
+            torch_schedule.step(figure)
+            schedule.step(figure)  # type: ignore[call-arg]
+        else:
+            torch_schedule.step()
+            schedule.step()
         expected = oracle.param_groups[0]["lr"]
         assert optimiser.lr == pytest.approx(expected, rel=1e-12, abs=1e-15), epoch
+        assert schedule.get_last_lr() == pytest.approx(torch_schedule.get_last_lr(), rel=1e-12)

@@ -82,3 +82,44 @@ def test_every_plot_shows_inline_in_a_fresh_kernel_without_magic() -> None:
     for cell in notebook.cells[1:]:
         pictures = [o for o in cell.outputs if "image/png" in o.get("data", {})]
         assert len(pictures) == 1, (cell.source, cell.outputs)
+
+
+@pytest.mark.slow
+def test_fit_draws_its_curves_live_in_place_in_a_real_kernel() -> None:
+    """In a kernel, ``fit(plot=True)`` shows one picture in the cell, replaced after each
+    epoch through its display id (no new picture, no window); its progress bar is
+    ``tqdm.auto``'s (a widget where ipywidgets is installed)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    updates: list[str] = []
+
+    class Client(NotebookClient):  # type: ignore[misc]
+        def _update_display_id(self, display_id: str, msg: dict) -> None:  # type: ignore[type-arg]
+            if msg["header"]["msg_type"] == "update_display_data":
+                updates.append(display_id)
+            super()._update_display_id(display_id, msg)
+
+    cells = [
+        "import numpy as np\nimport nn\nX, y = nn.datasets.moons(100, rng=0)\n"
+        "model = nn.MLP(2, [8, 2], rng=0)",
+        "history = nn.fit(model, X, y, loss=nn.cross_entropy, epochs=4, batch_size=32,\n"
+        "                 optimizer=nn.optim.SGD(model.parameters(), lr=0.1),\n"
+        "                 validation=(X, y), plot=True, progress=False)",
+        "import tqdm.auto\nmade = []\nclass Spy(tqdm.auto.tqdm):\n"
+        "    def __init__(self, *args, **kwargs):\n"
+        "        made.append(kwargs['total'])\n        super().__init__(*args, **kwargs)\n"
+        "tqdm.auto.tqdm = Spy\n"
+        "nn.fit(model, X, y, loss=nn.cross_entropy, epochs=2, batch_size=50,\n"
+        "       optimizer=nn.optim.SGD(model.parameters(), lr=0.1), progress=True)\n"
+        "print('bars', made)",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    Client(notebook, timeout=120, kernel_name="python3").execute()
+    live = notebook.cells[1].outputs
+    pictures = [o for o in live if "image/png" in o.get("data", {})]
+    assert len(pictures) == 1 and len(live) == 1, live
+    assert len(updates) == 3 and len(set(updates)) == 1  # epochs 2, 3 and 4, in place
+    assert pictures[0]["metadata"] == {} or "image/png" in pictures[0]["data"]
+    printed = "".join(o.get("text", "") for o in notebook.cells[2].outputs)
+    assert "bars [4]" in printed  # fit's bar came from tqdm.auto: 2 epochs of 2 batches

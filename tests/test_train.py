@@ -85,8 +85,10 @@ def test_history_records_every_epoch(tmp_path: Path) -> None:
         "accuracy",
         "val_loss",
         "val_accuracy",
+        "lr",
         "seconds",
     }
+    assert history["lr"] == [0.01, 0.01, 0.01]
     history.save(tmp_path / "history.json")
     assert nn.History.load(tmp_path / "history.json").records == history.records
     assert json.loads(history.to_json())[0]["epoch"] == 1.0

@@ -109,14 +109,24 @@ def _train(args: argparse.Namespace) -> int:
 
     _check_data_root(args, args.dataset)
     out = Path(args.out)
-    problem = _out_problem(out, ("model.npz", "history.json", *PICTURES))
+    problem = _out_problem(out, ("model.npz", "history.json", CHECKPOINT, *PICTURES))
     if problem is not None:  # before training, not after: no run is lost to a typo
         return _fail(f"--out {out}: {problem}")
     recipe = Recipe.for_dataset(
         args.dataset,
         **{f.name: getattr(args, f.name) for f in fields(Recipe) if f.name != "dataset"},
     )
-    run = train(recipe, progress=not args.quiet, compile=args.compile)
+    if args.resume:
+        problem = _resume_problem(out, recipe)
+        if problem is not None:
+            return _fail(f"--resume: {problem}")
+    run = train(
+        recipe,
+        progress=not args.quiet,
+        compile=args.compile,
+        checkpoint=out / CHECKPOINT,
+        resume=args.resume,
+    )
     model, split, history = run.model, run.split, run.history
     out.mkdir(parents=True, exist_ok=True)
     metadata = {
@@ -132,7 +142,8 @@ def _train(args: argparse.Namespace) -> int:
         history.save(out / "history.json")
         print(
             f"tracegrad: interrupted after {finished} of {counted(recipe.epochs, 'epoch')}; "
-            f"saved the model as it stands and the history so far to {out}",
+            f"saved the model as it stands and the history so far to {out}; the same "
+            "command with --resume goes on from there",
             file=sys.stderr,
         )
         return 130
@@ -154,6 +165,42 @@ def _train(args: argparse.Namespace) -> int:
         f"wall time {run.seconds:.1f} s; wrote {out}"
     )
     return 0
+
+
+#: The checkpoint ``train`` writes into its output folder after each epoch.
+CHECKPOINT = "checkpoint.npz"
+
+#: Recipe fields that say where and how fast a run computes, not what it computes: a
+#: resumed run may change them.
+_HOW_NOT_WHAT = ("data_root", "threads")
+
+
+def _resume_problem(out: Path, recipe: Any) -> str | None:
+    """Why the run in ``out`` cannot go on with ``recipe``, or None: there must be a
+    checkpoint, and the recipe must be the one the run was started with (as the model
+    file of an interrupted run records it; the checkpoint itself refuses other data and
+    another model or optimiser)."""
+    from nn.module import load_metadata
+
+    if not (out / CHECKPOINT).is_file():
+        return (
+            f"no checkpoint to go on from in {out} (a run writes {CHECKPOINT} there after "
+            "each epoch)"
+        )
+    if not (out / "model.npz").is_file():
+        return None  # killed before it could save: the checkpoint's own checks remain
+    stored = load_metadata(out / "model.npz").get("recipe")
+    if stored is None:
+        return None
+    given = recipe.as_dict()
+    differ = [
+        f"--{name.replace('_', '-')} {stored[name]!r}, not {given[name]!r}"
+        for name in given
+        if name not in _HOW_NOT_WHAT and name in stored and stored[name] != given[name]
+    ]
+    if differ:
+        return f"the run in {out} was started with {'; '.join(differ)}: give its options"
+    return None
 
 
 #: The pictures ``train`` may write into its output folder.
@@ -678,6 +725,12 @@ def build_parser() -> _Parser:
     train.add_argument("--seed", type=_seed, default=0, help="data split, weights and shuffling")
     train.add_argument("--out", type=_path, default="runs/model", help="output folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"go on from the checkpoint in --out ({CHECKPOINT}, written after each epoch) "
+        "with the options the run was started with: to the last bit, the run never stopped",
+    )
     train.add_argument(
         "--compile",
         action="store_true",

@@ -15,6 +15,7 @@ accuracy on MNIST, the lesson's goal; ``benchmarks/mnist.py`` measures what they
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -182,12 +183,21 @@ class TrainingRun:
     metrics: list[str] = field(default_factory=list)
 
 
-def train(recipe: Recipe, *, progress: bool = True, compile: bool = False) -> TrainingRun:
+def train(
+    recipe: Recipe,
+    *,
+    progress: bool = True,
+    compile: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+) -> TrainingRun:
     """Train an MLP as ``recipe`` says, on the training split less a validation split.
 
     ``compile`` runs each step as compiled code (``fit(compile=True)``): the same numbers,
     faster; it is how a run is made, not part of the recipe, so the model file does not
-    keep it.
+    keep it. ``checkpoint`` is written after each epoch (``fit(checkpoint=...)``);
+    ``resume`` goes on from it (``fit(resume_from=...)``): the same model, weights and
+    history as a run never stopped.
 
     The validation split guides nothing; it is reported each epoch. The test split is
     left for the caller to evaluate once, at the end. Ctrl-C stops training between
@@ -232,6 +242,8 @@ def train(recipe: Recipe, *, progress: bool = True, compile: bool = False) -> Tr
             rng=recipe.seed,
             threads=recipe.threads,
             compile=compile,
+            checkpoint=checkpoint,
+            resume_from=checkpoint if resume else None,
         )
     except TrainingInterrupted as interrupted:
         run.history = interrupted.history
