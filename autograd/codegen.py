@@ -330,6 +330,7 @@ class Function:
                 or deepest + 1 > MAX_DEPTH
                 or instructions[i][0] not in _PURE
                 or (readable and i in notes and notes[i][0] == "forward")
+                or (readable and i in self.names)  # a named input keeps its name
             ):
                 continue
             j = user[i]
