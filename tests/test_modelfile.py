@@ -1539,3 +1539,105 @@ def test_a_load_is_allowed_two_gibibytes_unless_told_otherwise(tmp_path: Path) -
     path = _npz(tmp_path / "big.npz", {HEADER_NAME: _npy(_header_bytes(_header(spec)))})
     with pytest.raises(nn.ModelFileError, match="more than the 2147483648 allowed"):
         nn.load(path)
+
+
+# -- the schema's fields at their edges -------------------------------------------------
+
+
+def test_each_kind_of_field_at_the_ends_of_its_range() -> None:
+    """Hand-picked values at and just past every end (the property above draws values
+    at random, which seldom fall on an end)."""
+    assert _accepts(Integer(-2, 5), -2) and _accepts(Integer(-2, 5), 5)
+    assert not _accepts(Integer(-2, 5), -3) and not _accepts(Integer(-2, 5), 6)
+    closed, open_ = Number(-2, 5), Number(-2, 5, low_open=True, high_open=True)
+    for value in (-2, 5, -2.0, 5.0):
+        assert _accepts(closed, value) and not _accepts(open_, value)
+    for value in (math.nextafter(-2, 0), math.nextafter(5, 0), 0, 1.5):
+        assert _accepts(closed, value) and _accepts(open_, value)
+    for value in (math.nextafter(-2, -3), math.nextafter(5, 6), -3, 6):
+        assert not _accepts(closed, value) and not _accepts(open_, value)
+    assert _accepts(Number(0, 1), 1)  # an end is in the range unless said otherwise
+    assert not _accepts(Number(-1.0, 1e308), 10**400)  # too large for a float: refused
+    assert _accepts(Text(3), "abc") and not _accepts(Text(3), "abcd")
+    for constant, others in ((3, (2, 4, 3.0, True)), ("b", ("a", "c", "bb"))):
+        assert _accepts(Constant(constant), constant)
+        assert not any(_accepts(Constant(constant), other) for other in others)
+
+
+def test_the_fields_are_values_that_cannot_change() -> None:
+    """A schema is shared by every load: its fields cannot be changed, and two fields
+    made alike are equal (and hash alike)."""
+    import dataclasses
+
+    made = [
+        lambda: Integer(0, 1),
+        lambda: Number(0.0, 1.0),
+        lambda: Flag(),
+        lambda: Choice(_activation_names),
+        lambda: Text(3),
+        lambda: Constant(1),
+        lambda: Nullable(Flag()),
+        lambda: ListOf(Flag(), 0, 1),
+        lambda: Object({"a": Flag()}),
+        lambda: AnyJSON(),
+        lambda: Tagged(dict),
+    ]
+    for make in made:
+        one, other = make(), make()
+        assert one == other, type(one).__name__
+        if not isinstance(one, Object):  # an Object holds dicts, which do not hash
+            assert hash(one) == hash(other)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            one.anything = 1  # type: ignore[attr-defined]
+
+
+def _activation_names() -> list[str]:
+    return ["relu"]
+
+
+def test_a_long_path_is_shown_by_its_two_ends() -> None:
+    """A path of at most 120 characters is shown whole; a longer one as its first 40
+    characters, " ... " and its last 70."""
+    for length in (119, 120):
+        path = "a" * length
+        assert str(SchemaError(path, "wrong")) == f"{path}: wrong"
+    path = "".join(chr(ord("a") + i % 26) for i in range(121))
+    assert str(SchemaError(path, "wrong")) == f"{path[:40]} ... {path[51:]}: wrong"
+    assert str(SchemaError("", "wrong")) == "the header: wrong"
+
+
+def _nested_list(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_every_kind_of_container_counts_the_nesting_from_the_top() -> None:
+    """Whatever field is at the top (a list, an object, a tagged entry, a nullable one),
+    a value nested MAX_DEPTH = 64 deep in all passes and one level more is refused; and
+    a check asked to start deeper than the limit refuses any container at once."""
+    assert MAX_DEPTH == 64
+    tops: list[tuple[Any, Any]] = [
+        (ListOf(AnyJSON(), 0, 1), lambda depth: _nested_list(depth)),
+        (Nullable(ListOf(AnyJSON(), 0, 1)), lambda depth: _nested_list(depth)),
+        (Object({}, extra=AnyJSON()), lambda depth: {"x": _nested_list(depth - 1)}),
+        (
+            Tagged(lambda: {"t": Object({}, extra=AnyJSON())}),
+            lambda depth: {"type": "t", "config": {"x": _nested_list(depth - 2)}},
+        ),
+        (AnyJSON(), lambda depth: _nested_list(depth)),
+    ]
+    for top, value in tops:
+        top.check(value(MAX_DEPTH))
+        with pytest.raises(SchemaError, match="nested more than 64 deep"):
+            top.check(value(MAX_DEPTH + 1))
+        with pytest.raises(SchemaError, match="nested more than 64 deep|expected null or"):
+            top.check(value(2), "x", MAX_DEPTH + 5)  # (Nullable says what it takes instead)
+
+
+def test_an_unknown_field_of_a_tagged_entry_is_named_first_of_them() -> None:
+    tagged = Tagged(lambda: {"t": Object({})})
+    for extra, named in (({"z": 1}, "z"), ({"b": 1, "a": 2}, "a")):
+        with pytest.raises(SchemaError, match=rf"^x\.{named}: an unknown field"):
+            tagged.check({"type": "t", "config": {}, **extra}, "x")
