@@ -235,9 +235,10 @@ class TrackedArray(np.ndarray):
         if not inplace:
             return super().byteswap(False)
         try:
-            return writable_view(self).byteswap(True)
+            writable_view(self).byteswap(True)
         finally:
             self._written()
+        return self  # as numpy's: the array itself, never the writable memory behind it
 
 
 #: numpy functions that write into an argument other than ``out``, and its name.

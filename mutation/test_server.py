@@ -7,11 +7,14 @@ than most mutants' tests take to fail. This server pays it once: for each reques
 arguments of one pytest run, from ``tests_for_mutant``) it forks, the child runs pytest
 on them and exits with pytest's code, and the server answers with that code. The server
 never imports the code under test, so each child imports the mutated file afresh. A
-child still running after ``TIMEOUT_SECONDS`` is stopped: a hang counts as killed.
+child still running after ``TIMEOUT_SECONDS`` is stopped: a hang counts as killed. A
+client that is gone when its answer is ready (cosmic-ray stopped it at its own timeout,
+which on a loaded machine can come first) is skipped, and the server goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -52,7 +55,11 @@ def serve(address: str) -> None:
                 if request == "stop":
                     connection.sendall(b"0")
                     return
-                connection.sendall(str(run_in_child(request)).encode())
+                code = run_in_child(request)
+                # the client may be gone: cosmic-ray's own timeout stopped it (and counted
+                # the mutant as killed); serve the next one
+                with contextlib.suppress(OSError):
+                    connection.sendall(str(code).encode())
 
 
 def receive_all(connection: socket.socket) -> bytes:

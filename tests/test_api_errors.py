@@ -578,3 +578,107 @@ def test_a_split_never_leaves_a_side_empty() -> None:
     assert (len(X_train), len(X_val)) == (1, 2)
     with pytest.raises(ValueError, match="train_val_split: X has 1 sample;"):
         nn.data.train_val_split(X[:1], y[:1])
+
+
+# -- nn.checks at the edges of each rule ---------------------------------------------------
+
+from nn import checks  # noqa: E402
+
+
+def test_integer_and_real_at_the_ends_of_their_ranges() -> None:
+    assert checks.integer(5, "f", "x", minimum=5, maximum=5) == 5
+    for value, end in ((4, "at least 5"), (6, "at most 5")):
+        with pytest.raises(ValueError, match=f"f: x must be {end}, got {value}"):
+            checks.integer(value, "f", "x", minimum=5, maximum=5)
+    assert checks.real(1.0, "f", "x", low=0.0, high=1.0) == 1.0  # ends are in unless open
+    assert checks.real(0.0, "f", "x", low=0.0, high=1.0) == 0.0
+    for value, kwargs in [
+        (1.0, {"high": 1.0, "high_open": True}),
+        (0.0, {"low": 0.0, "low_open": True}),
+        (math.nextafter(1.0, 2.0), {"high": 1.0}),
+        (math.nextafter(0.0, -1.0), {"low": 0.0}),
+    ]:
+        with pytest.raises(ValueError, match="f: x must be"):
+            checks.real(value, "f", "x", **kwargs)
+    assert checks.real(math.nextafter(1.0, 0.0), "f", "x", high=1.0, high_open=True) < 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "said"),
+    [
+        ({}, "a finite number"),
+        ({"low": 0.0}, "a finite number, not negative"),
+        ({"low": 0.0, "low_open": True}, r"positive \(and finite\)"),
+        ({"low": 2.0}, "a finite number at least 2"),
+        ({"low": -1.0}, "a finite number at least -1"),
+        ({"low": 2.0, "low_open": True}, "a finite number above 2"),
+        ({"high": 3.0}, "a number at most 3"),
+        ({"high": 3.0, "high_open": True}, "a number below 3"),
+        ({"low": 0.0, "high": 1.0, "high_open": True}, r"in \[0, 1\)"),
+        ({"low": 0.0, "high": 1.0, "low_open": True}, r"in \(0, 1\]"),
+    ],
+)
+def test_a_real_out_of_range_says_the_range_in_words(kwargs: dict[str, Any], said: str) -> None:
+    with pytest.raises(ValueError, match=f"^f: x must be {said}, got inf$"):
+        checks.real(math.inf, "f", "x", **kwargs)
+
+
+def test_the_range_of_a_check_is_given_by_keyword_only() -> None:
+    """A range given by position would be read as the wrong end: refused."""
+    for call in (
+        lambda: checks.integer(5, "f", "x", 1),
+        lambda: checks.real(1.0, "f", "x", 0.0),
+        lambda: checks.numbers([1.0], "f", "x", None, True),
+    ):
+        with pytest.raises(TypeError, match="positional argument"):
+            call()
+
+
+def test_numbers_converts_to_the_dtype_asked_for_and_takes_a_single_number() -> None:
+    for numbers in ([1, 2], np.array([1.0, 2.0]), np.array([1, 2], np.int64)):
+        for dtype in (np.float32, np.float64, np.int64):
+            array = checks.numbers(numbers, "f", "x", dtype)
+            assert array.dtype == dtype and array.tolist() == [1, 2]
+    assert checks.numbers(3.0, "f", "x").shape == ()  # one number is an array too, by default
+    assert checks.samples([[1.0]], "f", "x").shape == (1, 1)  # one sample is enough
+    for none in ([], np.zeros((0, 3))):
+        with pytest.raises(ValueError, match=r"f: x holds no samples \(shape \(0,"):
+            checks.samples(none, "f", "x")
+
+
+class _RefusesToBeAnArray:
+    def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise TypeError("not an array")
+
+
+@pytest.mark.parametrize(
+    "value", [[[1.0], [1.0, 2.0]], _RefusesToBeAnArray()], ids=["ragged", "refuses"]
+)
+def test_what_numpy_cannot_make_an_array_of_is_a_clear_type_error(value: Any) -> None:
+    with pytest.raises(TypeError, match="f: x must be an array of numbers, got a"):
+        checks.as_array(value, "f", "x")
+
+
+def test_describe_shows_short_values_and_counts_long_ones() -> None:
+    """The cut-offs: a repr of up to 60 characters is shown whole; a longer string by
+    its first 57 and "..."; a list or tuple of up to 6 plain items whose repr fits."""
+    d = checks.describe
+    assert d("a" * 58) == "the string '" + "a" * 58 + "'"  # a repr of 60
+    assert d("a" * 59) == "the string '" + "a" * 56 + "..."
+    assert d(10**59) == "1" + "0" * 59 and d(10**60) == "1" + "0" * 56 + "..."
+    assert d([1, 2, 3, 4, 5, 6]) == "the list [1, 2, 3, 4, 5, 6]"
+    assert d([1, 2, 3, 4, 5, 6, 7]) == "a list of 7 items"
+    assert d((1, [2])) == "a tuple of 2 items"  # not every item plain
+    fits = ["a" * 9] * 4 + ["a" * 4]  # a repr of 60 characters, and one of 61
+    assert len(repr(fits)) == 60 and d(fits) == f"the list {fits!r}"
+    fits[-1] = "a" * 5
+    assert len(repr(fits)) == 61 and d(fits) == "a list of 5 items"
+    assert d(len) == "the function len" and d(object()) == "a object"
+    assert d("") == "an empty string"
+
+
+def test_a_parameter_that_is_no_leaf_is_named_as_what_it_is() -> None:
+    with pytest.raises(TypeError, match=r"item 0 is not a leaf node \(got a Value \(2.0\), not a"):
+        nn.optim.SGD([Value(1.0) * 2.0])
+    with pytest.raises(TypeError, match=r"item 1 is not a leaf node \(got 3\)"):
+        nn.optim.SGD([Value(1.0), 3])

@@ -140,14 +140,28 @@ def _tensor() -> tuple[Tensor, Tensor]:
     return x, (x * x).sum()
 
 
+def _arrays_in(result: Any) -> Iterator[np.ndarray]:
+    if isinstance(result, np.ndarray):
+        yield result
+    elif isinstance(result, (tuple, list)):
+        for part in result:
+            yield from _arrays_in(part)
+
+
 def _check_no_silent_write(call: Callable[[Tensor], Any]) -> None:
-    """Run ``call`` on a tensor's data; a change to the data must fail the backward."""
+    """Run ``call`` on a tensor's data; a change to the data must fail the backward, and
+    nothing it hands back may be a writable array of the tensor's memory (a later write
+    through it would be unseen)."""
     x, loss = _tensor()
     before = x.numpy().copy()
+    result = None
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         with contextlib.suppress(Exception):  # refusing is fine; only a silent write is not
-            call(x)
+            result = call(x)
+    for array in _arrays_in(result):
+        shared = np.may_share_memory(array, x._data)
+        assert not (shared and array.flags.writeable), "handed back a writable view of the data"
     after = np.asarray(x._data)
     if after.shape == before.shape and np.array_equal(after, before):
         return

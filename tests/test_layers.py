@@ -154,6 +154,16 @@ def test_dropout_by_hand() -> None:
     assert 0.2 < (out == 0).mean() < 0.3
 
 
+def test_dropout_keeps_exactly_the_draws_at_or_above_p() -> None:
+    """Each element is kept when its uniform draw u (on [0, 1)) is ≥ p, so P(keep) = 1 − p
+    exactly: with p set to one of the generator's own draws, that element is kept."""
+    draws = np.random.default_rng(3).random(6)
+    for k, p in enumerate(draws):
+        out = nn.Dropout(float(p), rng=3)(Tensor(np.ones(6), dtype=np.float64)).numpy()
+        assert out[k] == 1.0 / (1.0 - p)
+        assert [bool(v) for v in out != 0.0] == [bool(d >= p) for d in draws]
+
+
 def test_extra_arguments_with_a_tensor_zero_sizes_and_sequential_counts() -> None:
     np.testing.assert_array_equal(_Scaled()(Tensor(np.ones(2)), 3.0).data, [3.0, 3.0])
     for sizes in ((0, 3), (3, 0)):

@@ -5,6 +5,7 @@ loses a file (symbolic links, read-only files, a writer killed mid-write)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -992,3 +993,651 @@ def test_a_folder_or_a_missing_file(tmp_path: Path) -> None:
         nn.load(tmp_path)
     with pytest.raises(FileNotFoundError):
         nn.load(tmp_path / "absent.npz")
+
+
+# -- the end record, read against zipfile's own reading ---------------------------------
+
+
+def _zip_bytes(count: int, comment: bytes) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i in range(count):
+            archive.writestr(f"a{i}.npy", b"x" * i)
+        archive.comment = comment
+    return buffer.getvalue()
+
+
+def _as_zip64(data: bytes, total: int | None = None) -> bytes:
+    """``data`` (a zip with no comment) with zip64's end record and locator before its end
+    record, as a writer of large archives puts them; ``total`` overrides the count."""
+    import struct
+
+    end = data.rfind(b"PK\x05\x06")
+    fields = struct.unpack("<4s4H2LH", data[end : end + 22])
+    entries = fields[4] if total is None else total
+    zip64_end = struct.pack(
+        "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, fields[5], fields[6]
+    )
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, end, 1)
+    return data[:end] + zip64_end + locator + data[end:]
+
+
+def _with_end_fields(data: bytes, **fields: int) -> bytes:
+    """``data`` with fields of its end record replaced (this_disk, total, size, offset)."""
+    import struct
+
+    end = data.rfind(b"PK\x05\x06")
+    record = list(struct.unpack("<4s4H2LH", data[end : end + 22]))
+    for name, value in fields.items():
+        record[{"this_disk": 3, "total": 4, "size": 5, "offset": 6}[name]] = value
+    return data[:end] + struct.pack("<4s4H2LH", *record) + data[end + 22 :]
+
+
+def _zipfiles_reading(data: bytes) -> tuple[int, int] | None:
+    """(total entries, directory bytes) as zipfile's own end-record reader finds them."""
+    import io
+
+    try:
+        record = zipfile._EndRecData(io.BytesIO(data))  # type: ignore[attr-defined]
+    except (zipfile.BadZipFile, OSError):
+        return None
+    if record is None:
+        return None
+    return record[zipfile._ECD_ENTRIES_TOTAL], min(record[zipfile._ECD_SIZE], len(data))  # type: ignore[attr-defined]
+
+
+def _our_reading(data: bytes) -> tuple[int, int] | None:
+    import io
+
+    from nn.modelfile import zip_directory
+
+    try:
+        return zip_directory(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return None
+
+
+_EMPTY_ZIP64 = _as_zip64(_zip_bytes(0, b""))
+
+
+def _archives() -> dict[str, bytes]:
+    """Well-formed archives of every layout the end record can have, and broken ones."""
+    found: dict[str, bytes] = {}
+    for count in (0, 1, 3):
+        plain = _zip_bytes(count, b"")
+        found[f"{count} entries"] = plain
+        found[f"{count} entries, zip64"] = _as_zip64(plain)
+        found[f"{count} entries, zip64, after a 9-byte stub"] = b"#!stub\n\n\n" + _as_zip64(plain)
+        for size in (1, 21, 22, 23, 1000, 0xFFFF):
+            comment = bytes(i % 251 for i in range(size))
+            found[f"{count} entries, a comment of {size}"] = _zip_bytes(count, comment)
+        found[f"{count} entries after 70,000 bytes"] = bytes(70_000) + plain
+    found["zip64 alone"] = _EMPTY_ZIP64
+    found["zip64, its count unlike the record's"] = _as_zip64(_zip_bytes(2, b""), total=7)
+    found["this disk's count unlike the total"] = _with_end_fields(_zip_bytes(2, b""), this_disk=1)
+    found["a directory larger than the file"] = _with_end_fields(_zip_bytes(1, b""), size=10**6)
+    found["no end record"] = b"PK\x03\x04" + bytes(100)
+    found["an end record cut short"] = _zip_bytes(1, b"")[:-5]
+    found["nothing"] = b""
+    for count in (0, 1):  # the record's own fields may hold the signature's four bytes
+        found[f"{count} entries, the directory's offset reading as the signature"] = (
+            _with_end_fields(_zip_bytes(count, b""), offset=int.from_bytes(b"PK\x05\x06", "little"))
+        )
+    found["an end record alone"] = _zip_bytes(0, b"")
+    return found
+
+
+def _broken_zip64() -> dict[str, bytes]:
+    wrong = bytearray(_EMPTY_ZIP64)
+    wrong[3] = 0x07  # the record's signature, one greater
+    return {
+        "no record before it": _EMPTY_ZIP64[56:],
+        "its record would start before the file": _EMPTY_ZIP64[1:],
+        "its record has a wrong signature": bytes(wrong),
+    }
+
+
+@pytest.mark.parametrize(("name", "data"), sorted(_archives().items()), ids=sorted(_archives()))
+def test_the_end_record_is_read_as_zipfile_reads_it(name: str, data: bytes) -> None:
+    """Entries and directory bytes from the end record (after a comment, after a stub
+    before the archive, in zip64's form) are what zipfile's own reader finds; where
+    zipfile finds no end record, there is none (BadZipFile)."""
+    assert _our_reading(data) == _zipfiles_reading(data), name
+
+
+@pytest.mark.parametrize("name", sorted(_broken_zip64()))
+def test_a_zip64_locator_without_its_record_is_no_zip(name: str) -> None:
+    """A zip64 locator says the counts are in the zip64 record before it: a file whose
+    record is missing or broken is refused (this Python's zipfile would fall back on the
+    plain record's counts, which a large archive leaves as 0xFFFF)."""
+    assert _our_reading(_broken_zip64()[name]) is None
+    assert _our_reading(_EMPTY_ZIP64) == (0, 0)
+
+
+def test_an_end_record_followed_by_more_than_a_comment_can_hold_is_no_zip() -> None:
+    """The record is the last thing in a zip but for its comment, of at most 65,535
+    bytes: a record further from the end than that is not looked for."""
+    data = _zip_bytes(1, b"")
+    assert _our_reading(data + bytes(0xFFFF)) == _our_reading(data)  # found after a comment
+    assert _our_reading(data + bytes(0x10000)) is None
+
+
+# -- every range of the header, stated once more here and tried at its ends -------------
+
+_INT32 = 2**31 - 1
+_INT64 = 2**63 - 1
+_FLOAT32_MAX = 3.4e38  # an activation's parameter is a float32 in ONNX
+_FLOAT_MAX = sys.float_info.max
+
+
+def _header_of_every_type() -> dict[str, Any]:
+    """A valid header whose architecture names every module type and whose metadata has
+    every field ``tracegrad train`` writes."""
+    linear = {"in_features": 3, "out_features": 2, "bias": True, "init": "kaiming"}
+    layers = [
+        {"type": "Linear", "config": {**linear, "dtype": "float32"}},
+        {"type": "LeakyReLU", "config": {"negative_slope": 0.1}},
+        {"type": "Softmax", "config": {"axis": -1}},
+        {"type": "LogSoftmax", "config": {"axis": 1}},
+        {"type": "Flatten", "config": {"start_axis": 1}},
+        {"type": "Dropout", "config": {"p": 0.5}},
+        {
+            "type": "MLP",
+            "config": {
+                "nin": 2,
+                "sizes": [3, 1],
+                "activation": "relu",
+                "dropout": 0.0,
+                "dtype": "float64",
+            },
+        },
+        {"type": "scalar.Neuron", "config": {"nin": 2, "activation": "tanh"}},
+        {"type": "scalar.Layer", "config": {"nin": 2, "nout": 3, "activation": "relu"}},
+        {"type": "scalar.MLP", "config": {"nin": 2, "sizes": [2, 1], "activation": "linear"}},
+        {"type": "ReLU", "config": {}},
+    ]
+    recipe = {
+        "dataset": "moons", "hidden": [4], "epochs": 3, "batch_size": 32, "lr": 0.01,
+        "schedule": "none", "activation": "relu", "dropout": 0.0, "optimizer": "adam",
+        "seed": 7, "samples": 200, "data_root": None, "threads": None,
+    }  # fmt: skip
+    metadata = {
+        "dataset": "moons", "seed": 7, "samples": 200, "task": "classification",
+        "recipe": recipe, "seconds": 1.5, "interrupted_after": 2,
+    }  # fmt: skip
+    return {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "architecture": {"type": "Sequential", "config": {"layers": layers}},
+        "metadata": metadata,
+        "tied": {"0.weight": "1.weight"},
+    }
+
+
+_LAYER = ("architecture", "config", "layers")
+_RECIPE = ("metadata", "recipe")
+
+#: Each numeric field of the header and its range as the format states it:
+#: (path, lowest, highest, whether the lowest is left out, whether the highest is).
+_RANGES: list[tuple[tuple[Any, ...], float, float, bool, bool]] = [
+    ((*_LAYER, 0, "config", "in_features"), 1, _INT32, False, False),
+    ((*_LAYER, 0, "config", "out_features"), 1, _INT32, False, False),
+    ((*_LAYER, 1, "config", "negative_slope"), -_FLOAT32_MAX, _FLOAT32_MAX, False, False),
+    ((*_LAYER, 2, "config", "axis"), -64, 63, False, False),
+    ((*_LAYER, 3, "config", "axis"), -64, 63, False, False),
+    ((*_LAYER, 4, "config", "start_axis"), -64, 63, False, False),
+    ((*_LAYER, 5, "config", "p"), 0.0, 1.0, False, True),
+    ((*_LAYER, 6, "config", "nin"), 1, _INT32, False, False),
+    ((*_LAYER, 6, "config", "sizes", 0), 1, _INT32, False, False),
+    ((*_LAYER, 6, "config", "dropout"), 0.0, 1.0, False, True),
+    ((*_LAYER, 7, "config", "nin"), 1, _INT32, False, False),
+    ((*_LAYER, 8, "config", "nin"), 1, _INT32, False, False),
+    ((*_LAYER, 8, "config", "nout"), 1, _INT32, False, False),
+    ((*_LAYER, 9, "config", "nin"), 1, _INT32, False, False),
+    ((*_LAYER, 9, "config", "sizes", 1), 1, _INT32, False, False),
+    (("metadata", "seed"), 0, 2**64 - 1, False, False),
+    (("metadata", "samples"), 20, 10_000_000, False, False),
+    (("metadata", "seconds"), 0.0, _FLOAT_MAX, False, False),
+    (("metadata", "interrupted_after"), 0, _INT64, False, False),
+    ((*_RECIPE, "hidden", 0), 1, _INT32, False, False),
+    ((*_RECIPE, "epochs"), 1, _INT64, False, False),
+    ((*_RECIPE, "batch_size"), 1, _INT64, False, False),
+    ((*_RECIPE, "lr"), 0.0, _FLOAT_MAX, True, False),
+    ((*_RECIPE, "dropout"), 0.0, 1.0, False, True),
+    ((*_RECIPE, "seed"), 0, 2**64 - 1, False, False),
+    ((*_RECIPE, "samples"), 20, 10_000_000, False, False),
+    ((*_RECIPE, "threads"), 1, _INT64, False, False),
+]
+
+#: Each list and text of the header and how long it may be: (path, shortest, longest,
+#: an element or a character).
+_LENGTHS: list[tuple[tuple[Any, ...], int, int, Any]] = [
+    ((*_LAYER, 6, "config", "sizes"), 1, 10_000, 2),
+    ((*_LAYER, 9, "config", "sizes"), 1, 10_000, 2),
+    (_LAYER, 0, 10_000, {"type": "ReLU", "config": {}}),
+    ((*_RECIPE, "hidden"), 0, 10_000, 2),
+    ((*_RECIPE, "data_root"), 0, 4096, "d"),
+    (("tied", "0.weight"), 0, 1000, "w"),
+]
+
+
+def _accepted(path: tuple[Any, ...], value: Any) -> bool:
+    """Whether the header of every type, with ``value`` at ``path``, passes the schema
+    (the header as it is passes: the path's old value is a valid one)."""
+    from nn.modelfile import check_header
+
+    check_header(_header_of_every_type())
+    header = _header_of_every_type()
+    holder: Any = header
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = value
+    try:
+        check_header(header)
+    except SchemaError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("path", "low", "high", "low_open", "high_open"), _RANGES)
+def test_each_number_of_the_header_is_accepted_exactly_in_its_range(
+    path: tuple[Any, ...], low: float, high: float, low_open: bool, high_open: bool
+) -> None:
+    """At each end of its range and just past it: a field's own ends are accepted
+    unless left out, a step outside (one for integers, the next float for numbers) is
+    refused, and an integer field takes no float."""
+    if isinstance(low, int) and isinstance(high, int):
+        assert _accepted(path, low) and _accepted(path, high)
+        assert not _accepted(path, low - 1) and not _accepted(path, high + 1)
+        assert not _accepted(path, float(low))
+        return
+    assert _accepted(path, low) != low_open and _accepted(path, high) != high_open
+    assert not _accepted(path, math.nextafter(low, -math.inf))
+    assert not _accepted(path, math.nextafter(high, math.inf))
+    assert _accepted(path, math.nextafter(low, math.inf))
+    assert _accepted(path, math.nextafter(high, -math.inf))
+
+
+@pytest.mark.parametrize(("path", "shortest", "longest", "element"), _LENGTHS)
+def test_each_list_and_text_of_the_header_is_accepted_exactly_at_its_lengths(
+    path: tuple[Any, ...], shortest: int, longest: int, element: Any
+) -> None:
+    def of_length(n: int) -> Any:
+        return element * n if isinstance(element, str) else [element] * n
+
+    assert _accepted(path, of_length(shortest)) and _accepted(path, of_length(longest))
+    assert not _accepted(path, of_length(longest + 1))
+    if shortest > 0:
+        assert not _accepted(path, of_length(shortest - 1))
+    from nn.modelfile import check_header
+
+    header = _header_of_every_type()
+    holder: Any = header
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = 12.5  # neither a list nor a text: the message states the lengths
+    said = (
+        f"a string of at most {longest} characters"
+        if isinstance(element, str)
+        else f"a list of {shortest} to {longest} items"
+    )
+    with pytest.raises(SchemaError, match=said):
+        check_header(header)
+
+
+# -- the reader, part by part -----------------------------------------------------------
+
+
+def _npz(path: Path, members: dict[str, bytes], stored: bool = False) -> Path:
+    """An archive of ``members`` (a name and its .npy bytes each), deflated or stored."""
+    kind = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(path, "w", kind) as archive:
+        for name, data in members.items():
+            archive.writestr(f"{name}.npy", data)
+    return path
+
+
+def _npy(array: np.ndarray, version: tuple[int, int] | None = (1, 0)) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, version=version)
+    return buffer.getvalue()
+
+
+def _header_bytes(header: Any = None) -> np.ndarray:
+    text = json.dumps(_header(None) if header is None else header)
+    return np.frombuffer(text.encode(), np.uint8)
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0)])
+def test_npy_format_versions_1_and_2_are_read(tmp_path: Path, version: tuple[int, int]) -> None:
+    array = np.arange(6.0).reshape(2, 3)
+    path = _npz(
+        tmp_path / "v.npz", {HEADER_NAME: _npy(_header_bytes(), version), "x": _npy(array, version)}
+    )
+    with nn.modelfile.ModelFile(path) as file:
+        np.testing.assert_array_equal(file.read(file.entries["x"]), array)
+
+
+def test_npy_format_version_3_is_refused(tmp_path: Path) -> None:
+    path = _npz(tmp_path / "v3.npz", {HEADER_NAME: _npy(_header_bytes(), (3, 0))})
+    with pytest.raises(nn.ModelFileError, match=r"npy format version \(3, 0\) is not supported"):
+        nn.modelfile.ModelFile(path)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        _header_bytes().view(np.int8),
+        _header_bytes().reshape(1, -1),
+        _header_bytes()[:1].reshape(()),
+        _header_bytes().astype(bool),
+    ],
+    ids=["int8", "2-d", "0-d", "bool"],
+)
+def test_a_header_that_is_not_one_row_of_bytes_is_refused(
+    tmp_path: Path, header: np.ndarray
+) -> None:
+    path = _npz(tmp_path / "h.npz", {HEADER_NAME: _npy(header)})
+    with pytest.raises(nn.ModelFileError, match="its header is not a byte string"):
+        nn.modelfile.ModelFile(path)
+
+
+@pytest.mark.parametrize("version", [0, 2, 1.0, True])
+def test_a_header_of_another_format_version_is_refused_naming_it(
+    tmp_path: Path, version: Any
+) -> None:
+    header = {**_header(None), "version": version}
+    path = _npz(tmp_path / "v.npz", {HEADER_NAME: _npy(_header_bytes(header))})
+    with pytest.raises(nn.ModelFileError, match=f"it has format version {version!r}; this"):
+        nn.modelfile.ModelFile(path)
+
+
+@pytest.mark.parametrize("extra", [-8, 8])
+def test_an_entry_whose_bytes_disagree_with_its_shape_says_how_many_it_holds(
+    tmp_path: Path, extra: int
+) -> None:
+    """Fewer or more bytes than the shape needs: refused before any is read, naming both."""
+    good = _npy(np.zeros((2, 3), np.float32))
+    data = good[:extra] if extra < 0 else good + bytes(extra)
+    path = _npz(tmp_path / "e.npz", {HEADER_NAME: _npy(_header_bytes()), "x": data})
+    held = 24 + extra
+    with pytest.raises(
+        nn.ModelFileError,
+        match=rf"entry 'x' says shape \(2, 3\) of float32 \(24 bytes\) but the archive "
+        rf"holds {held} bytes for it: the file is corrupt",
+    ):
+        nn.modelfile.ModelFile(path)
+
+
+def test_read_gives_the_dtype_asked_for_and_c_order(tmp_path: Path) -> None:
+    array = np.arange(6, dtype=np.float32).reshape(2, 3)
+    members = {
+        HEADER_NAME: _npy(_header_bytes()),
+        "c": _npy(array),
+        "f": _npy(np.asfortranarray(array)),
+    }
+    path = _npz(tmp_path / "r.npz", members)
+    with nn.modelfile.ModelFile(path) as file:
+        for name in ("c", "f"):
+            for dtype in (None, np.float32, np.float64, np.float16, np.int64):
+                read = file.read(file.entries[name], dtype)
+                assert read.dtype == (np.float32 if dtype is None else dtype)
+                assert read.flags.c_contiguous and read.flags.writeable
+                np.testing.assert_array_equal(read, array)
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_an_entry_whose_checksum_fails_is_refused(tmp_path: Path, stored: bool) -> None:
+    """The zip's CRC of each array is checked: a file whose bytes were changed after it
+    was written is refused, whether its entries are deflated or stored."""
+    array = np.arange(1000.0)
+    path = _npz(tmp_path / "c.npz", {HEADER_NAME: _npy(_header_bytes()), "x": _npy(array)}, stored)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("x.npy")
+    record = data.rfind(b"x.npy") - 46  # its record in the directory, after the data
+    assert data[record : record + 4] == b"PK\x01\x02"
+    for crc_at in (record + 16, info.header_offset + 14):  # there and in its own header
+        data[crc_at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with (
+        nn.modelfile.ModelFile(path) as file,
+        pytest.raises(nn.ModelFileError, match=r"entry 'x' is corrupt \(Bad CRC-32"),
+    ):
+        file.read(file.entries["x"])
+
+
+def test_check_size_counts_the_readers_memory_with_the_arrays(tmp_path: Path) -> None:
+    array = np.zeros(1000)
+    path = _npz(tmp_path / "s.npz", {HEADER_NAME: _npy(_header_bytes()), "x": _npy(array)})
+    with nn.modelfile.ModelFile(path) as file:
+        needed = file.overhead_bytes + array.nbytes
+        file.check_size(needed)
+        with pytest.raises(nn.ModelFileError, match="its arrays take 8000 bytes, more than"):
+            file.check_size(needed - 1)
+
+
+def test_damage_the_zip_reader_raises_is_a_model_file_error(tmp_path: Path) -> None:
+    """zipfile raises more than BadZipFile on a damaged archive (a directory record cut
+    short, an impossible offset): each is a ModelFileError naming the damage."""
+    path = _npz(tmp_path / "d.npz", {HEADER_NAME: _npy(_header_bytes())})
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    directory_at = int.from_bytes(data[end + 16 : end + 20], "little")
+    data[directory_at + 42 : directory_at + 46] = (10**9).to_bytes(4, "little")  # its offset
+    path.write_bytes(bytes(data))
+    with (
+        pytest.raises(nn.ModelFileError, match=f"{path.name}: "),
+        nn.modelfile.ModelFile(path) as file,
+    ):
+        file.read(file.entries[HEADER_NAME])
+
+
+@pytest.mark.parametrize("version", [(0, 5), (1, 1), (1, 5), (2, 1)])
+def test_npy_format_versions_between_and_below_are_refused(
+    tmp_path: Path, version: tuple[int, int]
+) -> None:
+    data = bytearray(_npy(_header_bytes()))
+    data[6:8] = bytes(version)  # the magic string's version bytes
+    path = _npz(tmp_path / "v.npz", {HEADER_NAME: bytes(data)})
+    with pytest.raises(
+        nn.ModelFileError, match=rf"npy format version \({version[0]}, {version[1]}\) is not"
+    ):
+        nn.modelfile.ModelFile(path)
+
+
+def test_a_header_of_exactly_the_most_bytes_allowed_is_read(tmp_path: Path) -> None:
+    """MAX_HEADER_BYTES is 1 MiB, the header's whole .npy entry counted."""
+    npy_header = len(_npy(np.zeros(0, np.uint8)))
+    text = json.dumps(_header(None))
+    padded = text + " " * ((1 << 20) - npy_header - len(text))  # JSON allows trailing space
+    for extra, refused in ((0, False), (1, True)):
+        array = np.frombuffer((padded + " " * extra).encode(), np.uint8)
+        path = _npz(tmp_path / "h.npz", {HEADER_NAME: _npy(array)})
+        if refused:
+            with pytest.raises(nn.ModelFileError, match="its header takes 1048577 bytes, more "
+                               "than the 1048576 allowed"):  # fmt: skip
+                nn.modelfile.ModelFile(path)
+        else:
+            with nn.modelfile.ModelFile(path) as file:
+                assert file.header["metadata"] == {}
+
+
+def _a_header_and_many_entries(path: Path, count: int, said: int | None = None) -> Path:
+    """A model file of a header and ``count`` − 1 directory records of one empty entry,
+    its zip64 end record saying ``said`` entries (``count`` if None)."""
+    import io
+    import struct
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{HEADER_NAME}.npy", _npy(_header_bytes()))
+        archive.writestr("w.npy", _npy(np.zeros(0)))
+    data = buffer.getvalue()
+    end = data.rfind(b"PK\x05\x06")
+    start = struct.unpack("<L", data[end + 16 : end + 20])[0]
+    second = data.rfind(b"PK\x01\x02", start, end)
+    directory = data[start:second] + data[second:end] * (count - 1)
+    said = count if said is None else said
+    zip64_end = struct.pack(
+        "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, said, said, len(directory), start
+    )
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, start + len(directory), 1)
+    record = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    path.write_bytes(data[:start] + directory + zip64_end + locator + record)
+    return path
+
+
+def test_a_zip_of_exactly_the_most_entries_allowed_is_read_entry_by_entry(
+    tmp_path: Path,
+) -> None:
+    """100,000 entries pass the count (the file is then refused for its first repeated
+    name), 100,001 do not, whether the end record says so or only the directory does."""
+    path = _a_header_and_many_entries(tmp_path / "most.npz", 100_000)
+    with pytest.raises(nn.ModelFileError, match="entry 'w' appears twice"):
+        nn.modelfile.ModelFile(path)
+    for said in (100_001, 1):
+        path = _a_header_and_many_entries(tmp_path / "more.npz", 100_001, said)
+        with pytest.raises(nn.ModelFileError, match="it holds 100001 entries, more than 100000"):
+            nn.modelfile.ModelFile(path)
+
+
+def test_what_a_file_says_of_an_array_cannot_be_changed(tmp_path: Path) -> None:
+    import dataclasses
+
+    path = _npz(tmp_path / "a.npz", {HEADER_NAME: _npy(_header_bytes()), "x": _npy(np.zeros(3))})
+    with nn.modelfile.ModelFile(path) as file:
+        entry = file.entries["x"]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            entry.shape = (10**9,)  # type: ignore[misc]
+        assert hash(entry) == hash(file.entries["x"])
+
+
+def test_a_name_that_says_utf_8_and_is_not_is_a_damaged_zip(tmp_path: Path) -> None:
+    """zipfile raises UnicodeDecodeError (not BadZipFile) for such a directory record."""
+    data = bytearray(_zip_bytes(1, b""))
+    record = data.rfind(b"PK\x01\x02")
+    data[record + 8] |= 0x08  # flag bit 11 (0x800): the name is UTF-8
+    data[record + 9] |= 0x08
+    data[record + 46] = 0xFF  # which 0xFF never is
+    path = tmp_path / "d.npz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(nn.ModelFileError, match=r"d\.npz: it is a damaged zip archive \("):
+        nn.load(path)
+
+
+def test_a_load_is_allowed_two_gibibytes_unless_told_otherwise(tmp_path: Path) -> None:
+    spec = {
+        "type": "Linear",
+        "config": {"in_features": 1 << 15, "out_features": 1 << 14, "bias": False,
+                   "init": "kaiming", "dtype": "float32"},
+    }  # fmt: skip
+    path = _npz(tmp_path / "big.npz", {HEADER_NAME: _npy(_header_bytes(_header(spec)))})
+    with pytest.raises(nn.ModelFileError, match="more than the 2147483648 allowed"):
+        nn.load(path)
+
+
+# -- the schema's fields at their edges -------------------------------------------------
+
+
+def test_each_kind_of_field_at_the_ends_of_its_range() -> None:
+    """Hand-picked values at and just past every end (the property above draws values
+    at random, which seldom fall on an end)."""
+    assert _accepts(Integer(-2, 5), -2) and _accepts(Integer(-2, 5), 5)
+    assert not _accepts(Integer(-2, 5), -3) and not _accepts(Integer(-2, 5), 6)
+    closed, open_ = Number(-2, 5), Number(-2, 5, low_open=True, high_open=True)
+    for value in (-2, 5, -2.0, 5.0):
+        assert _accepts(closed, value) and not _accepts(open_, value)
+    for value in (math.nextafter(-2, 0), math.nextafter(5, 0), 0, 1.5):
+        assert _accepts(closed, value) and _accepts(open_, value)
+    for value in (math.nextafter(-2, -3), math.nextafter(5, 6), -3, 6):
+        assert not _accepts(closed, value) and not _accepts(open_, value)
+    assert _accepts(Number(0, 1), 1)  # an end is in the range unless said otherwise
+    assert not _accepts(Number(-1.0, 1e308), 10**400)  # too large for a float: refused
+    assert _accepts(Text(3), "abc") and not _accepts(Text(3), "abcd")
+    for constant, others in ((3, (2, 4, 3.0, True)), ("b", ("a", "c", "bb"))):
+        assert _accepts(Constant(constant), constant)
+        assert not any(_accepts(Constant(constant), other) for other in others)
+
+
+def test_the_fields_are_values_that_cannot_change() -> None:
+    """A schema is shared by every load: its fields cannot be changed, and two fields
+    made alike are equal (and hash alike)."""
+    import dataclasses
+
+    made = [
+        lambda: Integer(0, 1),
+        lambda: Number(0.0, 1.0),
+        lambda: Flag(),
+        lambda: Choice(_activation_names),
+        lambda: Text(3),
+        lambda: Constant(1),
+        lambda: Nullable(Flag()),
+        lambda: ListOf(Flag(), 0, 1),
+        lambda: Object({"a": Flag()}),
+        lambda: AnyJSON(),
+        lambda: Tagged(dict),
+    ]
+    for make in made:
+        one, other = make(), make()
+        assert one == other, type(one).__name__
+        if not isinstance(one, Object):  # an Object holds dicts, which do not hash
+            assert hash(one) == hash(other)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            one.anything = 1  # type: ignore[attr-defined]
+
+
+def _activation_names() -> list[str]:
+    return ["relu"]
+
+
+def test_a_long_path_is_shown_by_its_two_ends() -> None:
+    """A path of at most 120 characters is shown whole; a longer one as its first 40
+    characters, " ... " and its last 70."""
+    for length in (119, 120):
+        path = "a" * length
+        assert str(SchemaError(path, "wrong")) == f"{path}: wrong"
+    path = "".join(chr(ord("a") + i % 26) for i in range(121))
+    assert str(SchemaError(path, "wrong")) == f"{path[:40]} ... {path[51:]}: wrong"
+    assert str(SchemaError("", "wrong")) == "the header: wrong"
+
+
+def _nested_list(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_every_kind_of_container_counts_the_nesting_from_the_top() -> None:
+    """Whatever field is at the top (a list, an object, a tagged entry, a nullable one),
+    a value nested MAX_DEPTH = 64 deep in all passes and one level more is refused; and
+    a check asked to start deeper than the limit refuses any container at once."""
+    assert MAX_DEPTH == 64
+    tops: list[tuple[Any, Any]] = [
+        (ListOf(AnyJSON(), 0, 1), lambda depth: _nested_list(depth)),
+        (Nullable(ListOf(AnyJSON(), 0, 1)), lambda depth: _nested_list(depth)),
+        (Object({}, extra=AnyJSON()), lambda depth: {"x": _nested_list(depth - 1)}),
+        (
+            Tagged(lambda: {"t": Object({}, extra=AnyJSON())}),
+            lambda depth: {"type": "t", "config": {"x": _nested_list(depth - 2)}},
+        ),
+        (AnyJSON(), lambda depth: _nested_list(depth)),
+    ]
+    for top, value in tops:
+        top.check(value(MAX_DEPTH))
+        with pytest.raises(SchemaError, match="nested more than 64 deep"):
+            top.check(value(MAX_DEPTH + 1))
+        with pytest.raises(SchemaError, match="nested more than 64 deep|expected null or"):
+            top.check(value(2), "x", MAX_DEPTH + 5)  # (Nullable says what it takes instead)
+
+
+def test_an_unknown_field_of_a_tagged_entry_is_named_first_of_them() -> None:
+    tagged = Tagged(lambda: {"t": Object({})})
+    for extra, named in (({"z": 1}, "z"), ({"b": 1, "a": 2}, "a")):
+        with pytest.raises(SchemaError, match=rf"^x\.{named}: an unknown field"):
+            tagged.check({"type": "t", "config": {}, **extra}, "x")

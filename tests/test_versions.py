@@ -9,14 +9,19 @@ reads or writes of copies must not be mistaken for a change.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import autograd
 import nn
 from autograd import DataChangedError, Tensor, Value, grad, linear
 
@@ -360,3 +365,176 @@ def test_subtract_data_refuses_a_delta_that_would_broadcast() -> None:
         with pytest.raises(ValueError, match=rf"delta of shape \({shape[0]},"):
             matrix.subtract_data_(np.ones(shape))
     np.testing.assert_array_equal(matrix.data, np.ones((2, 3)))
+
+
+# -- the handed-out array against a plain ndarray: numpy is the oracle ------------------------
+
+#: Operations on an array: (whether it writes, the call). Each runs on a tensor's ``.data``
+#: (or a view of it) and on a plain copy of the same numbers; numpy decides what is right.
+_ARRAY_OPS: dict[str, tuple[bool, Callable[[np.ndarray], object]]] = {
+    "sum": (False, lambda a: a.sum()),
+    "add": (False, lambda a: np.add(a, 1)),
+    "copy": (False, lambda a: a.copy()),
+    "byteswapped copy": (False, lambda a: a.byteswap()),
+    "sorted copy": (False, lambda a: np.sort(a, axis=None)),
+    "read by ufunc.at": (False, lambda a: _added_at(np.zeros(a.shape), a)),
+    "like= of a function with no signature": (False, lambda a: np.fromstring("1", sep=" ", like=a)),
+    "item": (True, lambda a: a.__setitem__((0,) * a.ndim, 7)),
+    "every other": (True, lambda a: a.__setitem__(slice(None, None, 2), 5)),
+    "+=": (True, lambda a: a.__iadd__(2)),
+    "ufunc out=": (True, lambda a: np.add(a, 3, out=a)),
+    "two outputs": (True, lambda a: np.divmod(a, 2, out=(a, np.empty_like(a)))),
+    "ufunc.at": (True, lambda a: np.add.at(a, (0,) * a.ndim, 1)),
+    "copyto": (True, lambda a: np.copyto(a, 2)),
+    "copyto by keyword": (True, lambda a: np.copyto(dst=a, src=4)),
+    "cumsum out= by position": (True, lambda a: np.cumsum(np.ones(a.shape), -1, None, a)),
+    "put": (True, lambda a: np.put(a, [0], [9])),
+    "put method": (True, lambda a: a.put([0], [9])),
+    "putmask": (True, lambda a: np.putmask(a, a > 1, 0)),
+    "fill": (True, lambda a: a.fill(6)),
+    "sort": (True, lambda a: a.sort()),
+    "partition": (True, lambda a: a.partition(0)),
+    "byteswap in place": (True, lambda a: a.byteswap(True)),
+}
+
+
+def _added_at(into: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``into`` after np.add.at adds ``values`` (the array read) into all of it."""
+    np.add.at(into, (slice(None),) * into.ndim, values)
+    return into
+
+
+#: A dtype of the same item size, for ``array.dtype = ...`` in place.
+_SAME_SIZE = {
+    np.dtype(np.float32): np.int32,
+    np.dtype(np.float64): np.int64,
+    np.dtype(np.int32): np.float32,
+    np.dtype(np.bool_): np.uint8,
+}
+
+#: Changes of the handed-out array itself that write nothing: its shape or its dtype.
+_IN_PLACE_CHANGES: dict[str, Callable[[np.ndarray], None]] = {
+    "none": lambda a: None,
+    "reshaped to a row": lambda a: setattr(a, "shape", (1, -1)),
+    "reshaped to a column": lambda a: setattr(a, "shape", (-1, 1)),
+    "flattened": lambda a: setattr(a, "shape", (-1,)),
+    "retyped": lambda a: setattr(a, "dtype", _SAME_SIZE[a.dtype]),
+}
+
+_VIEWS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "itself": lambda a: a,
+    "reversed": lambda a: a[::-1],
+    "transposed": lambda a: a.T,
+    "flattened": lambda a: a.reshape(-1),
+    "first half": lambda a: a[: (len(a) + 1) // 2],
+}
+
+
+def _outcome(call: Callable[[np.ndarray], object], a: np.ndarray) -> tuple[object, type | None]:
+    """What ``call(a)`` returns, or the type of the exception it raises."""
+    try:
+        with np.errstate(all="ignore"):
+            return call(a), None
+    except Exception as error:  # the same refusal is the expected outcome
+        return None, type(error)
+
+
+def _same_result(got: object, expected: object, tracked: np.ndarray, plain: np.ndarray) -> None:
+    """``got`` (of the tracked array) is what ``expected`` is of the plain one."""
+    if expected is plain:  # numpy hands back the array it wrote: the tracked one, itself
+        assert got is tracked
+    elif isinstance(expected, tuple):
+        assert isinstance(got, tuple) and len(got) == len(expected)
+        for g, e in zip(got, expected, strict=True):
+            _same_result(g, e, tracked, plain)
+    elif isinstance(expected, np.ndarray):
+        assert isinstance(got, np.ndarray) and got.dtype == expected.dtype
+        assert got.shape == expected.shape and got.tobytes() == expected.tobytes()
+    else:
+        assert got == expected or (got != got and expected != expected)  # nan is nan
+
+
+@pytest.mark.parametrize("change", sorted(_IN_PLACE_CHANGES))
+@pytest.mark.parametrize("view", sorted(_VIEWS))
+def test_the_data_acts_as_a_plain_array_and_records_exactly_its_writes(
+    view: str, change: str
+) -> None:
+    """Every read and write, on ``.data`` or a view of it, whose shape or dtype may have
+    been set in place, for every dtype: the same as on a writable ndarray of the same
+    numbers (the same results, the written array handed back being the tracked one; the
+    same memory afterwards), and a new stamp on the tensor's memory for each write and
+    only then. numpy itself is the oracle."""
+    numbers = np.random.default_rng(0).integers(-3, 4, size=(2, 3, 2))
+    for dtype in _SAME_SIZE:
+        for shape in [(3,), (2, 3), (2, 1, 2), (2, 3, 2)]:
+            for name, (writes, op) in _ARRAY_OPS.items():
+                t = Tensor(numbers.reshape(-1)[: np.prod(shape)].reshape(shape), dtype=dtype)
+                plain_memory = np.array(t.numpy())  # an ndarray: .copy() keeps the subclass
+                assert type(plain_memory) is np.ndarray
+                tracked, plain = _VIEWS[view](t.data), _VIEWS[view](plain_memory.view())
+                _, refused = _outcome(_IN_PLACE_CHANGES[change], plain)
+                if refused is not None:  # numpy cannot do that change to this view
+                    continue
+                _IN_PLACE_CHANGES[change](tracked)
+                storage = t._storage
+                assert storage is not None
+                before = storage.written_at
+                expected, expected_error = _outcome(op, plain)
+                got, error = _outcome(op, tracked)
+                where = f"{name} on {dtype} {shape}"
+                assert error is expected_error, where
+                if expected_error is None:
+                    _same_result(got, expected, tracked, plain)
+                assert (tracked.shape, tracked.dtype) == (plain.shape, plain.dtype), where
+                assert tracked.view(np.ndarray).tobytes() == plain.tobytes(), where
+                assert t.numpy().tobytes() == plain_memory.tobytes(), where
+                assert (storage.written_at > before) is writes, where
+
+
+def test_a_write_through_any_view_of_a_broadcast_result_is_refused() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    wide = x.broadcast_to((3, 2))
+    for write in (
+        lambda: wide.data[0].__setitem__(0, 5.0),
+        lambda: wide.data.T.fill(1.0),
+        lambda: np.copyto(wide.data[::-1], 0.0),
+        lambda: np.add(wide.data[1], 1.0, out=wide.data[1]),
+    ):
+        with pytest.raises(ValueError, match="read-only"):
+            write()
+    np.testing.assert_array_equal(x.numpy(), [1.0, 2.0])
+
+
+def test_the_methods_that_record_writes_keep_numpys_names_and_documentation() -> None:
+    from autograd.versions import TrackedArray
+
+    for name in ("fill", "put", "sort", "partition", "setfield", "byteswap"):
+        method = getattr(TrackedArray, name)
+        assert method.__name__ == name
+        if name != "byteswap":  # byteswap is written out: its own short signature
+            assert method.__doc__ == getattr(np.ndarray, name).__doc__
+
+
+def test_data_never_written_is_unchanged_from_the_first_graph_of_a_program() -> None:
+    """In a new program, the first graph reads data that was never written (only read):
+    a write to another tensor afterwards (which makes the engine look) is not a change."""
+    code = (
+        "from autograd import Tensor\n"
+        "x = Tensor([1.0, 2.0], requires_grad=True)\n"
+        "x.data\n"
+        "y = (x * x).sum()\n"
+        "other = Tensor([0.0])\n"
+        "other.data[0] = 1.0\n"
+        "y.backward()\n"
+        "print(x.grad.tolist())\n"
+    )
+    root = str(Path(autograd.__file__).resolve().parent.parent)  # the autograd under test
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": root},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[2.0,", "4.0]"]
