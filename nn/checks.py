@@ -181,10 +181,16 @@ def instance(value: Any, kind: type, where: str, name: str, hint: str = "") -> A
 
 
 def parameters(value: Any, where: str) -> list[Node]:
-    """The parameters an optimiser is given: an iterable of leaf nodes, at least one.
+    """The parameters an optimiser is given: an iterable of leaf nodes, at least one;
+    each once, in the order first given.
 
     The usual mistakes are named: the model itself (``Adam(model)``), one parameter
-    without a list, a generator already used up.
+    without a list, a generator already used up. A parameter given twice is kept once:
+    ``enc.parameters() + dec.parameters()`` lists a weight the two share (tied) twice,
+    and what its user means is one parameter, stepped once per ``step()`` (stepping it
+    twice would double its learning rate; Adam would count two steps for one) and
+    counted once in a gradient norm. PyTorch warns and steps it twice; here the
+    optimiser, its ``param_groups`` and its ``state_dict`` hold it once.
     """
     from .module import Module
 
@@ -213,7 +219,7 @@ def parameters(value: Any, where: str) -> list[Node]:
                 f"{where}: parameters: item {position} is not a leaf node (got {what}); "
                 "pass model.parameters()"
             )
-    return found
+    return list({id(p): p for p in found}.values())  # each once, where first given
 
 
 def sizes(value: Any, where: str, name: str) -> list[int]:

@@ -36,6 +36,8 @@ def batches(
     The last batch is smaller when batch_size does not divide the data, unless
     ``drop_last``. Pass ``rng`` (a Generator or a seed) for a reproducible order. The
     arguments are checked when it is called, not when the first batch is asked for.
+    Each batch is an array of its own, whatever ``shuffle`` (see ``_rows``): normalising
+    it in place (``xb /= 255``) never changes X.
     """
     X, y = _check_pair(X, y, "batches")
     batch_size = checks.positive_int(batch_size, "batches", "batch_size")
@@ -51,11 +53,25 @@ def _batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     stop = len(X) - len(X) % batch_size if drop_last else len(X)
     for start in range(0, stop, batch_size):
-        if order is None:
-            yield X[start : start + batch_size], y[start : start + batch_size]
-        else:
-            picked = order[start : start + batch_size]
-            yield X[picked], y[picked]
+        picked: slice | np.ndarray = slice(start, start + batch_size)
+        if order is not None:
+            picked = order[picked]
+        yield _rows(X, picked), _rows(y, picked)
+
+
+def _rows(array: np.ndarray, picked: slice | np.ndarray) -> np.ndarray:
+    """The samples ``picked`` (a slice, or an array of indices) of ``array``, as an array
+    of their own.
+
+    Every batch that ``batches``, ``fit``, ``evaluate`` and ``predict`` hand to a model,
+    a loss or a metric is made here, so that none of them ever gets the caller's memory:
+    a model that normalises its input in place (``x /= 255``, a numpy habit) changes its
+    batch, never the caller's X, as with PyTorch's ``DataLoader``, which gives fresh
+    tensors. Indexing by an array of indices copies already; a slice would be a view of
+    ``array``, so it is copied.
+    """
+    taken = array[picked]
+    return taken.copy() if isinstance(picked, slice) else taken
 
 
 def train_val_split(

@@ -6,9 +6,13 @@ A model file is numpy's ``.npz``: a zip archive with one ``.npy`` array per para
 with its type and range, the architecture's modules each with the fields of their
 config. Reading trusts nothing in the file:
 
+- the path must name a regular file, opened without waiting (a FIFO or a device is
+  refused, never read: opening a FIFO would wait for a writer forever);
 - the zip's directory is sized up from its end record before it is parsed: a file with
   more than ``MAX_ENTRIES`` entries, or a directory that would take more memory than
-  the load may, is refused from those few bytes;
+  the load may, is refused from those few bytes; then its records are counted by
+  walking them (at most ``MAX_ENTRIES`` + 1 of them, a few bytes each), and a count that
+  differs from the end record's is refused before zipfile parses anything;
 - the header is read first (at most ``MAX_HEADER_BYTES``) and every field of it is
   checked through ``HEADER``: a value of the wrong type, out of its range, a missing or
   an unknown field is a ``ModelFileError`` when the file is read, never a traceback or
@@ -16,7 +20,9 @@ config. Reading trusts nothing in the file:
 - nothing is unpickled: arrays are real numbers only (floats, integers, booleans;
   no objects, strings or complex numbers);
 - each array's name, shape, dtype and memory order come from its ``.npy`` header before
-  any of its data is decompressed; the caller checks them against the model they are
+  any of its data is decompressed (the header's length is read first and refused past
+  ``MAX_NPY_HEADER_BYTES``, so a header cannot claim gigabytes); an entry the zip
+  flags as encrypted is refused; the caller checks them against the model they are
   meant for, and the declared sizes must agree with the zip's own, so a small file
   cannot unpack into a large array (a "zip bomb");
 - ``max_bytes`` bounds the memory a load takes at its peak: the zip's directory, the
@@ -24,7 +30,9 @@ config. Reading trusts nothing in the file:
   read (it is copied into its parameter in place), are all counted before any of them
   is made (``MAX_MODEL_BYTES`` unless the
   caller says otherwise);
-- any problem is a ``ModelFileError`` that names the file and what is wrong with it.
+- any problem is a ``ModelFileError`` that names the file and what is wrong with it:
+  whatever zipfile, zlib or numpy raise while the file's bytes are read becomes one
+  (the list of what they may raise is not closed, so none is listed: see ``_DAMAGE``).
 """
 
 from __future__ import annotations
@@ -36,14 +44,13 @@ import os
 import struct
 import sys
 import zipfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
 
-from tracegrad.files import write_atomically
+from tracegrad.files import open_regular, write_atomically
 
 from .init import INITIALISERS
 from .schema import (
@@ -67,6 +74,9 @@ HEADER_NAME = "__tracegrad__"
 
 #: The most bytes the JSON header may take.
 MAX_HEADER_BYTES = 1 << 20
+#: The most bytes an array's ``.npy`` header may take (numpy's own default limit; ours
+#: take about a hundred).
+MAX_NPY_HEADER_BYTES = 10_000
 #: The most arrays a file may hold (a scalar model stores one per weight).
 MAX_ENTRIES = 100_000
 #: The most memory a load may take, unless the caller allows more (``max_bytes``).
@@ -79,8 +89,13 @@ MAX_MODEL_BYTES = 2 << 30
 #: ``_DIRECTORY_RECORD`` bytes, so a directory of n bytes holds at most n / 46 entries.
 ZIP_ENTRY_BYTES = 1024
 _DIRECTORY_RECORD = 46
-#: Memory per byte of JSON once parsed (``[{},{}...]``: a 64-byte dict per 3 bytes).
-JSON_BYTES_PER_BYTE = 32
+#: Memory per byte of JSON once parsed and checked. The costliest JSON is lists nested in
+#: lists, ``[[[...]]]``: two bytes (``[`` and ``]``) make a list of one item, 88 bytes
+#: once parsed (json appends, so the list holds room for four), and the schema's check
+#: makes a copy of each while the parsed one is alive: 2 · 88 / 2 = 88 bytes per byte.
+#: Objects cost less per byte (``{"":`` and ``}``, five bytes, make a one-key dict of
+#: 184); the text itself is held three times while it is decoded.
+JSON_BYTES_PER_BYTE = 96
 #: Memory of one module object beyond its parameters' data, of one Tensor parameter's
 #: objects beyond its array, and of one scalar parameter (a Value in its list).
 MODULE_BYTES = 2048
@@ -259,19 +274,13 @@ def check_architecture(spec: Any) -> dict[str, Any]:
     return checked
 
 
-#: What zipfile, zlib and numpy's .npy reader raise on a damaged archive.
-_DAMAGE = (
-    OSError,
-    EOFError,
-    ValueError,
-    SyntaxError,
-    NotImplementedError,
-    OverflowError,
-    MemoryError,
-    struct.error,
-    zlib.error,
-    zipfile.BadZipFile,
-)
+#: What zipfile, zlib and numpy's .npy reader may raise on a damaged or crafted archive,
+#: while the file's bytes are read: not a closed list (``RuntimeError`` for an entry
+#: flagged encrypted, ``NotImplementedError`` for an unknown compression, ``struct.error``,
+#: ``zlib.error``, ``EOFError``, ``SyntaxError`` from numpy's header parser, ...), so any
+#: ``Exception`` there is the file's fault and becomes a ``ModelFileError`` naming it; an
+#: interruption (``KeyboardInterrupt``) is not an Exception and passes.
+_DAMAGE = (Exception,)
 
 
 class ModelFileError(ValueError):
@@ -359,10 +368,10 @@ class ModelFile:
         self.max_bytes = max_bytes
         self.overhead_bytes = FIXED_LOAD_BYTES
         try:
-            handle = self._handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+            handle = self._handle = open_regular(self.path)  # closed in close()
         except FileNotFoundError:
             raise
-        except OSError as error:  # a folder, a file we may not read
+        except OSError as error:  # a folder, a FIFO, a device, a file we may not read
             raise self.error(f"it cannot be read ({error.strerror or error})") from None
         try:
             self._check_directory(handle)
@@ -379,6 +388,12 @@ class ModelFile:
         try:
             self.header = self._read_header()
             self.entries = self._read_entries()
+        except ModelFileError:
+            self.close()
+            raise
+        except _DAMAGE as error:
+            self.close()
+            raise self.error(f"it is a damaged zip archive ({error})") from None
         except BaseException:
             self.close()
             raise
@@ -410,12 +425,31 @@ class ModelFile:
     # -- the directory ---------------------------------------------------------------
 
     def _check_directory(self, handle: IO[bytes]) -> None:
-        """Refuse a zip whose directory is too large, from its end record alone."""
-        entries, directory_bytes = zip_directory(handle)
+        """Refuse a zip whose directory is too large, from its end record, then one whose
+        end record lies about it, from the directory's records, before zipfile parses it.
+
+        zipfile parses records until it has read the directory's size in bytes, whatever
+        the count says; so the memory is counted from the size (each record takes at
+        least ``_DIRECTORY_RECORD`` bytes), and the records are counted by walking their
+        lengths, stopping past ``MAX_ENTRIES``: a small count over a large directory is
+        refused in at most that many steps, with nothing made.
+        """
+        entries, directory_bytes, start = zip_directory(handle)
         if entries > MAX_ENTRIES:
             raise self.error(f"it holds {entries} entries, more than {MAX_ENTRIES}")
         most = directory_bytes // _DIRECTORY_RECORD
         self.spend(most * ZIP_ENTRY_BYTES + directory_bytes, "its zip directory")
+        handle.seek(start)
+        counted = directory_records(handle.read(directory_bytes))
+        if counted > MAX_ENTRIES:
+            raise self.error(f"its directory holds more than {MAX_ENTRIES} entries")
+        if counted < 0:
+            raise self.error("its directory is not a run of whole records: the archive is corrupt")
+        if counted != entries:
+            raise self.error(
+                f"its end record says {entries} entries, but its directory holds {counted}: "
+                "the archive is corrupt"
+            )
 
     # -- the header --------------------------------------------------------------------
 
@@ -481,8 +515,21 @@ class ModelFile:
         return entries
 
     def _entry(self, info: zipfile.ZipInfo) -> ArrayEntry:
-        """An array's name, shape and dtype, from its .npy header; its data left unread."""
+        """An array's name, shape and dtype, from its .npy header; its data left unread.
+
+        Refused before anything is decompressed: an entry the zip flags as encrypted (a
+        model file's never are), one larger than the whole load may take. Then its header
+        is read, at most ``MAX_NPY_HEADER_BYTES`` of it, and must describe an array of
+        sizes ≥ 0 whose bytes are exactly those the zip holds for it.
+        """
         name = info.filename[: -len(".npy")]
+        if info.flag_bits & _ENCRYPTED:
+            raise self.error(f"entry {name!r} is encrypted (a {self.KIND}'s entries never are)")
+        if info.file_size > self.max_bytes:
+            raise self.error(
+                f"entry {name!r} takes {info.file_size} bytes, more than the {self.max_bytes} "
+                "allowed (pass max_bytes= to load a larger model)"
+            )
         try:
             with self._zip.open(info) as stream:
                 shape, fortran_order, dtype = _read_npy_header(stream)
@@ -491,6 +538,8 @@ class ModelFile:
             raise self.error(f"entry {name!r} is not a readable .npy array ({error})") from None
         if dtype.hasobject:
             raise self.error(f"entry {name!r} holds Python objects, which are never unpickled")
+        if any(size < 0 for size in shape):
+            raise self.error(f"entry {name!r} says shape {shape}, with a negative size")
         entry = ArrayEntry(name, shape, dtype, fortran_order, offset, info)
         if info.file_size != offset + entry.nbytes:
             raise self.error(
@@ -527,9 +576,9 @@ class ModelFile:
         array, and the zip's checksum of them is checked.
         """
         stored = entry.shape[::-1] if entry.fortran_order else entry.shape
-        raw = np.empty(stored, entry.dtype)
-        buffer = memoryview(raw.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
         try:
+            raw = np.empty(stored, entry.dtype)
+            buffer = memoryview(raw.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
             with self._zip.open(entry.info) as stream:
                 stream.seek(entry.data_offset)
                 done = 0  # zipfile's stream is a BufferedIOBase: it has readinto
@@ -540,6 +589,8 @@ class ModelFile:
                     done += count
                 if stream.read(1):  # also makes zipfile check the entry's CRC
                     raise self.error(f"entry {entry.name!r} holds more than its shape says")
+        except ModelFileError:
+            raise
         except _DAMAGE as error:
             raise self.error(f"entry {entry.name!r} is corrupt ({error})") from None
         return raw.T if entry.fortran_order else raw
@@ -563,13 +614,14 @@ _ZIP64_END_RECORD = struct.Struct("<4sQ2H2L4Q")
 _ZIP64_END_SIGNATURE = b"PK\x06\x06"
 
 
-def zip_directory(handle: IO[bytes]) -> tuple[int, int]:
-    """(number of entries, bytes of the central directory) of the zip archive ``handle``.
+def zip_directory(handle: IO[bytes]) -> tuple[int, int, int]:
+    """(number of entries, bytes of the central directory, where it starts) of the zip
+    archive ``handle``, as its end record says.
 
     Read from the archive's end record (and its zip64 extension) alone: a few dozen bytes
     near the end of the file, whatever the directory holds. zipfile reads exactly that
-    many bytes of directory, so they bound what parsing it costs. BadZipFile if there is
-    no end record.
+    many bytes of directory, right before the end record (or the zip64 one), so they
+    bound what parsing it costs. BadZipFile if there is no end record.
     """
     handle.seek(0, os.SEEK_END)
     size = handle.tell()
@@ -583,6 +635,7 @@ def zip_directory(handle: IO[bytes]) -> tuple[int, int]:
         raise zipfile.BadZipFile("no end of central directory record")
     fields = _END_RECORD.unpack_from(tail, at)
     entries, directory_bytes = fields[4], fields[5]
+    directory_end = size - window + at
     # A zip64 locator right before the record overrides it, whatever the record says
     # (zipfile looks for one always, and its zip64 record right before it).
     locator_at = size - window + at - _ZIP64_LOCATOR.size
@@ -598,13 +651,65 @@ def zip_directory(handle: IO[bytes]) -> tuple[int, int]:
             if record[0] != _ZIP64_END_SIGNATURE:
                 raise zipfile.BadZipFile("a zip64 locator with no zip64 record")
             entries, directory_bytes = record[7], record[8]
-    return entries, min(directory_bytes, size)  # zipfile reads no more than the file holds
+            directory_end = end_at
+    directory_bytes = min(directory_bytes, directory_end)  # no more than the file holds
+    return entries, directory_bytes, directory_end - directory_bytes
+
+
+_DIRECTORY_SIGNATURE = b"PK\x01\x02"
+#: A directory record's fixed part: its signature, then the lengths of its name, extra
+#: field and comment (little-endian 16-bit) at bytes 28, 30 and 32.
+_LENGTHS = struct.Struct("<3H")
+#: Bit 0 of a zip entry's flags: its data is encrypted.
+_ENCRYPTED = 0x1
+
+
+def directory_records(directory: bytes) -> int:
+    """How many records the central directory ``directory`` holds, by walking their
+    lengths; at most ``MAX_ENTRIES`` + 1 steps (more is refused anyway), and -1 when the
+    bytes are not a run of whole records."""
+    at, count = 0, 0
+    while at < len(directory) and count <= MAX_ENTRIES:
+        if directory[at : at + 4] != _DIRECTORY_SIGNATURE or at + _DIRECTORY_RECORD > len(
+            directory
+        ):
+            return -1
+        name, extra, comment = _LENGTHS.unpack_from(directory, at + 28)
+        at += _DIRECTORY_RECORD + name + extra + comment
+        count += 1
+    return count if at == len(directory) or count > MAX_ENTRIES else -1
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+#: The width of the header's length field in each .npy version this reader reads.
+_NPY_LENGTH = {(1, 0): struct.Struct("<H"), (2, 0): struct.Struct("<I")}
 
 
 def _read_npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
-    version = np.lib.format.read_magic(stream)
+    """(shape, Fortran order, dtype) from a .npy header, leaving ``stream`` at the data.
+
+    The length field is read first and refused past ``MAX_NPY_HEADER_BYTES``: numpy's
+    own reader reads the whole header the field claims (up to 4 GiB in version 2) and
+    checks its size only after, so a small compressed entry could claim gigabytes. The
+    header's bytes, so bounded, are then parsed by numpy.
+    """
+    preamble = stream.read(len(_NPY_MAGIC) + 2)
+    if len(preamble) < len(_NPY_MAGIC) + 2 or not preamble.startswith(_NPY_MAGIC):
+        raise ValueError("it does not start as a .npy array does")
+    version = (preamble[-2], preamble[-1])
+    if version not in _NPY_LENGTH:
+        raise ValueError(f"npy format version {version} is not supported")
+    field = stream.read(_NPY_LENGTH[version].size)
+    (length,) = _NPY_LENGTH[version].unpack(field)
+    if length > MAX_NPY_HEADER_BYTES:
+        raise ValueError(
+            f"its .npy header says it takes {length} bytes, more than {MAX_NPY_HEADER_BYTES}"
+        )
+    body = stream.read(length)
+    if len(body) != length:
+        raise EOFError("its .npy header is truncated")
+    bounded = io.BytesIO(preamble + field + body)
+    np.lib.format.read_magic(bounded)
     if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(stream)
-    if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(stream)
-    raise ValueError(f"npy format version {version} is not supported")
+        return np.lib.format.read_array_header_1_0(bounded)
+    return np.lib.format.read_array_header_2_0(bounded)

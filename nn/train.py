@@ -41,7 +41,7 @@ from tracegrad.words import counted
 
 from . import checks
 from .callbacks import LiveCurves, StopTraining, Training
-from .data import batches
+from .data import _rows, batches
 from .losses import LOSSES
 from .metrics import accuracy, r2_score, zero_one_loss
 from .module import Module
@@ -155,7 +155,11 @@ def is_scalar(model: Module) -> bool:
 def forward(model: Module, X: np.ndarray, scalar: bool | None = None) -> Any:
     """The model's outputs for a batch, as the losses take them: a Tensor for a Tensor
     model; for a scalar model, one output per sample (a Value, or a list of Values).
-    ``scalar`` says which the model is, when the caller knows already."""
+    ``scalar`` says which the model is, when the caller knows already.
+
+    The Tensor shares ``X``'s memory: ``X`` is a batch of the library's own (made by
+    ``nn.data._rows``), never the caller's array, so whatever the model does to its input
+    stays in the batch."""
     if is_scalar(model) if scalar is None else scalar:
         return [model(row) for row in X.tolist()]
     return model(Tensor.from_numpy(X))
@@ -301,7 +305,7 @@ def _refusal(error: Exception, context: str) -> Exception:
 def _predict_batches(model: Module, X: np.ndarray, batch_size: int, where: str) -> np.ndarray:
     outputs, scalar = [], is_scalar(model)
     for start in range(0, max(len(X), 1), batch_size):  # no samples: one empty batch
-        batch = _run_model(model, X[start : start + batch_size], where, scalar)
+        batch = _run_model(model, _rows(X, slice(start, start + batch_size)), where, scalar)
         outputs.append(outputs_array(batch))
     return np.concatenate(outputs)
 
@@ -362,17 +366,17 @@ def _evaluate(
     try:
         with no_grad():
             for start in range(0, len(X), batch_size):
-                batch = _run_model(model, X[start : start + batch_size], where, scalar)
+                picked = slice(start, start + batch_size)
+                batch = _run_model(model, _rows(X, picked), where, scalar)
                 if loss is not None:
-                    targets = y[start : start + batch_size]
-                    losses.append(_summed_loss(loss, batch, targets, where))
+                    losses.append(_summed_loss(loss, batch, _rows(y, picked), where))
                 outputs.append(outputs_array(batch))
     finally:
         model.train(was_training)
     results: dict[str, float] = {}
     if loss is not None:
         results["loss"] = sum(losses) / len(X)
-    results.update(_scores(names, np.concatenate(outputs), y, where))
+    results.update(_scores(names, np.concatenate(outputs), y.copy(), where))  # not the caller's
     return results
 
 

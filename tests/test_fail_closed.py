@@ -460,6 +460,129 @@ def test_a_model_copies_its_numpy_input() -> None:
     np.testing.assert_array_equal(grad(out, [model.weight])[0].numpy(), expected)
 
 
+#: What a model, a loss or a metric may do to the batch it is handed, by numpy habit.
+_BATCH_WRITES: dict[str, Callable[[Any], None]] = {
+    "x /= 255 under no_grad": lambda x: _under_no_grad(x.__itruediv__, 255.0),
+    "x += 1": lambda x: x.__iadd__(1.0),
+    "x.data[...] = 0": lambda x: x.data.__setitem__(Ellipsis, 0.0),
+    "np.multiply(x.data, 2, out=x.data)": lambda x: np.multiply(x.data, 2.0, out=x.data),
+    "an array written in place": lambda a: np.multiply(a, 0, out=a),
+}
+
+
+def _under_no_grad(update: Callable[[Any], Any], operand: Any) -> None:
+    with no_grad():
+        update(operand)
+
+
+def _write_into(batch: Any, how: str) -> None:
+    """Write into ``batch`` (a Tensor or an array) as ``how`` says; a write the batch's
+    kind does not take (an array's ``.data``) is skipped, as is a refusal: what is asked
+    is whether the caller's memory changed, not whether the write was allowed."""
+    array_write = how == "an array written in place"
+    if isinstance(batch, Tensor) == array_write:
+        return
+    with contextlib.suppress(Exception):
+        _BATCH_WRITES[how](batch)
+
+
+class _Writer(nn.Module):
+    """A model that writes into its input before using it."""
+
+    def __init__(self, how: str) -> None:
+        self.lin = nn.Linear(3, 2, rng=0)
+        self.how = how
+
+    def forward(self, x: Tensor) -> Tensor:
+        _write_into(x, self.how)
+        return self.lin(x)
+
+
+def _writing_loss(how: str) -> Callable[..., Any]:
+    def loss(output: Tensor, target: np.ndarray, reduction: str = "mean") -> Tensor:
+        result = nn.cross_entropy(output, target.copy(), reduction=reduction)
+        _write_into(target, how)
+        return result
+
+    return loss
+
+
+def _writing_metric(how: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    def metric(output: np.ndarray, labels: np.ndarray) -> float:
+        _write_into(output, how)
+        _write_into(labels, how)
+        return 0.0
+
+    return metric
+
+
+def _entry_points(
+    how: str, shuffle: bool, compiled: bool, size: int
+) -> dict[str, Callable[..., Any]]:
+    """Every public way the library hands a caller's data to a model, a loss or a metric."""
+
+    def fit(X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray) -> Any:
+        model = _Writer(how)
+        return nn.fit(
+            model, X, y, loss=_writing_loss(how), optimizer=nn.optim.SGD(model.parameters()),
+            epochs=2, batch_size=size, shuffle=shuffle, validation=(X_val, y_val),
+            evaluate_training=True, metrics=[_writing_metric(how)], progress=False,
+            compile=compiled,
+        )  # fmt: skip
+
+    def evaluate(X: np.ndarray, y: np.ndarray, *_: Any) -> Any:
+        return nn.evaluate(
+            _Writer(how), X, y, loss=_writing_loss(how), metrics=[_writing_metric(how)],
+            batch_size=size,
+        )  # fmt: skip
+
+    def batches(X: np.ndarray, y: np.ndarray, *_: Any) -> None:
+        for xb, yb in nn.data.batches(X, y, size, shuffle=shuffle, rng=0):
+            _write_into(xb, how)
+            _write_into(yb, how)
+
+    def loader(X: np.ndarray, y: np.ndarray, *_: Any) -> None:
+        shared = nn.data.TensorDataset(Tensor.from_numpy(X), Tensor.from_numpy(y))
+        for xb, yb in nn.data.DataLoader(shared, size, shuffle=shuffle, generator=0):
+            _write_into(xb, how)
+            _write_into(yb, how)
+
+    return {
+        "fit": fit,
+        "evaluate": evaluate,
+        "predict": lambda X, *_: nn.predict(_Writer(how), X, batch_size=size),
+        "batches": batches,
+        "DataLoader": loader,
+    }
+
+
+@settings(max_examples=60)
+@given(
+    entry=st.sampled_from(["fit", "evaluate", "predict", "batches", "DataLoader"]),
+    how=st.sampled_from(sorted(_BATCH_WRITES)),
+    shuffle=st.booleans(),
+    compiled=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    size=st.integers(1, 7),
+)
+def test_a_model_loss_or_metric_never_gets_the_callers_memory(
+    entry: str, how: str, shuffle: bool, compiled: bool, dtype: Any, size: int
+) -> None:
+    """Whatever a model, a loss or a metric writes into what it is handed, in place, by
+    any route: the caller's X and y (training and validation data) are left as they
+    were, by every entry point, shuffled or not, compiled or eager, of the model's dtype
+    or converted. Each batch is an array of its own (``nn.data._rows``)."""
+    rng = np.random.default_rng(0)
+    X, X_val = rng.normal(size=(6, 3)).astype(dtype), rng.normal(size=(5, 3)).astype(dtype)
+    y, y_val = np.array([0, 1, 1, 0, 1, 0]), np.array([1, 0, 1, 1, 0])
+    before = [a.copy() for a in (X, y, X_val, y_val)]
+    call = _entry_points(how, shuffle, compiled, size)[entry]
+    with contextlib.suppress(TypeError, ValueError):  # a refused write may end the call
+        call(X, y, X_val, y_val)
+    for array, kept in zip((X, y, X_val, y_val), before):
+        np.testing.assert_array_equal(array, kept)
+
+
 def test_a_seed_is_copied_and_never_becomes_grad() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True)
     seed = np.array([1.0, 1.0], dtype=np.float32)

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import nn
+import nn.checkpoint
 from nn.modelfile import FORMAT, FORMAT_VERSION, HEADER_NAME
 
 
@@ -779,7 +780,7 @@ def test_the_end_record_gives_zipfiles_own_count(tmp_path: Path) -> None:
             directory = archive.start_dir
         with path.open("rb") as handle:
             assert zip_directory(handle)[0] == entries == count
-        assert directory >= 0
+            assert zip_directory(handle)[2] == directory
 
 
 def test_a_directory_larger_than_its_count_says_is_sized_by_its_bytes(tmp_path: Path) -> None:
@@ -792,6 +793,200 @@ def test_a_directory_larger_than_its_count_says_is_sized_by_its_bytes(tmp_path: 
     path.write_bytes(bytes(data))
     with pytest.raises(nn.ModelFileError, match="its zip directory would take the load to"):
         nn.load(path, max_bytes=8 << 20)
+
+
+def _directory_of(count: int, claimed: int) -> Path:
+    """``_many_entries``'s archive of ``count`` records whose end records claim ``claimed``."""
+    import tempfile
+
+    path = _many_entries(Path(tempfile.mkdtemp(prefix="liar-")) / "liar.npz", count)
+    data = bytearray(path.read_bytes())
+    at = data.rfind(b"PK\x06\x06")
+    data[at + 24 : at + 40] = claimed.to_bytes(8, "little") * 2
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 8 : end + 12] = min(claimed, 0xFFFF).to_bytes(2, "little") * 2
+    path.write_bytes(bytes(data))
+    return path
+
+
+@settings(max_examples=40, deadline=None)
+@given(count=st.integers(0, 40), claimed=st.integers(0, 45))
+def test_an_end_record_that_miscounts_its_directory_is_refused(count: int, claimed: int) -> None:
+    """Whatever the end record claims, the directory's own records are counted (by their
+    lengths, before zipfile parses them), and a count that differs is refused."""
+    path = _directory_of(count, claimed)
+    with pytest.raises(nn.ModelFileError) as refused:
+        nn.load(path)
+    if count != claimed:
+        assert f"its end record says {claimed} entries, but its directory holds {count}" in str(
+            refused.value
+        )
+
+
+def test_a_large_directory_behind_a_small_count_is_refused_cheaply(tmp_path: Path) -> None:
+    """150,001 records claimed as 1: refused in at most MAX_ENTRIES + 1 steps of a walk,
+    no ZipInfo made, whatever max_bytes allows."""
+    import time
+
+    path = _directory_of(150_001, 1)
+    start = time.perf_counter()
+    refused, peak = _peak_of(lambda: nn.load(path, max_bytes=1 << 40))
+    assert "its directory holds more than 100000 entries" in str(refused)
+    directory = path.stat().st_size
+    assert peak < directory + (2 << 20)  # the directory's bytes, read once, and no more
+    assert time.perf_counter() - start < 5.0
+
+
+def _rewritten(path: Path, change: Any) -> Path:
+    """The archive at ``path`` written again, ``change(name, bytes)`` giving each entry's
+    new bytes."""
+    with zipfile.ZipFile(path) as archive:
+        entries = {info.filename: archive.read(info) for info in archive.infolist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries.items():
+            with archive.open(name, "w", force_zip64=True) as member:
+                for chunk in change(name, content):
+                    member.write(chunk)
+    return path
+
+
+@settings(max_examples=12, deadline=None)
+@given(version=st.sampled_from([1, 2]), claimed=st.integers(10_001, 64 << 20))
+def test_an_npy_header_that_claims_much_is_refused_before_it_is_read(
+    tmp_path_factory: pytest.TempPathFactory, version: int, claimed: int
+) -> None:
+    """An array entry whose .npy header claims a length past 10,000 bytes (up to 64 MiB
+    here; version 2 allows 4 GiB), and holds it (spaces, deflated to almost nothing): the
+    length is read and refused before any of the header is, whatever max_bytes allows."""
+    claimed = min(claimed, 0xFFFF) if version == 1 else claimed
+    path = tmp_path_factory.mktemp("npy") / "m.npz"
+    nn.MLP(3, [4, 2], rng=0).save(path)
+
+    def huge_header(name: str, content: bytes) -> Any:
+        if name != "0.weight.npy":
+            yield content
+            return
+        width = "<H" if version == 1 else "<I"
+        yield np.lib.format.magic(version, 0) + __import__("struct").pack(width, claimed)
+        for start in range(0, claimed, 1 << 20):
+            yield b" " * min(1 << 20, claimed - start)
+
+    _rewritten(path, huge_header)
+    for load in (
+        lambda: nn.load(path, max_bytes=1 << 40),
+        lambda: nn.MLP(3, [4, 2]).load(path),
+        lambda: nn.module.read_model_file(path, max_bytes=1 << 40),
+    ):
+        refused, peak = _peak_of(load)
+        assert isinstance(refused, nn.ModelFileError)
+        assert f"says it takes {claimed} bytes, more than 10000" in str(refused)
+        assert peak < 1 << 20
+
+
+def test_an_entry_flagged_encrypted_is_refused(tmp_path: Path) -> None:
+    """zipfile raises a RuntimeError for it: the file's fault, so a ModelFileError."""
+    path = tmp_path / "encrypted.npz"
+    nn.MLP(3, [4, 2], rng=0).save(path)
+    data = bytearray(path.read_bytes())
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at >= 0:
+            data[at + flags_at] |= 1
+            at = data.find(signature, at + 4)
+    path.write_bytes(bytes(data))
+    for load in (nn.load, nn.load_metadata, lambda p: nn.MLP(3, [4, 2]).load(p)):
+        with pytest.raises(nn.ModelFileError, match="is encrypted"):
+            load(path)
+
+
+def test_whatever_the_archive_libraries_raise_while_reading_is_a_model_file_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a list of exceptions: any Exception from zipfile, zlib or numpy's reader, of
+    a kind nobody listed, names the file."""
+    path = tmp_path / "m.npz"
+    nn.MLP(3, [4, 2], rng=0).save(path)
+
+    class UnforeseenError(Exception):
+        pass
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise UnforeseenError("an error of a kind nobody listed")
+
+    for target in ("open", "infolist", "getinfo"):
+        with monkeypatch.context() as patch:
+            patch.setattr(zipfile.ZipFile, target, failing)
+            with pytest.raises(nn.ModelFileError, match=r"m.npz: .*nobody listed"):
+                nn.load(path)
+
+
+def test_an_entry_of_a_negative_size_is_refused_by_every_reader(tmp_path: Path) -> None:
+    path = tmp_path / "negative.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        header = json.dumps(_header(None)).encode()
+        with archive.open(f"{HEADER_NAME}.npy", "w") as member:
+            np.lib.format.write_array(member, np.frombuffer(header, np.uint8))
+        with archive.open("weight.npy", "w") as member:
+            member.write(
+                np.lib.format.magic(1, 0)
+                + __import__("struct").pack("<H", 118)
+                + b"{'descr': '<f4', 'fortran_order': False, 'shape': (-1, -4), }".ljust(117)
+                + b"\n"
+                + bytes(16)
+            )
+    for read in (
+        lambda: nn.module.read_model_file(path),
+        lambda: nn.load(path),
+        lambda: nn.Linear(3, 2).load(path),
+    ):
+        with pytest.raises(nn.ModelFileError, match="negative"):
+            read()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_path_that_is_no_regular_file_is_refused_without_waiting(
+    tmp_path: Path, kind: str
+) -> None:
+    """A FIFO would make open() wait for a writer forever: it is opened without waiting
+    and refused, by every reader of model files and checkpoints."""
+    import threading
+
+    if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs on this platform")
+        path = tmp_path / "model.npz"
+        os.mkfifo(path)
+        expected = "named pipe"
+    elif kind == "device":
+        path = Path(os.devnull)
+        expected = "character device"
+    else:
+        path, expected = tmp_path, "Is a directory"
+    model = nn.Linear(2, 2, rng=0)
+    readers = [
+        nn.load,
+        nn.load_metadata,
+        model.load,
+        nn.module.read_model_file,
+        nn.checkpoint.read_checkpoint,
+    ]
+    for read in readers:
+        outcome: list[BaseException] = []
+
+        def attempt(read: Any = read, outcome: list[BaseException] = outcome) -> None:
+            try:
+                read(path)
+            except BaseException as error:
+                outcome.append(error)
+
+        worker = threading.Thread(target=attempt, daemon=True)
+        worker.start()
+        worker.join(timeout=20)
+        if worker.is_alive():  # let the blocked open() go before failing
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            raise AssertionError(f"{read} waited on {kind}")
+        assert isinstance(outcome[0], nn.ModelFileError), outcome
+        assert expected in str(outcome[0])
 
 
 # -- the memory of a load --------------------------------------------------------------
@@ -856,6 +1051,48 @@ def test_max_bytes_bounds_the_peak_memory_of_a_load(
             assert peak_now <= max_bytes
         else:
             assert "pass max_bytes= to load a larger model" in str(loaded)
+
+
+def _nested_lists(depth: int) -> Any:
+    nested: Any = []
+    for _ in range(depth):
+        nested = [nested]
+    return nested
+
+
+_JSON_UNITS = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(-1e9, 1e9)
+    | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3)
+    ),
+    max_leaves=8,
+)  # fmt: skip
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(unit=_JSON_UNITS)
+@example(unit=_nested_lists(60))  # the costliest JSON per byte
+@example(unit={"": {"": {"": {"": {}}}}})
+def test_max_bytes_counts_what_parsing_any_header_takes(
+    tmp_path_factory: pytest.TempPathFactory, unit: Any
+) -> None:
+    """A header of any JSON (here a unit repeated to fill 200 kB of metadata): the peak
+    memory of reading it stays within what the reader counted for it before parsing, so
+    ``max_bytes`` bounds it."""
+    text = json.dumps(unit, separators=(",", ":"))
+    header = _header(None)
+    header["metadata"] = {"x": [unit] * (200_000 // (len(text) + 1))}
+    path = _write(tmp_path_factory.mktemp("header") / "h.npz", header)
+    nn.modelfile.ModelFile(path).close()  # once, so that first-call allocations are not counted
+    tracemalloc.start()
+    try:
+        with nn.modelfile.ModelFile(path, max_bytes=1 << 40) as file:
+            counted = file.overhead_bytes
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak <= counted
 
 
 # -- the schema's fields, each against what it promises -------------------------------

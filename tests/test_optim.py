@@ -477,6 +477,52 @@ def test_every_optimiser_follows_pytorch_on_every_shape_and_on_values(
             assert value.grad == float(kept)
 
 
+@settings(max_examples=40)
+@given(data=st.data())
+@pytest.mark.parametrize("cls", OPTIMISERS, ids=lambda cls: cls.__name__)
+def test_a_parameter_listed_twice_is_one_parameter_stepped_once(
+    cls: type[Optimizer], data: st.DataObject
+) -> None:
+    """Any list of parameters with repeats (``enc.parameters() + dec.parameters()`` with
+    a tied weight), any settings: the optimiser is the one made from each parameter once,
+    in the order first given: the same steps to the last bit, the same param_groups and
+    state_dict, each loading into the other; and clip_grad_norm_ counts it once."""
+    from nn.utils import clip_grad_norm_
+
+    settings_ = {name: data.draw(HYPERPARAMETERS[name], label=name)
+                 for name in _settings(cls, "self parameters")}  # fmt: skip
+    if settings_.get("nesterov"):
+        settings_["momentum"], settings_["dampening"] = 0.9, 0.0
+    order = data.draw(st.lists(st.integers(0, 3), min_size=1, max_size=9), label="order")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    starts = [rng.normal(size=shape) for shape in [(2, 3), (3,), (), (1, 1)]]
+    firsts = list(dict.fromkeys(order))
+    twice = [Tensor(start, requires_grad=True, dtype=np.float64) for start in starts]
+    once = [Tensor(start, requires_grad=True, dtype=np.float64) for start in starts]
+    repeated = cls([twice[i] for i in order], **settings_)
+    plain = cls([once[i] for i in firsts], **settings_)
+    assert len(repeated.param_groups[0]["params"]) == len(firsts)
+    for _ in range(3):
+        for i in firsts:
+            gradient = rng.normal(size=starts[i].shape) * 10.0
+            twice[i].grad, once[i].grad = gradient.copy(), gradient.copy()
+        norm = clip_grad_norm_([twice[i] for i in order], 1.0)
+        assert norm == clip_grad_norm_([once[i] for i in firsts], 1.0)
+        repeated.step()
+        plain.step()
+        for i in firsts:
+            assert np.array_equal(twice[i].data, once[i].data)
+            assert np.array_equal(twice[i].grad, once[i].grad)
+    state, expected = repeated.state_dict(), plain.state_dict()
+    assert state["param_groups"] == expected["param_groups"]
+    assert state["state"].keys() == expected["state"].keys()
+    for position, own in state["state"].items():
+        for key, value in own.items():
+            assert np.array_equal(value, expected["state"][position][key])
+    repeated.load_state_dict(expected)
+    plain.load_state_dict(state)
+
+
 def test_two_momentum_steps_on_one_gradient_leave_it_alone() -> None:
     # A momentum buffer that is the gradient itself would be scaled in place at the
     # second step: the gradient and the update both go wrong.

@@ -21,6 +21,7 @@ It runs wherever Python does: where ``os.fchmod`` is missing (Windows before Pyt
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import sys
@@ -34,6 +35,43 @@ from typing import BinaryIO
 #: gone unwritten before it counts as abandoned: far longer than this library's writers
 #: pause between one write and the next (a download's reads time out much sooner).
 STALE_AFTER_SECONDS = 60 * 60
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading in binary, if it is a regular file; else an OSError.
+
+    A FIFO (named pipe) would make a plain ``open`` wait for a writer forever, and a
+    device (``/dev/zero``, a terminal) would read without end or wait for input; a
+    folder is no file either. So the path is opened without waiting (``O_NONBLOCK``,
+    which changes nothing for a regular file) and the file then opened is asked what it
+    is (``fstat``): asking the path first would leave a moment in which it could be
+    swapped for a FIFO.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    handle = os.open(path, flags)
+    try:
+        mode = os.fstat(handle).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"{_file_kind(mode)}, not a regular file", os.fspath(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(handle, True)
+        return open(handle, "rb")  # takes the descriptor over: closing the file closes it
+    except BaseException:
+        os.close(handle)
+        raise
+
+
+def _file_kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    kinds = [
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def write_atomically(path: str | os.PathLike[str], content: bytes) -> None:
