@@ -745,11 +745,9 @@ def _many_entries(path: Path, count: int) -> Path:
 
 
 def test_a_zip_of_a_million_entries_is_refused_from_its_directory_cheaply(tmp_path: Path) -> None:
-    import time
 
     path = _many_entries(tmp_path / "million.npz", 1_000_000)
     for load in (nn.load, nn.load_metadata, lambda p: nn.Linear(3, 2).load(p)):
-        start = time.perf_counter()
         with pytest.raises(nn.ModelFileError, match="1000000 entries, more than 100000"):
             tracemalloc.start()
             try:
@@ -758,7 +756,6 @@ def test_a_zip_of_a_million_entries_is_refused_from_its_directory_cheaply(tmp_pa
                 peak = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
         assert peak < 1 << 20  # zipfile would make a million objects: none is made
-        assert time.perf_counter() - start < 1.0
 
 
 def test_the_end_record_gives_zipfiles_own_count(tmp_path: Path) -> None:
@@ -826,15 +823,12 @@ def test_an_end_record_that_miscounts_its_directory_is_refused(count: int, claim
 def test_a_large_directory_behind_a_small_count_is_refused_cheaply(tmp_path: Path) -> None:
     """150,001 records claimed as 1: refused in at most MAX_ENTRIES + 1 steps of a walk,
     no ZipInfo made, whatever max_bytes allows."""
-    import time
 
     path = _directory_of(150_001, 1)
-    start = time.perf_counter()
     refused, peak = _peak_of(lambda: nn.load(path, max_bytes=1 << 40))
     assert "its directory holds more than 100000 entries" in str(refused)
     directory = path.stat().st_size
     assert peak < directory + (2 << 20)  # the directory's bytes, read once, and no more
-    assert time.perf_counter() - start < 5.0
 
 
 def _rewritten(path: Path, change: Any) -> Path:
@@ -1869,7 +1863,7 @@ def test_every_kind_of_container_counts_the_nesting_from_the_top() -> None:
         top.check(value(MAX_DEPTH))
         with pytest.raises(SchemaError, match="nested more than 64 deep"):
             top.check(value(MAX_DEPTH + 1))
-        with pytest.raises(SchemaError, match="nested more than 64 deep|expected null or"):
+        with pytest.raises(SchemaError, match=r"nested more than 64 deep|expected null or"):
             top.check(value(2), "x", MAX_DEPTH + 5)  # (Nullable says what it takes instead)
 
 
