@@ -845,14 +845,23 @@ class _Compiler:
         for index, (what, node) in sorted(self.trace.program.notes.items()):
             if what == "forward" and node.label:
                 claim(index, node.label)
+
+        def named(node: Node) -> str:
+            """The name of a node's data where it has one (``weight_2`` for the second
+            node labelled ``weight``), so that its gradient's name matches it."""
+            symbol = self.trace.symbols.get(id(node))
+            if symbol is not None and symbol.index in names:
+                return names[symbol.index]
+            return node.label
+
         for node, gradient in self.reached:  # in the order the walk reached them
             if node.label:
-                claim(gradient, f"grad_{node.label}")
+                claim(gradient, f"grad_{named(node)}")
         for backward in backwards:
             if backward is not None:
                 for parent, gradient_index in zip(parents, backward[2]):
                     if gradient_index is not None and parent.label:
-                        claim(gradient_index, f"grad_{parent.label}")
+                        claim(gradient_index, f"grad_{named(parent)}")
         return names
 
     def _note(self, index: int) -> str:

@@ -387,6 +387,27 @@ def test_the_source_names_each_op_and_label_of_a_small_step() -> None:
     assert "math.tanh" in source
 
 
+def test_each_gradient_is_named_after_the_data_it_is_the_gradient_of() -> None:
+    """Two layers label their weights alike: the forward names them weight and weight_2,
+    and the gradient the backward returns for each carries the same name, whatever order
+    the walk reaches them in (the last layer's first)."""
+    import re
+
+    import nn
+
+    model = nn.MLP(5, [4, 3], activation="tanh", rng=0)
+    step = autograd.compile(lambda X, y: nn.cross_entropy(model(X), y))
+    step(np.ones((2, 5), np.float32), np.array([0, 2]))
+    source = step.source
+    loaded = dict(re.findall(r"(\w+) = L\[(\d+)\]", source))  # name -> position among L
+    returned = re.search(r"return \(([^)]*)\)\s*$", source).group(1).split(", ")  # type: ignore[union-attr]
+    assert len(loaded) == 4 and len(returned) == 4, source
+    for name, position in loaded.items():
+        assert returned[int(position)] == f"grad_{name}", source
+    for name in loaded:  # and each is computed from the forward's data of its own layer
+        assert re.search(rf"^\s+grad_{name} = ", source, re.M), source
+
+
 # -- every rule through the compiled path ----------------------------------------------------
 
 
