@@ -13,7 +13,9 @@ both. The workloads are the ones the engine's targets are about:
   forward and backward of its demo step (collector off);
 - 784-128-10 on 4,096 MNIST-shaped samples, plain SGD, as a user writes it
   (``x @ w.T + b``, ``relu``, ``log_softmax``, picking the labels, ``mean``) and with the
-  fused ``linear`` and ``cross_entropy``, at batch 4, 32 and 128.
+  fused ``linear`` and ``cross_entropy``, at batch 4, 32 and 128;
+- the lesson's setting through ``nn.fit``: 784-100-10 tanh, batch 4, plain SGD, on the
+  same 4,096 samples (the loop's own cost per step, which ``lesson.py`` measures).
 """
 
 from __future__ import annotations
@@ -103,6 +105,21 @@ def tensor_mlp(autograd: ModuleType, nn: ModuleType, batch: int, fused: bool) ->
     return epoch
 
 
+def lesson_fit(nn: ModuleType) -> Workload:
+    """One epoch of ``nn.fit`` over 4,096 samples in the lesson's setting."""
+    generator = np.random.default_rng(0)
+    X = generator.standard_normal((4096, 784)).astype(np.float32)
+    y = generator.integers(0, 10, 4096)
+    model = nn.MLP(784, [100, 10], activation="tanh", rng=0)
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.01)
+
+    def epoch() -> None:
+        nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=optimizer, epochs=1,
+               batch_size=4, metrics=[], progress=False, shuffle=False)  # fmt: skip
+
+    return epoch
+
+
 def workloads(checkout: Path) -> dict[str, Workload]:
     autograd, nn = load(checkout)
     found = {"micrograd's graph, forward + backward": micrograd_graph(autograd)}
@@ -110,6 +127,7 @@ def workloads(checkout: Path) -> dict[str, Workload]:
         for fused in (False, True):
             name = f"784-128-10, batch {batch}, {'fused' if fused else 'generic ops'}"
             found[name] = tensor_mlp(autograd, nn, batch, fused)
+    found["nn.fit, 784-100-10 tanh, batch 4 (the lesson's)"] = lesson_fit(nn)
     return found
 
 
