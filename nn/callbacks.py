@@ -147,7 +147,15 @@ class EarlyStopping(Callback):
         self._model: Module | None = None
 
     def on_train_begin(self, training: Training) -> None:
+        """Watch ``training.model``; a new run (an empty history) starts from nothing, as
+        Keras's does: the best figure and weights of an earlier ``fit`` (of another model,
+        maybe) would otherwise be restored into this one. A resumed run keeps the counts
+        its checkpoint gave."""
         self._model = training.model
+        if not training.history.records:
+            self.best = _best_start(self.mode)
+            self.best_epoch = self.stopped_epoch = self.wait = 0
+            self.best_weights = None
 
     def on_epoch_end(self, record: dict[str, float]) -> bool:
         if self.monitor not in record:
@@ -237,7 +245,10 @@ def _direction(monitor: str) -> str:
 def _hint(monitor: str) -> str:
     if monitor.startswith("val_"):
         return "pass validation=(X_val, y_val) to fit, or monitor a training figure"
-    return "monitor one of the record's entries"
+    return (
+        "monitor one of the record's entries (callbacks run in the list's order: one that "
+        "adds the entry goes before EarlyStopping)"
+    )
 
 
 # -- a CSV log -------------------------------------------------------------------------

@@ -656,6 +656,9 @@ def fit(
         mininterval=0.25,
         dynamic_ncols=True,
     )
+    for callback in run.callbacks:  # a flag an earlier fit left set would stop this one
+        if getattr(callback, "__dict__", {}).get("stop") is True:
+            callback.stop = False
     try:
         training = Training(run.model, run.optimizer, run.scheduler, run.history, run.epochs)
         for callback in _having(run.callbacks, "on_train_begin"):

@@ -399,6 +399,31 @@ def test_a_stopped_run_resumed_trains_no_further_and_ends_with_the_best_weights(
     _assert_same_state(stopped[0].state_dict(), again[0].state_dict())
 
 
+def test_an_early_stopping_used_again_starts_afresh_and_restores_only_its_runs_weights() -> None:
+    stopper = EarlyStopping(monitor="val_loss", patience=1)
+    first = _fit(_plateau_overfits, 40, callbacks=[stopper])
+    assert stopper.stopped_epoch > 0
+    second = _fit(_sgd, 3, callbacks=[stopper])  # another model: nothing of the first run
+    assert stopper.best_epoch >= 1 and stopper.best == min(second[3]["val_loss"])
+    assert first[3].records != second[3].records
+    model, optimizer, _ = _plateau_overfits()
+    X, y, X_val, y_val = _data()
+    fresh = EarlyStopping(monitor="val_loss", patience=1)
+    nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=optimizer, epochs=40, batch_size=16,
+           validation=(X_val, y_val), progress=False, threads=1, rng=7, callbacks=[fresh])  # fmt: skip
+    again, optimizer = _plateau_overfits()[:2]  # the same model, new weights: a new run
+    nn.fit(again, X, y, loss=nn.cross_entropy, optimizer=optimizer, epochs=40, batch_size=16,
+           validation=(X_val, y_val), progress=False, threads=1, rng=7, callbacks=[fresh])  # fmt: skip
+    _assert_same_state(again.state_dict(), model.state_dict())  # the same run, twice
+
+
+def test_a_callbacks_stop_flag_stops_one_run_not_the_next() -> None:
+    recorder = _Recorder(stop_at=1, how="flag")
+    assert len(_fit(_sgd, 3, callbacks=[recorder])[3]) == 1
+    recorder.stop_at = 0
+    assert len(_fit(_sgd, 3, callbacks=[recorder])[3]) == 3
+
+
 def test_early_stopping_needs_its_figure_and_a_direction() -> None:
     with pytest.raises(ValueError, match="EarlyStopping: monitor 'val_loss' is not in the"):
         model, optimizer, _ = _sgd()
