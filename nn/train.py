@@ -744,14 +744,30 @@ def _resume(run: _Run, path: str | os.PathLike[str]) -> bool:
     from .checkpoint import read_checkpoint, restore
 
     saved = read_checkpoint(path)
-    if saved.header["epoch"] != len(saved.header["history"]):
+    finished = saved.header["epoch"]
+    if finished != len(saved.header["history"]):
         raise saved.error("its epoch count and its history disagree")
+    if finished > run.epochs:
+        raise ValueError(
+            f"fit: epochs={run.epochs}, but the checkpoint {os.fspath(path)} holds "
+            f"{counted(finished, 'finished epoch')} already: epochs counts every epoch of "
+            f"the run, those before the checkpoint too (give epochs >= {finished})"
+        )
     restore(
         saved, model=run.model, optimizer=run.optimizer, scheduler=run.scheduler,
         callbacks=run.callbacks, data=run.fingerprint, rng=run.generator,
     )  # fmt: skip
     run.history.records[:] = [dict(record) for record in saved.header["history"]]
-    return bool(saved.header["stopped"])
+    stopped = bool(saved.header["stopped"])
+    if stopped and finished < run.epochs:
+        warnings.warn(
+            f"fit: resume_from: a callback stopped the run in {os.fspath(path)} at epoch "
+            f"{finished}, so no epoch is trained (of epochs={run.epochs}): the run ended by "
+            "that decision; to train further, start a new run from its weights",
+            UserWarning,
+            stacklevel=3,
+        )
+    return stopped
 
 
 def _checked_run(

@@ -307,6 +307,20 @@ def test_a_missing_checkpoint_names_the_file(tmp_path: Path) -> None:
         nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=optimizer, epochs=1,
                progress=False, resume_from=tmp_path / "none.ckpt")  # fmt: skip
     assert missing.value.filename == str(tmp_path / "none.ckpt")
+    assert "fit: resume_from: no such file (a first run has nothing to go on from" in str(
+        missing.value
+    )
+
+
+def test_resuming_with_fewer_epochs_than_the_checkpoint_holds_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "run.ckpt"
+    _fit(_sgd, 4, checkpoint=path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"fit: epochs=2, but the checkpoint .* holds 4 "
+                       r"finished epochs already.*give epochs >= 4"):  # fmt: skip
+        _fit(_sgd, 2, checkpoint=path, resume_from=path)
+    assert path.read_bytes() == before
+    assert len(_fit(_sgd, 4, resume_from=path)[3]) == 4  # as many: nothing left to train
 
 
 def test_a_generator_a_checkpoint_cannot_store_is_refused_before_training(tmp_path: Path) -> None:
@@ -393,8 +407,9 @@ def test_a_stopped_run_resumed_trains_no_further_and_ends_with_the_best_weights(
 ) -> None:
     path = tmp_path / "run.ckpt"
     stopped = _fit(_plateau_overfits, 40, callbacks=[EarlyStopping(patience=2)], checkpoint=path)
-    again = _fit(_plateau_overfits, 40, callbacks=[EarlyStopping(patience=2)],
-                 resume_from=path)  # fmt: skip
+    with pytest.warns(UserWarning, match="a callback stopped the run .* no epoch is trained"):
+        again = _fit(_plateau_overfits, 40, callbacks=[EarlyStopping(patience=2)],
+                     resume_from=path)  # fmt: skip
     assert len(again[3]) == len(stopped[3]) < 40
     _assert_same_state(stopped[0].state_dict(), again[0].state_dict())
 
