@@ -168,6 +168,29 @@ def test_fit_trains_with_a_loss_module_as_with_its_function(name: str, compile: 
             np.testing.assert_array_equal(array, with_function[1][key], err_msg=key)
 
 
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_fits_loss_is_per_sample_for_a_loss_module_that_sums(name: str) -> None:
+    """A module made with reduction="sum" trains on the batch's sum (what it was made to
+    give), and the history's loss is still the mean over the samples, as evaluate's and
+    val_loss are: not the batch's sum, which would grow with batch_size."""
+    cls, _ = MODULES[name]
+    X, classes = nn.datasets.blobs(30, rng=0)
+    y = {
+        "CrossEntropyLoss": classes,
+        "BCEWithLogitsLoss": (classes == 0).astype(float)[:, None],
+        "HingeLoss": np.where(classes == 0, 1.0, -1.0)[:, None],
+    }.get(name, X[:, :1] * 0.5)
+    outputs = 3 if name == "CrossEntropyLoss" else 1
+    for compile in (False, True):
+        model = nn.MLP(2, [5, outputs], rng=0, dtype=np.float64)
+        history = nn.fit(
+            model, X, y, loss=cls(reduction="sum"), epochs=1, batch_size=7, validation=(X, y),
+            optimizer=nn.optim.SGD(model.parameters(), lr=0.0), metrics=[], progress=False,
+            threads=1, compile=compile,
+        )  # fmt: skip
+        assert history.last["loss"] == pytest.approx(history.last["val_loss"], rel=1e-12)
+
+
 def test_fit_names_a_loss_module_left_uncalled() -> None:
     X, y = nn.datasets.blobs(12, rng=0)
     model = nn.MLP(2, [3], rng=0)
