@@ -268,12 +268,18 @@ class CSVLogger(Callback):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = checks.path(path, "CSVLogger")
         self._history: Any = None
+        #: The records seen, when no ``fit`` gave a history (a loop of one's own).
+        self._records: list[dict[str, float]] = []
 
     def on_train_begin(self, training: Training) -> None:
         self._history = training.history
 
     def on_epoch_end(self, record: dict[str, float]) -> None:
-        records = self._history.records if self._history is not None else [record]
+        if self._history is not None:
+            records = self._history.records
+        else:  # called from a loop of one's own: every row so far, not the last alone
+            self._records.append(dict(record))
+            records = self._records
         columns: list[str] = []
         for one in records:
             columns += [key for key in one if key not in columns]

@@ -473,6 +473,17 @@ def test_the_csv_log_is_the_history_to_the_last_digit(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_a_csv_log_called_from_a_loop_of_ones_own_keeps_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    logger = CSVLogger(path)
+    for epoch, loss in [(1, 0.5), (2, 0.25), (3, 0.125)]:
+        logger.on_epoch_end({"epoch": float(epoch), "loss": loss})
+    rows = list(csv.DictReader(path.open()))
+    assert [(float(r["epoch"]), float(r["loss"])) for r in rows] == [
+        (1.0, 0.5), (2.0, 0.25), (3.0, 0.125)
+    ]  # fmt: skip
+
+
 def test_a_resumed_runs_csv_log_holds_every_epoch_once(tmp_path: Path) -> None:
     log, path = tmp_path / "log.csv", tmp_path / "run.ckpt"
     _fit(_sgd, 2, callbacks=[CSVLogger(log)], checkpoint=path)
