@@ -226,10 +226,12 @@ class Optimizer:
         )
         return f"{type(self).__name__}({settings}, parameters={len(self.parameters)})"
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (``set_to_none=False``: zeros instead of
+        None, PyTorch's argument; a step skips a None gradient, not a zero one)."""
+        set_to_none = checks.flag(set_to_none, f"{type(self).__name__}.zero_grad", "set_to_none")
         for p in self.parameters:
-            p.zero_grad()
+            p.zero_grad(set_to_none)
 
     def step(self) -> None:
         """Update every parameter that has a gradient.

@@ -485,3 +485,33 @@ def test_a_loader_trains_a_model_in_pytorchs_loop() -> None:
 def test_a_loader_mistake_is_named(call: Callable[[], Any], kind: type, message: str) -> None:
     with pytest.raises(kind, match=message):
         call()
+
+
+@pytest.mark.parametrize("set_to_none", [None, True, False])
+def test_zero_grad_takes_pytorchs_set_to_none(set_to_none: bool | None) -> None:
+    """optimizer.zero_grad(set_to_none=...) and model.zero_grad(...) leave the gradients
+    as PyTorch's do: None by default and with True, zeros where there was one with False
+    (a parameter no gradient reached stays None)."""
+    options = {} if set_to_none is None else {"set_to_none": set_to_none}
+    for owner in ("optimizer", "model"):
+        model = nn.MLP(3, [4, 2], rng=0)
+        theirs = nn.to_torch(model)
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+        their_optimizer = torch.optim.SGD(theirs.parameters(), lr=0.1)
+        model(np.ones((2, 3), np.float32)).sum().backward()
+        theirs(torch.ones(2, 3)).sum().backward()
+        mine, other = list(model.parameters()), list(theirs.parameters())
+        mine[-1].grad = other[-1].grad = None  # one parameter no gradient reached
+        (optimizer if owner == "optimizer" else model).zero_grad(**options)
+        (their_optimizer if owner == "optimizer" else theirs).zero_grad(**options)
+        for p, q in zip(mine, other):
+            assert (p.grad is None) == (q.grad is None)
+            if q.grad is not None:
+                np.testing.assert_array_equal(p.grad, q.grad.numpy())
+                assert np.asarray(p.grad).dtype == np.float32
+    value = Value(2.0)
+    value.grad = 3.0
+    value.zero_grad(set_to_none=True)
+    assert value.grad == 0.0  # micrograd's: a Value's gradient of nothing reads 0.0
+    with pytest.raises(TypeError, match="SGD.zero_grad: set_to_none must be"):
+        optimizer.zero_grad(set_to_none="yes")  # type: ignore[arg-type]
