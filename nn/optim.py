@@ -615,6 +615,19 @@ class CosineAnnealingLR(LRScheduler):
         ) + low
 
 
+def _figure(value: Any, where: str, name: str) -> float:
+    """A measured figure: a real number (NaN and ±inf too) or a node holding one."""
+    if isinstance(value, Node):
+        if np.size(value.data) != 1:
+            checks.wrong_type(where, name, "one number (a loss, an accuracy)", value)
+        value = np.asarray(value.data).reshape(()).item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        checks.wrong_type(where, name, "a real number", value)
+    return float(value)
+
+
 def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any, str], str]:
     return lambda value, where: checks.choice(value, choices, where, name)
 
@@ -678,8 +691,13 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
 
     def step(self, metric: float) -> None:  # type: ignore[override]
-        """Count one epoch whose figure is ``metric``; lower the rate if it has plateaued."""
-        current = checks.real(metric, "ReduceLROnPlateau.step", "metric")
+        """Count one epoch whose figure is ``metric``; lower the rate if it has plateaued.
+
+        ``metric`` is a number, or a node holding one (a validation loss as a Tensor, as
+        PyTorch's habit passes it). NaN improves on nothing and counts as a bad epoch, as
+        in PyTorch: a figure gone NaN is the plateau at its worst, not a mistake of the
+        caller's."""
+        current = _figure(metric, "ReduceLROnPlateau.step", "metric")
         self.epoch += 1
         if self._is_better(current):
             self.best, self.num_bad_epochs = current, 0
