@@ -20,6 +20,7 @@ if not getattr(_autograd, "__tracegrad__", False):
         "own, or `pip uninstall autograd` and reinstall tracegrad."
     )
 
+from .absent import module_getattr as _module_getattr
 from . import callbacks, data, datasets, functional, init, optim, plot, scalar, utils
 from .activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, Tanh
 from .interop import from_torch, to_onnx, to_torch
@@ -90,3 +91,6 @@ __all__ = [
     "utils",
     "zero_one_loss",
 ]
+
+
+__getattr__ = _module_getattr("nn")

@@ -30,6 +30,7 @@ import numpy as np
 
 from autograd import Node
 
+from .absent import module_getattr as _module_getattr
 from . import checks
 
 
@@ -69,6 +70,13 @@ class Optimizer:
         schedule. One group only: per-parameter settings are not supported.
         """
         return [ParamGroup(self)]
+
+    def add_param_group(self, param_group: Any) -> None:
+        """PyTorch's: not here, an optimiser has one group (see ``param_groups``)."""
+        raise TypeError(
+            f"{type(self).__name__}.add_param_group: an optimiser here has one param group; "
+            "for parameters with other settings make a second optimiser and step both"
+        )
 
     def get_setting(self, name: str) -> Any:
         """A setting by PyTorch's name (``betas`` is Adam's pair ``(beta1, beta2)``)."""
@@ -761,3 +769,6 @@ class ReduceLROnPlateau(LRScheduler):
             f"ReduceLROnPlateau(epoch={self.epoch}, lr={self.optimizer.lr:g}, best={self.best:g}, "
             f"num_bad_epochs={self.num_bad_epochs})"
         )
+
+
+__getattr__ = _module_getattr("nn.optim")

@@ -117,10 +117,18 @@ def test_hinge_loss_takes_its_margin_and_labels_in_0_1() -> None:
     [
         (lambda: nn.CrossEntropyLoss(reduction="avg"),
          r"CrossEntropyLoss: reduction must be one of \('mean', 'sum', 'none'\), not 'avg'"),
-        (lambda: nn.MSELoss("sum"), r"takes 1 positional argument"),  # reduction by name
+        (lambda: nn.MSELoss("sum"),  # reduction by name: PyTorch's first is no reduction
+         r"MSELoss: takes its settings by keyword \(reduction='sum'\), got the string 'sum' by "),
+        (lambda: nn.CrossEntropyLoss(torch.ones(3)),
+         r"CrossEntropyLoss: takes its settings by keyword.*a class weight"),
+        (lambda: nn.CrossEntropyLoss(Tensor(np.ones((2, 3))), np.array([0, 1])),
+         r"CrossEntropyLoss: make the loss, then call it .* loss_fn = nn.CrossEntropyLoss\(\)"),
         (lambda: nn.HingeLoss(margin="1"), "HingeLoss: margin must be a real number"),
         (lambda: nn.HingeLoss(math.nan), "HingeLoss: margin must be a finite number"),
-        (lambda: nn.BCEWithLogitsLoss(pos_weight=2.0), "unexpected keyword argument 'pos_weight'"),
+        (lambda: nn.BCEWithLogitsLoss(pos_weight=2.0),
+         "BCEWithLogitsLoss: pos_weight: PyTorch's, not supported here"),
+        (lambda: nn.CrossEntropyLoss(ignore_index=-100, label_smoothing=0.1),
+         "CrossEntropyLoss: ignore_index, label_smoothing: PyTorch's, not supported"),
     ],
 )  # fmt: skip
 def test_a_loss_module_refuses_what_it_does_not_take(make: Callable[[], Any], message: str) -> None:
@@ -515,3 +523,37 @@ def test_zero_grad_takes_pytorchs_set_to_none(set_to_none: bool | None) -> None:
     assert value.grad == 0.0  # micrograd's: a Value's gradient of nothing reads 0.0
     with pytest.raises(TypeError, match="SGD.zero_grad: set_to_none must be"):
         optimizer.zero_grad(set_to_none="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "instead"),
+    [
+        (nn, "BCELoss", r"nn.BCEWithLogitsLoss\(\)"),
+        (nn, "NLLLoss", r"nn.CrossEntropyLoss\(\)"),
+        (nn, "Conv2d", "fully connected networks only"),
+        (nn, "save", r"model.save\(path\)"),
+        (nn.functional, "nll_loss", "F.cross_entropy"),
+        (nn.optim, "AdamW", r"nn.optim.Adam\(weight_decay=...\)"),
+        (nn.optim, "lr_scheduler", "nn.optim.StepLR"),
+        (nn.utils, "clip_grad_value_", "clip_grad_norm_"),
+    ],
+)
+def test_pytorchs_absent_names_say_what_to_write_instead(module: Any, name: str, instead: str) -> None:
+    """Still an AttributeError (hasattr and getattr with a default work as ever), but one
+    that tells a name left out on purpose from a typo."""
+    with pytest.raises(AttributeError, match=rf"{module.__name__}.{name}: PyTorch's, not in "
+                       rf"tracegrad: .*{instead}"):  # fmt: skip
+        getattr(module, name)
+    assert not hasattr(module, name) and getattr(module, name, None) is None
+    with pytest.raises(AttributeError, match=rf"module '{module.__name__}' has no attribute 'nope'"):
+        module.nope  # noqa: B018
+
+
+def test_one_param_group_is_said_where_pytorchs_second_would_be() -> None:
+    model = nn.MLP(2, [3, 1], rng=0)
+    first, *rest = model.parameters()
+    with pytest.raises(TypeError, match=r"SGD: parameters: item 0 is a param group .* two "
+                       "optimisers"):  # fmt: skip
+        nn.optim.SGD([{"params": [first], "lr": 0.1}, {"params": rest}], lr=0.01)
+    with pytest.raises(TypeError, match=r"Adam.add_param_group: an optimiser here has one"):
+        nn.optim.Adam([first]).add_param_group({"params": rest})
