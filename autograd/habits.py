@@ -382,6 +382,13 @@ class TensorHabits:
         """``to(bool)``: a constant, True where an element is not zero."""
         return self._cast(np.dtype(np.bool_))
 
+    def type(self: T, dtype: Any = None) -> Any:
+        """PyTorch's ``type``: with a dtype, ``to(dtype)`` (``(pred == y).type(torch.float)``,
+        the quickstart's count of right answers); without, the dtype's name."""
+        if dtype is None:
+            return str(self.dtype)
+        return self.to(dtype)
+
     # PyTorch's names for shapes.
 
     def permute(self: T, *dims: builtins.int | Sequence[builtins.int]) -> T:

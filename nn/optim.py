@@ -183,7 +183,10 @@ class Optimizer:
         if not isinstance(states, Mapping):
             checks.wrong_type(where, "state", "a dict from positions to states", states)
         result: list[dict[str, Any]] = [{} for _ in self.parameters]
-        for position, own in states.items():
+        for key, own in states.items():
+            # a position written by JSON (json.dump, a checkpoint's metadata) is a string
+            digits = isinstance(key, str) and key.isdigit() and len(key) < 10
+            position = int(key) if digits else key
             if not checks.is_integer(position) or not 0 <= position < len(self.parameters):
                 raise ValueError(
                     f"{where}: state names parameter {position!r}, but this optimiser holds "

@@ -557,3 +557,38 @@ def test_one_param_group_is_said_where_pytorchs_second_would_be() -> None:
         nn.optim.SGD([{"params": [first], "lr": 0.1}, {"params": rest}], lr=0.01)
     with pytest.raises(TypeError, match=r"Adam.add_param_group: an optimiser here has one"):
         nn.optim.Adam([first]).add_param_group({"params": rest})
+
+
+def test_the_quickstarts_count_of_right_answers_runs() -> None:
+    """``(pred.argmax(1) == y).type(torch.float).sum().item()``, as in PyTorch's
+    quickstart; ``type()`` without a dtype names it."""
+    pred = Tensor(np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]))
+    y = Tensor.from_numpy(np.array([1, 1, 1]))
+    assert (pred.argmax(1) == y).type(torch.float).sum().item() == 2.0
+    assert (pred.argmax(1) == y).type(np.float64).dtype == np.float64
+    assert pred.type() == "float32"
+
+
+def test_an_optimisers_state_through_json_loads_as_pytorchs_would() -> None:
+    """json turns the positions into strings: "0" is parameter 0, as the checkpoint reader
+    takes it; the next steps agree with an optimiser that was never saved."""
+    import json
+
+    model = nn.MLP(3, [4, 2], rng=0, dtype=np.float64)
+    optimizer = nn.optim.Adam(model.parameters(), lr=0.1)
+    for _ in range(2):
+        optimizer.zero_grad()
+        model(np.ones((2, 3))).sum().backward()
+        optimizer.step()
+    state = optimizer.state_dict()
+    text = json.dumps({
+        "state": {i: {k: np.asarray(v).tolist() for k, v in s.items()} for i, s in state["state"].items()},
+        "param_groups": state["param_groups"],
+    })  # fmt: skip
+    again = nn.optim.Adam(model.parameters(), lr=0.1)
+    again.load_state_dict(json.loads(text))
+    for mine, theirs in zip(again.state, optimizer.state):
+        assert mine["step"] == theirs["step"]
+        np.testing.assert_array_equal(mine["exp_avg"], theirs["exp_avg"])
+    with pytest.raises(ValueError, match="state names parameter '-1'"):
+        again.load_state_dict({**json.loads(text), "state": {"-1": {}}})
