@@ -20,8 +20,8 @@ if not getattr(_autograd, "__tracegrad__", False):
         "own, or `pip uninstall autograd` and reinstall tracegrad."
     )
 
-from .absent import module_getattr as _module_getattr
 from . import callbacks, data, datasets, functional, init, optim, plot, scalar, utils
+from .absent import module_getattr as _module_getattr
 from .activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, Tanh
 from .interop import from_torch, to_onnx, to_torch
 from .layers import Dropout, Flatten, Linear, LogSoftmax, Sequential, Softmax

@@ -24,12 +24,10 @@ ABSENT: dict[str, dict[str, str]] = {
     "nn": {
         "BCELoss": _ON_LOGITS + "nn.BCEWithLogitsLoss() (a probability rounded to 1 has "
         "an infinite loss, its logit does not)",
-        "NLLLoss": _ON_LOGITS + "nn.CrossEntropyLoss(), which is log_softmax and NLLLoss "
-        "in one",
+        "NLLLoss": _ON_LOGITS + "nn.CrossEntropyLoss(), which is log_softmax and NLLLoss in one",
         "HuberLoss": "not implemented; nn.MSELoss() and nn.L1Loss() are here",
         "SmoothL1Loss": "not implemented; nn.MSELoss() and nn.L1Loss() are here",
-        "KLDivLoss": "not implemented; nn.CrossEntropyLoss() takes class probabilities as "
-        "targets",
+        "KLDivLoss": "not implemented; nn.CrossEntropyLoss() takes class probabilities as targets",
         "HingeEmbeddingLoss": "another loss (for distances); the SVM's hinge loss is "
         "nn.HingeLoss()",
         "ModuleList": "a plain list attribute of a Module holds its layers: they are found, "
@@ -44,13 +42,29 @@ ABSENT: dict[str, dict[str, str]] = {
         **{
             name: _LAYERS
             for name in (
-                "Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "AvgPool2d",
-                "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding", "RNN", "LSTM",
-                "GRU", "Transformer", "MultiheadAttention", "GELU", "SiLU", "ELU",
-                "Softplus", "PReLU",
+                "Conv1d",
+                "Conv2d",
+                "Conv3d",
+                "MaxPool1d",
+                "MaxPool2d",
+                "AvgPool2d",
+                "BatchNorm1d",
+                "BatchNorm2d",
+                "LayerNorm",
+                "Embedding",
+                "RNN",
+                "LSTM",
+                "GRU",
+                "Transformer",
+                "MultiheadAttention",
+                "GELU",
+                "SiLU",
+                "ELU",
+                "Softplus",
+                "PReLU",
             )
         },
-    },  # fmt: skip
+    },
     "nn.functional": {
         "binary_cross_entropy": _ON_LOGITS + "F.binary_cross_entropy_with_logits",
         "nll_loss": _ON_LOGITS + "F.cross_entropy, which is log_softmax and nll_loss in one",
@@ -61,10 +75,22 @@ ABSENT: dict[str, dict[str, str]] = {
         "kl_div": "not implemented; F.cross_entropy takes class probabilities as targets",
         **{
             name: _LAYERS
-            for name in ("conv1d", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm",
-                         "layer_norm", "embedding", "gelu", "silu", "elu", "softplus", "pad")
+            for name in (
+                "conv1d",
+                "conv2d",
+                "max_pool2d",
+                "avg_pool2d",
+                "batch_norm",
+                "layer_norm",
+                "embedding",
+                "gelu",
+                "silu",
+                "elu",
+                "softplus",
+                "pad",
+            )
         },
-    },  # fmt: skip
+    },
     "nn.optim": {
         "AdamW": "decoupled weight decay is not implemented: nn.optim.Adam(weight_decay=...) "
         "adds it to the gradient (L2), as torch.optim.Adam does",
@@ -77,10 +103,18 @@ ABSENT: dict[str, dict[str, str]] = {
         **{
             name: "not implemented; nn.optim has StepLR, CosineAnnealingLR and "
             "ReduceLROnPlateau, and param_groups[0]['lr'] sets a rate by hand"
-            for name in ("ExponentialLR", "MultiStepLR", "LambdaLR", "OneCycleLR", "LinearLR",
-                         "CosineAnnealingWarmRestarts", "SequentialLR", "CyclicLR")
+            for name in (
+                "ExponentialLR",
+                "MultiStepLR",
+                "LambdaLR",
+                "OneCycleLR",
+                "LinearLR",
+                "CosineAnnealingWarmRestarts",
+                "SequentialLR",
+                "CyclicLR",
+            )
         },
-    },  # fmt: skip
+    },
     "nn.utils": {
         "clip_grad_value_": "not implemented; nn.utils.clip_grad_norm_ is here",
         "parameters_to_vector": "not here; np.concatenate([np.ravel(p.data) for p in "
@@ -93,7 +127,7 @@ def module_getattr(module: str) -> Callable[[str], Any]:
     """A module's ``__getattr__``: PyTorch's absent names explained, others as Python's."""
     absent = ABSENT[module]
 
-    def __getattr__(name: str) -> Any:
+    def absent_name(name: str) -> Any:
         if name in absent:
             raise AttributeError(
                 f"{module}.{name}: PyTorch's, not in tracegrad: {absent[name]} "
@@ -102,4 +136,4 @@ def module_getattr(module: str) -> Callable[[str], Any]:
             )
         raise AttributeError(f"module {module!r} has no attribute {name!r}", name=name)
 
-    return __getattr__
+    return absent_name

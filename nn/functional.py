@@ -27,8 +27,8 @@ from autograd import linear as _linear
 from tracegrad.rng import Seed
 from tracegrad.words import counted
 
-from .absent import module_getattr as _module_getattr
 from . import checks
+from .absent import module_getattr as _module_getattr
 from .losses import _absolute_error, _cross_entropy, _elementwise, _logistic, _squared_error
 
 __all__ = [

@@ -361,7 +361,9 @@ class _Loss(Module):
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
-def _refuse_pytorchs_arguments(name: str, arguments: tuple[Any, ...], options: dict[str, Any]) -> None:
+def _refuse_pytorchs_arguments(
+    name: str, arguments: tuple[Any, ...], options: dict[str, Any]
+) -> None:
     """A loss module's settings are its keywords: say what a PyTorch habit passed instead.
 
     Two positional arguments are a module called before it was made (``CrossEntropyLoss(

@@ -30,8 +30,8 @@ import numpy as np
 
 from autograd import Node
 
-from .absent import module_getattr as _module_getattr
 from . import checks
+from .absent import module_getattr as _module_getattr
 
 
 def _check_lr(value: Any, where: str) -> float:

@@ -14,8 +14,8 @@ import numpy as np
 
 from autograd import Node
 
-from .absent import module_getattr as _module_getattr
 from . import checks
+from .absent import module_getattr as _module_getattr
 
 __all__ = ["clip_grad_norm_"]
 

@@ -352,7 +352,11 @@ def test_reduce_lr_on_plateau_checks_its_settings_and_its_figure() -> None:
     as_node=st.booleans(),
 )
 def test_reduce_lr_on_plateau_takes_any_figure_as_pytorchs(
-    figures: list[float], mode: str, threshold_mode: str, patience: int, cooldown: int,
+    figures: list[float],
+    mode: str,
+    threshold_mode: str,
+    patience: int,
+    cooldown: int,
     as_node: bool,
 ) -> None:
     """NaN and the infinities included (NaN improves on nothing: a bad epoch), and a

@@ -521,7 +521,7 @@ def test_zero_grad_takes_pytorchs_set_to_none(set_to_none: bool | None) -> None:
     value.grad = 3.0
     value.zero_grad(set_to_none=True)
     assert value.grad == 0.0  # micrograd's: a Value's gradient of nothing reads 0.0
-    with pytest.raises(TypeError, match="SGD.zero_grad: set_to_none must be"):
+    with pytest.raises(TypeError, match=r"SGD\.zero_grad: set_to_none must be"):
         optimizer.zero_grad(set_to_none="yes")  # type: ignore[arg-type]
 
 
@@ -538,15 +538,19 @@ def test_zero_grad_takes_pytorchs_set_to_none(set_to_none: bool | None) -> None:
         (nn.utils, "clip_grad_value_", "clip_grad_norm_"),
     ],
 )
-def test_pytorchs_absent_names_say_what_to_write_instead(module: Any, name: str, instead: str) -> None:
+def test_pytorchs_absent_names_say_what_to_write_instead(
+    module: Any, name: str, instead: str
+) -> None:
     """Still an AttributeError (hasattr and getattr with a default work as ever), but one
     that tells a name left out on purpose from a typo."""
     with pytest.raises(AttributeError, match=rf"{module.__name__}.{name}: PyTorch's, not in "
                        rf"tracegrad: .*{instead}"):  # fmt: skip
         getattr(module, name)
     assert not hasattr(module, name) and getattr(module, name, None) is None
-    with pytest.raises(AttributeError, match=rf"module '{module.__name__}' has no attribute 'nope'"):
-        module.nope  # noqa: B018
+    with pytest.raises(
+        AttributeError, match=rf"module '{module.__name__}' has no attribute 'nope'"
+    ):
+        module.nope
 
 
 def test_one_param_group_is_said_where_pytorchs_second_would_be() -> None:
@@ -581,10 +585,9 @@ def test_an_optimisers_state_through_json_loads_as_pytorchs_would() -> None:
         model(np.ones((2, 3))).sum().backward()
         optimizer.step()
     state = optimizer.state_dict()
-    text = json.dumps({
-        "state": {i: {k: np.asarray(v).tolist() for k, v in s.items()} for i, s in state["state"].items()},
-        "param_groups": state["param_groups"],
-    })  # fmt: skip
+    lists = {i: {k: np.asarray(v).tolist() for k, v in s.items()}
+             for i, s in state["state"].items()}  # fmt: skip
+    text = json.dumps({"state": lists, "param_groups": state["param_groups"]})
     again = nn.optim.Adam(model.parameters(), lr=0.1)
     again.load_state_dict(json.loads(text))
     for mine, theirs in zip(again.state, optimizer.state):

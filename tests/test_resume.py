@@ -424,11 +424,11 @@ def test_an_early_stopping_used_again_starts_afresh_and_restores_only_its_runs_w
     model, optimizer, _ = _plateau_overfits()
     X, y, X_val, y_val = _data()
     fresh = EarlyStopping(monitor="val_loss", patience=1)
-    nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=optimizer, epochs=40, batch_size=16,
-           validation=(X_val, y_val), progress=False, threads=1, rng=7, callbacks=[fresh])  # fmt: skip
+    options = dict(loss=nn.cross_entropy, epochs=40, batch_size=16, validation=(X_val, y_val),
+                   progress=False, threads=1, rng=7, callbacks=[fresh])  # fmt: skip
+    nn.fit(model, X, y, optimizer=optimizer, **options)  # type: ignore[arg-type]
     again, optimizer = _plateau_overfits()[:2]  # the same model, new weights: a new run
-    nn.fit(again, X, y, loss=nn.cross_entropy, optimizer=optimizer, epochs=40, batch_size=16,
-           validation=(X_val, y_val), progress=False, threads=1, rng=7, callbacks=[fresh])  # fmt: skip
+    nn.fit(again, X, y, optimizer=optimizer, **options)  # type: ignore[arg-type]
     _assert_same_state(again.state_dict(), model.state_dict())  # the same run, twice
 
 
