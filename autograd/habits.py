@@ -187,7 +187,7 @@ class TensorHabits:
         def is_leaf(self) -> bool: ...
 
         @classmethod
-        def _constant(cls: type[T], data: Any) -> T: ...
+        def _constant(cls: builtins.type[T], data: Any) -> T: ...
 
         @property
         def dtype(self) -> np.dtype[Any]: ...
@@ -381,6 +381,13 @@ class TensorHabits:
     def bool(self: T) -> T:
         """``to(bool)``: a constant, True where an element is not zero."""
         return self._cast(np.dtype(np.bool_))
+
+    def type(self: T, dtype: Any = None) -> Any:
+        """PyTorch's ``type``: with a dtype, ``to(dtype)`` (``(pred == y).type(torch.float)``,
+        the quickstart's count of right answers); without, the dtype's name."""
+        if dtype is None:
+            return str(self.dtype)
+        return self.to(dtype)
 
     # PyTorch's names for shapes.
 

@@ -161,9 +161,16 @@ class Node:
 
     # -- gradients ---------------------------------------------------------------------
 
-    def zero_grad(self) -> None:
-        """Forget the accumulated gradient."""
-        self.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the accumulated gradient: None, or with ``set_to_none=False`` zeros of
+        its shape where there was one (PyTorch's argument and default)."""
+        _check_set_to_none(set_to_none, f"{type(self).__name__}.zero_grad")
+        grad = self.grad
+        if set_to_none or grad is None:
+            self.grad = None
+        else:
+            raw = grad.data if isinstance(grad, Node) else grad
+            self.grad = np.zeros_like(raw)
 
     def retain_grad(self) -> None:
         """Keep this interior node's gradient in ``.grad`` after ``backward()``."""
@@ -390,3 +397,9 @@ def init_leaf(node: Node, data: Any, requires_grad: bool, label: str = "") -> No
     node._epoch = clock.now
     node._retains_grad = False
     node._storage = None
+
+
+def _check_set_to_none(value: Any, where: str) -> None:
+    """``zero_grad``'s ``set_to_none``: True or False, as PyTorch's."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: set_to_none must be True or False, got {value!r}")

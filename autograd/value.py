@@ -22,7 +22,16 @@ from tracegrad.words import counted
 from . import rules
 from .engine import Differentiable
 from .micrograd import init_node
-from .node import Node, changes_in_place, check_flag, init_leaf, leaf, record, record_all
+from .node import (
+    Node,
+    _check_set_to_none,
+    changes_in_place,
+    check_flag,
+    init_leaf,
+    leaf,
+    record,
+    record_all,
+)
 from .trace import Sym, apply
 
 
@@ -232,8 +241,10 @@ class Value(Differentiable):
         """The data as a Python float."""
         return self._data
 
-    def zero_grad(self) -> None:
-        """Reset the accumulated gradient to 0.0."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the accumulated gradient to 0.0 (micrograd's: a Value's gradient of
+        nothing reads 0.0, so ``set_to_none``, PyTorch's argument, changes nothing)."""
+        _check_set_to_none(set_to_none, "Value.zero_grad")
         self.grad = 0.0
 
     # -- what the engine asks of the kind ----------------------------------------------

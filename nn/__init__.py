@@ -21,6 +21,7 @@ if not getattr(_autograd, "__tracegrad__", False):
     )
 
 from . import callbacks, data, datasets, functional, init, optim, plot, scalar, utils
+from .absent import module_getattr as _module_getattr
 from .activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, Tanh
 from .interop import from_torch, to_onnx, to_torch
 from .layers import Dropout, Flatten, Linear, LogSoftmax, Sequential, Softmax
@@ -90,3 +91,6 @@ __all__ = [
     "utils",
     "zero_one_loss",
 ]
+
+
+__getattr__ = _module_getattr("nn")

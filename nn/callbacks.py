@@ -147,7 +147,15 @@ class EarlyStopping(Callback):
         self._model: Module | None = None
 
     def on_train_begin(self, training: Training) -> None:
+        """Watch ``training.model``; a new run (an empty history) starts from nothing, as
+        Keras's does: the best figure and weights of an earlier ``fit`` (of another model,
+        maybe) would otherwise be restored into this one. A resumed run keeps the counts
+        its checkpoint gave."""
         self._model = training.model
+        if not training.history.records:
+            self.best = _best_start(self.mode)
+            self.best_epoch = self.stopped_epoch = self.wait = 0
+            self.best_weights = None
 
     def on_epoch_end(self, record: dict[str, float]) -> bool:
         if self.monitor not in record:
@@ -237,7 +245,10 @@ def _direction(monitor: str) -> str:
 def _hint(monitor: str) -> str:
     if monitor.startswith("val_"):
         return "pass validation=(X_val, y_val) to fit, or monitor a training figure"
-    return "monitor one of the record's entries"
+    return (
+        "monitor one of the record's entries (callbacks run in the list's order: one that "
+        "adds the entry goes before EarlyStopping)"
+    )
 
 
 # -- a CSV log -------------------------------------------------------------------------
@@ -257,12 +268,18 @@ class CSVLogger(Callback):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = checks.path(path, "CSVLogger")
         self._history: Any = None
+        #: The records seen, when no ``fit`` gave a history (a loop of one's own).
+        self._records: list[dict[str, float]] = []
 
     def on_train_begin(self, training: Training) -> None:
         self._history = training.history
 
     def on_epoch_end(self, record: dict[str, float]) -> None:
-        records = self._history.records if self._history is not None else [record]
+        if self._history is not None:
+            records = self._history.records
+        else:  # called from a loop of one's own: every row so far, not the last alone
+            self._records.append(dict(record))
+            records = self._records
         columns: list[str] = []
         for one in records:
             columns += [key for key in one if key not in columns]

@@ -138,6 +138,10 @@ class CheckpointFile(ModelFile):
     FORMAT_VERSION = FORMAT_VERSION
     KIND = "checkpoint"
     WHERE = "fit: resume_from"
+    MISSING = (
+        " (a first run has nothing to go on from: leave resume_from out; checkpoint= "
+        "writes the file after each epoch)"
+    )
 
     def check_header(self, header: Any) -> dict[str, Any]:
         checked: dict[str, Any] = HEADER.check(header)

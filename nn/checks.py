@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 import numpy as np
@@ -213,6 +213,12 @@ def parameters(value: Any, where: str) -> list[Node]:
             "used up already? model.parameters() gives a fresh list each call)"
         )
     for position, p in enumerate(found):
+        if isinstance(p, Mapping) and "params" in p:
+            raise TypeError(
+                f"{where}: parameters: item {position} is a param group (a dict with "
+                "'params'): an optimiser here has one group; for two learning rates make two "
+                "optimisers and step both"
+            )
         if not isinstance(p, Node) or not p.is_leaf:
             what = describe(p) if not isinstance(p, Node) else f"{describe(p)}, not a leaf"
             raise TypeError(

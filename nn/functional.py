@@ -28,6 +28,7 @@ from tracegrad.rng import Seed
 from tracegrad.words import counted
 
 from . import checks
+from .absent import module_getattr as _module_getattr
 from .losses import _absolute_error, _cross_entropy, _elementwise, _logistic, _squared_error
 
 __all__ = [
@@ -177,3 +178,6 @@ def binary_cross_entropy_with_logits(input: Output, target: Any, *, reduction: s
     max(z, 0) − y·z + log(1 + e^−|z|), which never overflows: ``nn.binary_cross_entropy``."""
     name = "binary_cross_entropy_with_logits"
     return _elementwise(input, target, reduction, name, _logistic, "input")
+
+
+__getattr__ = _module_getattr("nn.functional")

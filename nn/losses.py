@@ -18,6 +18,7 @@ error, not a silent reshape); a target that requires grad gets its gradient.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -334,10 +335,20 @@ class _Loss(Module):
     #: The function of ``nn`` it applies.
     function: ClassVar[Callable[..., Any]]
 
-    def __init__(self, *, reduction: str = "mean") -> None:
+    def __init__(self, *arguments: Any, reduction: str = "mean", **options: Any) -> None:
         #: What fit's messages call the loss, as they call a function by its name.
         self.__name__ = type(self).__name__
+        _refuse_pytorchs_arguments(self.__name__, arguments, options)
         self.reduction = checks.reduction(reduction, self.__name__, REDUCTIONS)
+
+    # What the constructor takes: reduction, by keyword (the rest is there to be refused).
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter("reduction", inspect.Parameter.KEYWORD_ONLY, default="mean",
+                              annotation="str"),
+        ]
+    )  # fmt: skip
 
     def forward(self, input: Any, target: Any, *, reduction: str | None = None) -> Any:
         """The loss of ``input`` (the model's output) against ``target``, reduced as the
@@ -348,6 +359,34 @@ class _Loss(Module):
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+
+
+def _refuse_pytorchs_arguments(
+    name: str, arguments: tuple[Any, ...], options: dict[str, Any]
+) -> None:
+    """A loss module's settings are its keywords: say what a PyTorch habit passed instead.
+
+    Two positional arguments are a module called before it was made (``CrossEntropyLoss(
+    output, target)``); one is PyTorch's first positional (``weight``, or the deprecated
+    ``size_average``), never a reduction; a keyword of PyTorch's (``ignore_index``,
+    ``label_smoothing``, ``pos_weight``) is named, as not supported."""
+    if len(arguments) >= 2:
+        raise TypeError(
+            f"{name}: make the loss, then call it on (output, target): loss_fn = "
+            f"nn.{name}(); loss = loss_fn(output, target)"
+        )
+    if arguments:
+        raise TypeError(
+            f"{name}: takes its settings by keyword (reduction='sum'), got "
+            f"{checks.describe(arguments[0])} by position (PyTorch's first argument, a "
+            "class weight or size_average, is not supported)"
+        )
+    if options:
+        unknown = sorted(options)
+        raise TypeError(
+            f"{name}: {', '.join(unknown)}: PyTorch's, not supported here (it takes "
+            "reduction=; see 'Coming from PyTorch' in the docs)"
+        )
 
 
 class CrossEntropyLoss(_Loss):

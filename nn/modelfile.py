@@ -37,6 +37,7 @@ config. Reading trusts nothing in the file:
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -358,6 +359,8 @@ class ModelFile:
     #: The file's kind, in messages, and the call whose errors they are.
     KIND = "model file"
     WHERE = "load"
+    #: What to do when the file is not there (a subclass says, for its kind of file).
+    MISSING = ""
 
     def check_header(self, header: Any) -> dict[str, Any]:
         """The header checked through its schema; SchemaError if it fails."""
@@ -370,7 +373,9 @@ class ModelFile:
         try:
             handle = self._handle = open_regular(self.path)  # closed in close()
         except FileNotFoundError:
-            raise
+            raise FileNotFoundError(
+                errno.ENOENT, f"{self.WHERE}: no such file{self.MISSING}", self.path
+            ) from None
         except OSError as error:  # a folder, a FIFO, a device, a file we may not read
             raise self.error(f"it cannot be read ({error.strerror or error})") from None
         try:

@@ -199,10 +199,12 @@ class Module:
         """How many numbers the parameters hold in all."""
         return sum(int(getattr(p.data, "size", 1)) for p in self.parameters())
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's accumulated gradient."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's accumulated gradient (``set_to_none=False``: zeros
+        instead of None, PyTorch's argument)."""
+        set_to_none = checks.flag(set_to_none, f"{type(self).__name__}.zero_grad", "set_to_none")
         for parameter in self.parameters():
-            parameter.zero_grad()
+            parameter.zero_grad(set_to_none)
 
     def train(self, mode: bool = True) -> Module:
         """Put this module and every module inside it in training mode (or evaluation mode)."""

@@ -31,6 +31,7 @@ import numpy as np
 from autograd import Node
 
 from . import checks
+from .absent import module_getattr as _module_getattr
 
 
 def _check_lr(value: Any, where: str) -> float:
@@ -69,6 +70,13 @@ class Optimizer:
         schedule. One group only: per-parameter settings are not supported.
         """
         return [ParamGroup(self)]
+
+    def add_param_group(self, param_group: Any) -> None:
+        """PyTorch's: not here, an optimiser has one group (see ``param_groups``)."""
+        raise TypeError(
+            f"{type(self).__name__}.add_param_group: an optimiser here has one param group; "
+            "for parameters with other settings make a second optimiser and step both"
+        )
 
     def get_setting(self, name: str) -> Any:
         """A setting by PyTorch's name (``betas`` is Adam's pair ``(beta1, beta2)``)."""
@@ -175,7 +183,10 @@ class Optimizer:
         if not isinstance(states, Mapping):
             checks.wrong_type(where, "state", "a dict from positions to states", states)
         result: list[dict[str, Any]] = [{} for _ in self.parameters]
-        for position, own in states.items():
+        for key, own in states.items():
+            # a position written by JSON (json.dump, a checkpoint's metadata) is a string
+            digits = isinstance(key, str) and key.isdigit() and len(key) < 10
+            position = int(key) if digits else key
             if not checks.is_integer(position) or not 0 <= position < len(self.parameters):
                 raise ValueError(
                     f"{where}: state names parameter {position!r}, but this optimiser holds "
@@ -226,10 +237,12 @@ class Optimizer:
         )
         return f"{type(self).__name__}({settings}, parameters={len(self.parameters)})"
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (``set_to_none=False``: zeros instead of
+        None, PyTorch's argument; a step skips a None gradient, not a zero one)."""
+        set_to_none = checks.flag(set_to_none, f"{type(self).__name__}.zero_grad", "set_to_none")
         for p in self.parameters:
-            p.zero_grad()
+            p.zero_grad(set_to_none)
 
     def step(self) -> None:
         """Update every parameter that has a gradient.
@@ -613,6 +626,19 @@ class CosineAnnealingLR(LRScheduler):
         ) + low
 
 
+def _figure(value: Any, where: str, name: str) -> float:
+    """A measured figure: a real number (NaN and ±inf too) or a node holding one."""
+    if isinstance(value, Node):
+        if np.size(value.data) != 1:
+            checks.wrong_type(where, name, "one number (a loss, an accuracy)", value)
+        value = np.asarray(value.data).reshape(()).item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        checks.wrong_type(where, name, "a real number", value)
+    return float(value)
+
+
 def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any, str], str]:
     return lambda value, where: checks.choice(value, choices, where, name)
 
@@ -676,8 +702,13 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
 
     def step(self, metric: float) -> None:  # type: ignore[override]
-        """Count one epoch whose figure is ``metric``; lower the rate if it has plateaued."""
-        current = checks.real(metric, "ReduceLROnPlateau.step", "metric")
+        """Count one epoch whose figure is ``metric``; lower the rate if it has plateaued.
+
+        ``metric`` is a number, or a node holding one (a validation loss as a Tensor, as
+        PyTorch's habit passes it). NaN improves on nothing and counts as a bad epoch, as
+        in PyTorch: a figure gone NaN is the plateau at its worst, not a mistake of the
+        caller's."""
+        current = _figure(metric, "ReduceLROnPlateau.step", "metric")
         self.epoch += 1
         if self._is_better(current):
             self.best, self.num_bad_epochs = current, 0
@@ -741,3 +772,6 @@ class ReduceLROnPlateau(LRScheduler):
             f"ReduceLROnPlateau(epoch={self.epoch}, lr={self.optimizer.lr:g}, best={self.best:g}, "
             f"num_bad_epochs={self.num_bad_epochs})"
         )
+
+
+__getattr__ = _module_getattr("nn.optim")

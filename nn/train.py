@@ -175,15 +175,22 @@ def outputs_array(outputs: Any) -> np.ndarray:
 def _warn_on_double_squashing(model: Module, loss: Any) -> None:
     """Warn when the model ends with Softmax (Sigmoid) and the loss takes logits: the
     loss applies the squashing again, and training goes on, badly."""
+    from . import functional
     from .activations import Sigmoid
     from .layers import Sequential, Softmax
-    from .losses import binary_cross_entropy, cross_entropy
+    from .losses import _Loss, binary_cross_entropy, cross_entropy
 
     last: Module = model
     while isinstance(last, Sequential) and last.layers:
         last = last.layers[-1]
-    pairs = {cross_entropy: Softmax, binary_cross_entropy: Sigmoid}
-    squashing = pairs.get(loss)
+    pairs = {
+        cross_entropy: Softmax,
+        functional.cross_entropy: Softmax,
+        binary_cross_entropy: Sigmoid,
+        functional.binary_cross_entropy_with_logits: Sigmoid,
+    }
+    # a loss module (CrossEntropyLoss()) by the function it applies
+    squashing = pairs.get(type(loss).function if isinstance(loss, _Loss) else loss)
     if squashing is not None and type(last) is squashing:
         warnings.warn(
             f"fit: the model ends with {squashing.__name__} but {loss.__name__} takes logits "
@@ -501,6 +508,8 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, float]:
             output = _run_model(model, X_batch, "fit", run.scalar)
             batch_loss = _call_loss(run.loss, output, y_batch, "fit")
             value = _loss_number(batch_loss, run.loss, "fit")
+        if getattr(run.loss, "reduction", "mean") == "sum":  # a loss module made to sum:
+            value /= len(X_batch)  # the history's loss is per sample, as evaluate's is
         if not math.isfinite(value):
             raise TrainingDivergedError(
                 f"fit: the loss became {value} at epoch {epoch}, batch {step}; "
@@ -656,6 +665,9 @@ def fit(
         mininterval=0.25,
         dynamic_ncols=True,
     )
+    for callback in run.callbacks:  # a flag an earlier fit left set would stop this one
+        if getattr(callback, "__dict__", {}).get("stop") is True:
+            callback.stop = False
     try:
         training = Training(run.model, run.optimizer, run.scheduler, run.history, run.epochs)
         for callback in _having(run.callbacks, "on_train_begin"):
@@ -741,14 +753,30 @@ def _resume(run: _Run, path: str | os.PathLike[str]) -> bool:
     from .checkpoint import read_checkpoint, restore
 
     saved = read_checkpoint(path)
-    if saved.header["epoch"] != len(saved.header["history"]):
+    finished = saved.header["epoch"]
+    if finished != len(saved.header["history"]):
         raise saved.error("its epoch count and its history disagree")
+    if finished > run.epochs:
+        raise ValueError(
+            f"fit: epochs={run.epochs}, but the checkpoint {os.fspath(path)} holds "
+            f"{counted(finished, 'finished epoch')} already: epochs counts every epoch of "
+            f"the run, those before the checkpoint too (give epochs >= {finished})"
+        )
     restore(
         saved, model=run.model, optimizer=run.optimizer, scheduler=run.scheduler,
         callbacks=run.callbacks, data=run.fingerprint, rng=run.generator,
     )  # fmt: skip
     run.history.records[:] = [dict(record) for record in saved.header["history"]]
-    return bool(saved.header["stopped"])
+    stopped = bool(saved.header["stopped"])
+    if stopped and finished < run.epochs:
+        warnings.warn(
+            f"fit: resume_from: a callback stopped the run in {os.fspath(path)} at epoch "
+            f"{finished}, so no epoch is trained (of epochs={run.epochs}): the run ended by "
+            "that decision; to train further, start a new run from its weights",
+            UserWarning,
+            stacklevel=3,
+        )
+    return stopped
 
 
 def _checked_run(

@@ -15,6 +15,7 @@ import numpy as np
 from autograd import Node
 
 from . import checks
+from .absent import module_getattr as _module_getattr
 
 __all__ = ["clip_grad_norm_"]
 
@@ -87,3 +88,6 @@ def clip_grad_norm_(
 def _raw(grad: Any) -> Any:
     """A gradient's numbers: its data when it is a node (``create_graph=True``)."""
     return grad.data if isinstance(grad, Node) else grad
+
+
+__getattr__ = _module_getattr("nn.utils")

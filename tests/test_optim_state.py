@@ -329,8 +329,50 @@ def test_reduce_lr_on_plateau_checks_its_settings_and_its_figure() -> None:
         ReduceLROnPlateau(optimiser, factor=1.0)
     with pytest.raises(ValueError, match="ReduceLROnPlateau: unknown mode 'low'"):
         ReduceLROnPlateau(optimiser, mode="low")
-    with pytest.raises(ValueError, match=r"ReduceLROnPlateau.step: metric must be a finite"):
-        ReduceLROnPlateau(optimiser).step(math.nan)
+    with pytest.raises(TypeError, match=r"ReduceLROnPlateau.step: metric must be a real"):
+        ReduceLROnPlateau(optimiser).step("0.5")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"ReduceLROnPlateau.step: metric must be one number"):
+        ReduceLROnPlateau(optimiser).step(Tensor(np.ones(3)))  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    figures=st.lists(
+        st.one_of(
+            st.sampled_from([math.nan, math.inf, -math.inf, 1.0, 0.5]),
+            st.floats(-2.0, 2.0, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    mode=st.sampled_from(["min", "max"]),
+    threshold_mode=st.sampled_from(["rel", "abs"]),
+    patience=st.integers(0, 2),
+    cooldown=st.integers(0, 2),
+    as_node=st.booleans(),
+)
+def test_reduce_lr_on_plateau_takes_any_figure_as_pytorchs(
+    figures: list[float],
+    mode: str,
+    threshold_mode: str,
+    patience: int,
+    cooldown: int,
+    as_node: bool,
+) -> None:
+    """NaN and the infinities included (NaN improves on nothing: a bad epoch), and a
+    figure held by a node (a validation loss as a 0-d Tensor), step for step."""
+    settings_ = dict(mode=mode, threshold_mode=threshold_mode, patience=patience,
+                     cooldown=cooldown, factor=0.5, threshold=0.1)  # fmt: skip
+    ours = ReduceLROnPlateau(SGD([Tensor(np.zeros(1), requires_grad=True)], lr=1.0), **settings_)
+    parameter = torch.zeros(1, requires_grad=True)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        torch.optim.SGD([parameter], lr=1.0), **settings_
+    )
+    for figure in figures:
+        ours.step(Tensor(np.float32(figure)) if as_node else figure)
+        theirs.step(np.float32(figure) if as_node else figure)
+        assert ours.get_last_lr() == theirs.get_last_lr()
+        assert ours.num_bad_epochs == theirs.num_bad_epochs
 
 
 # -- clip_grad_norm_ ---------------------------------------------------------------------

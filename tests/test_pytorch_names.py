@@ -117,10 +117,18 @@ def test_hinge_loss_takes_its_margin_and_labels_in_0_1() -> None:
     [
         (lambda: nn.CrossEntropyLoss(reduction="avg"),
          r"CrossEntropyLoss: reduction must be one of \('mean', 'sum', 'none'\), not 'avg'"),
-        (lambda: nn.MSELoss("sum"), r"takes 1 positional argument"),  # reduction by name
+        (lambda: nn.MSELoss("sum"),  # reduction by name: PyTorch's first is no reduction
+         r"MSELoss: takes its settings by keyword \(reduction='sum'\), got the string 'sum' by "),
+        (lambda: nn.CrossEntropyLoss(torch.ones(3)),
+         r"CrossEntropyLoss: takes its settings by keyword.*a class weight"),
+        (lambda: nn.CrossEntropyLoss(Tensor(np.ones((2, 3))), np.array([0, 1])),
+         r"CrossEntropyLoss: make the loss, then call it .* loss_fn = nn.CrossEntropyLoss\(\)"),
         (lambda: nn.HingeLoss(margin="1"), "HingeLoss: margin must be a real number"),
         (lambda: nn.HingeLoss(math.nan), "HingeLoss: margin must be a finite number"),
-        (lambda: nn.BCEWithLogitsLoss(pos_weight=2.0), "unexpected keyword argument 'pos_weight'"),
+        (lambda: nn.BCEWithLogitsLoss(pos_weight=2.0),
+         "BCEWithLogitsLoss: pos_weight: PyTorch's, not supported here"),
+        (lambda: nn.CrossEntropyLoss(ignore_index=-100, label_smoothing=0.1),
+         "CrossEntropyLoss: ignore_index, label_smoothing: PyTorch's, not supported"),
     ],
 )  # fmt: skip
 def test_a_loss_module_refuses_what_it_does_not_take(make: Callable[[], Any], message: str) -> None:
@@ -166,6 +174,29 @@ def test_fit_trains_with_a_loss_module_as_with_its_function(name: str, compile: 
             }
         for key, array in weights.items():
             np.testing.assert_array_equal(array, with_function[1][key], err_msg=key)
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_fits_loss_is_per_sample_for_a_loss_module_that_sums(name: str) -> None:
+    """A module made with reduction="sum" trains on the batch's sum (what it was made to
+    give), and the history's loss is still the mean over the samples, as evaluate's and
+    val_loss are: not the batch's sum, which would grow with batch_size."""
+    cls, _ = MODULES[name]
+    X, classes = nn.datasets.blobs(30, rng=0)
+    y = {
+        "CrossEntropyLoss": classes,
+        "BCEWithLogitsLoss": (classes == 0).astype(float)[:, None],
+        "HingeLoss": np.where(classes == 0, 1.0, -1.0)[:, None],
+    }.get(name, X[:, :1] * 0.5)
+    outputs = 3 if name == "CrossEntropyLoss" else 1
+    for compile in (False, True):
+        model = nn.MLP(2, [5, outputs], rng=0, dtype=np.float64)
+        history = nn.fit(
+            model, X, y, loss=cls(reduction="sum"), epochs=1, batch_size=7, validation=(X, y),
+            optimizer=nn.optim.SGD(model.parameters(), lr=0.0), metrics=[], progress=False,
+            threads=1, compile=compile,
+        )  # fmt: skip
+        assert history.last["loss"] == pytest.approx(history.last["val_loss"], rel=1e-12)
 
 
 def test_fit_names_a_loss_module_left_uncalled() -> None:
@@ -462,3 +493,105 @@ def test_a_loader_trains_a_model_in_pytorchs_loop() -> None:
 def test_a_loader_mistake_is_named(call: Callable[[], Any], kind: type, message: str) -> None:
     with pytest.raises(kind, match=message):
         call()
+
+
+@pytest.mark.parametrize("set_to_none", [None, True, False])
+def test_zero_grad_takes_pytorchs_set_to_none(set_to_none: bool | None) -> None:
+    """optimizer.zero_grad(set_to_none=...) and model.zero_grad(...) leave the gradients
+    as PyTorch's do: None by default and with True, zeros where there was one with False
+    (a parameter no gradient reached stays None)."""
+    options = {} if set_to_none is None else {"set_to_none": set_to_none}
+    for owner in ("optimizer", "model"):
+        model = nn.MLP(3, [4, 2], rng=0)
+        theirs = nn.to_torch(model)
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+        their_optimizer = torch.optim.SGD(theirs.parameters(), lr=0.1)
+        model(np.ones((2, 3), np.float32)).sum().backward()
+        theirs(torch.ones(2, 3)).sum().backward()
+        mine, other = list(model.parameters()), list(theirs.parameters())
+        mine[-1].grad = other[-1].grad = None  # one parameter no gradient reached
+        (optimizer if owner == "optimizer" else model).zero_grad(**options)
+        (their_optimizer if owner == "optimizer" else theirs).zero_grad(**options)
+        for p, q in zip(mine, other):
+            assert (p.grad is None) == (q.grad is None)
+            if q.grad is not None:
+                np.testing.assert_array_equal(p.grad, q.grad.numpy())
+                assert np.asarray(p.grad).dtype == np.float32
+    value = Value(2.0)
+    value.grad = 3.0
+    value.zero_grad(set_to_none=True)
+    assert value.grad == 0.0  # micrograd's: a Value's gradient of nothing reads 0.0
+    with pytest.raises(TypeError, match=r"SGD\.zero_grad: set_to_none must be"):
+        optimizer.zero_grad(set_to_none="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "instead"),
+    [
+        (nn, "BCELoss", r"nn.BCEWithLogitsLoss\(\)"),
+        (nn, "NLLLoss", r"nn.CrossEntropyLoss\(\)"),
+        (nn, "Conv2d", "fully connected networks only"),
+        (nn, "save", r"model.save\(path\)"),
+        (nn.functional, "nll_loss", "F.cross_entropy"),
+        (nn.optim, "AdamW", r"nn.optim.Adam\(weight_decay=...\)"),
+        (nn.optim, "lr_scheduler", "nn.optim.StepLR"),
+        (nn.utils, "clip_grad_value_", "clip_grad_norm_"),
+    ],
+)
+def test_pytorchs_absent_names_say_what_to_write_instead(
+    module: Any, name: str, instead: str
+) -> None:
+    """Still an AttributeError (hasattr and getattr with a default work as ever), but one
+    that tells a name left out on purpose from a typo."""
+    with pytest.raises(AttributeError, match=rf"{module.__name__}.{name}: PyTorch's, not in "
+                       rf"tracegrad: .*{instead}"):  # fmt: skip
+        getattr(module, name)
+    assert not hasattr(module, name) and getattr(module, name, None) is None
+    with pytest.raises(
+        AttributeError, match=rf"module '{module.__name__}' has no attribute 'nope'"
+    ):
+        module.nope
+
+
+def test_one_param_group_is_said_where_pytorchs_second_would_be() -> None:
+    model = nn.MLP(2, [3, 1], rng=0)
+    first, *rest = model.parameters()
+    with pytest.raises(TypeError, match=r"SGD: parameters: item 0 is a param group .* two "
+                       "optimisers"):  # fmt: skip
+        nn.optim.SGD([{"params": [first], "lr": 0.1}, {"params": rest}], lr=0.01)
+    with pytest.raises(TypeError, match=r"Adam.add_param_group: an optimiser here has one"):
+        nn.optim.Adam([first]).add_param_group({"params": rest})
+
+
+def test_the_quickstarts_count_of_right_answers_runs() -> None:
+    """``(pred.argmax(1) == y).type(torch.float).sum().item()``, as in PyTorch's
+    quickstart; ``type()`` without a dtype names it."""
+    pred = Tensor(np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]))
+    y = Tensor.from_numpy(np.array([1, 1, 1]))
+    assert (pred.argmax(1) == y).type(torch.float).sum().item() == 2.0
+    assert (pred.argmax(1) == y).type(np.float64).dtype == np.float64
+    assert pred.type() == "float32"
+
+
+def test_an_optimisers_state_through_json_loads_as_pytorchs_would() -> None:
+    """json turns the positions into strings: "0" is parameter 0, as the checkpoint reader
+    takes it; the next steps agree with an optimiser that was never saved."""
+    import json
+
+    model = nn.MLP(3, [4, 2], rng=0, dtype=np.float64)
+    optimizer = nn.optim.Adam(model.parameters(), lr=0.1)
+    for _ in range(2):
+        optimizer.zero_grad()
+        model(np.ones((2, 3))).sum().backward()
+        optimizer.step()
+    state = optimizer.state_dict()
+    lists = {i: {k: np.asarray(v).tolist() for k, v in s.items()}
+             for i, s in state["state"].items()}  # fmt: skip
+    text = json.dumps({"state": lists, "param_groups": state["param_groups"]})
+    again = nn.optim.Adam(model.parameters(), lr=0.1)
+    again.load_state_dict(json.loads(text))
+    for mine, theirs in zip(again.state, optimizer.state):
+        assert mine["step"] == theirs["step"]
+        np.testing.assert_array_equal(mine["exp_avg"], theirs["exp_avg"])
+    with pytest.raises(ValueError, match="state names parameter '-1'"):
+        again.load_state_dict({**json.loads(text), "state": {"-1": {}}})

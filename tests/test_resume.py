@@ -307,6 +307,20 @@ def test_a_missing_checkpoint_names_the_file(tmp_path: Path) -> None:
         nn.fit(model, X, y, loss=nn.cross_entropy, optimizer=optimizer, epochs=1,
                progress=False, resume_from=tmp_path / "none.ckpt")  # fmt: skip
     assert missing.value.filename == str(tmp_path / "none.ckpt")
+    assert "fit: resume_from: no such file (a first run has nothing to go on from" in str(
+        missing.value
+    )
+
+
+def test_resuming_with_fewer_epochs_than_the_checkpoint_holds_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "run.ckpt"
+    _fit(_sgd, 4, checkpoint=path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"fit: epochs=2, but the checkpoint .* holds 4 "
+                       r"finished epochs already.*give epochs >= 4"):  # fmt: skip
+        _fit(_sgd, 2, checkpoint=path, resume_from=path)
+    assert path.read_bytes() == before
+    assert len(_fit(_sgd, 4, resume_from=path)[3]) == 4  # as many: nothing left to train
 
 
 def test_a_generator_a_checkpoint_cannot_store_is_refused_before_training(tmp_path: Path) -> None:
@@ -393,10 +407,36 @@ def test_a_stopped_run_resumed_trains_no_further_and_ends_with_the_best_weights(
 ) -> None:
     path = tmp_path / "run.ckpt"
     stopped = _fit(_plateau_overfits, 40, callbacks=[EarlyStopping(patience=2)], checkpoint=path)
-    again = _fit(_plateau_overfits, 40, callbacks=[EarlyStopping(patience=2)],
-                 resume_from=path)  # fmt: skip
+    with pytest.warns(UserWarning, match="a callback stopped the run .* no epoch is trained"):
+        again = _fit(_plateau_overfits, 40, callbacks=[EarlyStopping(patience=2)],
+                     resume_from=path)  # fmt: skip
     assert len(again[3]) == len(stopped[3]) < 40
     _assert_same_state(stopped[0].state_dict(), again[0].state_dict())
+
+
+def test_an_early_stopping_used_again_starts_afresh_and_restores_only_its_runs_weights() -> None:
+    stopper = EarlyStopping(monitor="val_loss", patience=1)
+    first = _fit(_plateau_overfits, 40, callbacks=[stopper])
+    assert stopper.stopped_epoch > 0
+    second = _fit(_sgd, 3, callbacks=[stopper])  # another model: nothing of the first run
+    assert stopper.best_epoch >= 1 and stopper.best == min(second[3]["val_loss"])
+    assert first[3].records != second[3].records
+    model, optimizer, _ = _plateau_overfits()
+    X, y, X_val, y_val = _data()
+    fresh = EarlyStopping(monitor="val_loss", patience=1)
+    options = dict(loss=nn.cross_entropy, epochs=40, batch_size=16, validation=(X_val, y_val),
+                   progress=False, threads=1, rng=7, callbacks=[fresh])  # fmt: skip
+    nn.fit(model, X, y, optimizer=optimizer, **options)  # type: ignore[arg-type]
+    again, optimizer = _plateau_overfits()[:2]  # the same model, new weights: a new run
+    nn.fit(again, X, y, optimizer=optimizer, **options)  # type: ignore[arg-type]
+    _assert_same_state(again.state_dict(), model.state_dict())  # the same run, twice
+
+
+def test_a_callbacks_stop_flag_stops_one_run_not_the_next() -> None:
+    recorder = _Recorder(stop_at=1, how="flag")
+    assert len(_fit(_sgd, 3, callbacks=[recorder])[3]) == 1
+    recorder.stop_at = 0
+    assert len(_fit(_sgd, 3, callbacks=[recorder])[3]) == 3
 
 
 def test_early_stopping_needs_its_figure_and_a_direction() -> None:
@@ -431,6 +471,17 @@ def test_the_csv_log_is_the_history_to_the_last_digit(tmp_path: Path) -> None:
     assert list(rows[0]) == list(history.records[0])
     assert [{k: float(v) for k, v in row.items()} for row in rows] == history.records
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_csv_log_called_from_a_loop_of_ones_own_keeps_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    logger = CSVLogger(path)
+    for epoch, loss in [(1, 0.5), (2, 0.25), (3, 0.125)]:
+        logger.on_epoch_end({"epoch": float(epoch), "loss": loss})
+    rows = list(csv.DictReader(path.open()))
+    assert [(float(r["epoch"]), float(r["loss"])) for r in rows] == [
+        (1.0, 0.5), (2.0, 0.25), (3.0, 0.125)
+    ]  # fmt: skip
 
 
 def test_a_resumed_runs_csv_log_holds_every_epoch_once(tmp_path: Path) -> None:

@@ -276,15 +276,24 @@ def test_end_of_epoch_training_figures_match_evaluate() -> None:
 
 
 @pytest.mark.parametrize(
-    ("last", "loss"), [(nn.Softmax(), nn.cross_entropy), (nn.Sigmoid(), nn.binary_cross_entropy)]
+    ("last", "loss"),
+    [
+        (nn.Softmax(), nn.cross_entropy),
+        (nn.Sigmoid(), nn.binary_cross_entropy),
+        (nn.Softmax(), nn.CrossEntropyLoss()),  # the modules and nn.functional's names too
+        (nn.Sigmoid(), nn.BCEWithLogitsLoss(reduction="sum")),
+        (nn.Softmax(), nn.functional.cross_entropy),
+        (nn.Sigmoid(), nn.functional.binary_cross_entropy_with_logits),
+    ],
 )
 def test_fit_warns_when_the_model_squashes_what_the_loss_squashes(
     last: nn.Module, loss: object
 ) -> None:
     X, y = nn.datasets.moons(40, rng=0)
-    outputs = 2 if loss is nn.cross_entropy else 1
+    classes = isinstance(last, nn.Softmax)
+    outputs = 2 if classes else 1
     model = nn.Sequential(nn.Linear(2, outputs, rng=0), last)
-    target = y if loss is nn.cross_entropy else y[:, None].astype(np.float64)
+    target = y if classes else y[:, None].astype(np.float64)
     with pytest.warns(UserWarning, match="takes logits"):
         nn.fit(model, X, target, loss=loss, epochs=1, progress=False,  # type: ignore[arg-type]
                optimizer=nn.optim.SGD(model.parameters(), lr=0.1))  # fmt: skip
