@@ -121,9 +121,16 @@ def existing_storage(array: Any) -> Storage | None:
     return entry[1] if entry is not None and entry[0]() is owner else None
 
 
-def _forget(key: int, _: Any) -> None:
-    """The owner of memory ``key`` is gone: its record goes too (its id may be reused)."""
-    with _records_lock:
+def _forget(key: int, reference: Any) -> None:
+    """The owner of memory ``key`` is gone: its record goes too (its id may be reused).
+
+    No lock: this runs when the owner is collected, which the garbage collector may do
+    in the middle of ``storage_of``, on the thread that holds the lock (waiting for it
+    would wait forever). Nothing else can take the key meanwhile: the id is free only
+    once the owner's memory is, after this callback. The record goes only if it is
+    still the one this reference was made for."""
+    entry = _records.get(key)
+    if entry is not None and entry[0] is reference:
         _records.pop(key, None)
 
 

@@ -538,3 +538,58 @@ def test_data_never_written_is_unchanged_from_the_first_graph_of_a_program() -> 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[2.0,", "4.0]"]
+
+
+def test_memory_collected_while_a_record_is_being_made_does_not_deadlock() -> None:
+    """The garbage collector may free an owner of recorded memory in the middle of
+    ``storage_of`` (any allocation can start a collection), on the thread that holds its
+    lock; the owner's callback must then not wait for that lock. Collected as often as
+    possible here, with owners kept in reference cycles so only the collector frees them;
+    run on a thread so that a deadlock fails the test instead of hanging the suite."""
+    import gc
+    import threading
+
+    from autograd import versions
+
+    def churn() -> None:
+        threshold = gc.get_threshold()
+        gc.set_threshold(1, 1, 1)
+        try:
+            for _ in range(3000):
+                owner = np.zeros(2)
+                versions.storage_of(owner)
+                cycle: list[object] = [owner]
+                cycle.append(cycle)  # so that the collector alone frees it
+                fresh = np.zeros(2)
+                del owner, cycle  # garbage now, with no allocation since...
+                versions.storage_of(fresh)  # ...so the collection comes inside this call
+        finally:
+            gc.set_threshold(*threshold)
+
+    worker = threading.Thread(target=churn, daemon=True)
+    worker.start()
+    worker.join(timeout=300)  # a guard against a hang, not a measure of time
+    assert not worker.is_alive(), "storage_of deadlocked on a collection inside it"
+    gc.collect()
+    assert all(entry[0]() is not None for entry in versions._records.values())
+
+
+def test_a_record_outlives_its_owner_by_no_collection() -> None:
+    """Once the owning array is gone, so is its record; a record made later for another
+    array with the same id is not removed by the first one's callback."""
+    import gc
+
+    from autograd import versions
+
+    owner = np.zeros(3)
+    key = id(owner)
+    first = versions.storage_of(owner)
+    reference = versions._records[key][0]
+    del owner
+    gc.collect()
+    assert key not in versions._records
+    again = np.zeros(3)
+    second = versions.storage_of(again)
+    assert second is not first
+    versions._forget(id(again), reference)  # a late callback for the old owner: no effect
+    assert versions.storage_of(again) is second
