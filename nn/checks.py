@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from autograd import Node, Tensor, Value, is_traced
-from tracegrad.words import counted
+from tracegrad.words import article, counted
 
 #: Types whose repr is short and says what the value is.
 _PLAIN = (bool, int, float, str, bytes, type(None), np.generic)
@@ -59,7 +59,7 @@ def describe(value: Any) -> str:
         return f"the class {value.__name__}"
     if callable(value):
         return f"the function {getattr(value, '__name__', type(value).__name__)}"
-    return f"a {type(value).__name__}"
+    return article(type(value).__name__)
 
 
 def wrong_type(where: str, name: str, expected: str, value: Any, hint: str = "") -> NoReturn:

@@ -53,6 +53,7 @@ import numpy as np
 
 from tracegrad.files import open_regular, write_atomically
 
+from . import checks
 from .init import INITIALISERS
 from .schema import (
     AnyJSON,
@@ -308,6 +309,44 @@ class ArrayEntry:
         return math.prod(self.shape) * self.dtype.itemsize
 
 
+def _not_json(value: Any, path: str, depth: int = 0) -> str | None:
+    """What in ``value`` JSON would refuse or silently change, by its path; None if nothing.
+
+    json.dumps turns a dict's number key into text without a word (``{1: 2}`` reads back
+    as ``{"1": 2}``) and refuses an array with a message that names no key: each is named
+    here, where the caller can still fix it."""
+    if depth > 64:
+        return f"{path} is nested more than 64 deep"
+    if value is None or isinstance(value, (bool, str)):
+        return None
+    if isinstance(value, (int, float)):
+        return None  # NaN and infinity are refused below, with their own message
+    if isinstance(value, (list, tuple)):  # a tuple reads back as a list, as in PyTorch's JSON
+        for k, item in enumerate(value):
+            found = _not_json(item, f"{path}[{k}]", depth + 1)
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return (
+                    f"{path} has the key {key!r} ({type(key).__name__}), which JSON would "
+                    "turn into text"
+                )
+            found = _not_json(item, f"{path}[{key!r}]", depth + 1)
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, np.generic):
+        number = value.item()
+        return (
+            f"{path} is numpy's {type(value).__name__} {number!r}, which JSON cannot hold: "
+            f"pass {type(number).__name__}(...) of it"
+        )
+    return f"{path} is {checks.describe(value)}, which JSON cannot hold"
+
+
 def write_model_file(
     path: str | os.PathLike[str],
     header: Mapping[str, Any],
@@ -326,6 +365,13 @@ def write_model_file(
     """
     if HEADER_NAME in arrays:
         raise ValueError(f"{where}: no parameter may be called {HEADER_NAME!r}")
+    problem = _not_json(header.get("metadata", {}), "metadata")
+    if problem is not None:
+        raise TypeError(
+            f"{where}: {problem}; metadata is stored as JSON, so it holds text, numbers, "
+            "True/False/None, lists and dicts with text keys (an optimiser's state and "
+            "other arrays go in a checkpoint: fit(checkpoint=...))"
+        )
     try:
         text = json.dumps(dict(header), allow_nan=False)
     except ValueError:

@@ -673,7 +673,7 @@ def test_describe_shows_short_values_and_counts_long_ones() -> None:
     assert len(repr(fits)) == 60 and d(fits) == f"the list {fits!r}"
     fits[-1] = "a" * 5
     assert len(repr(fits)) == 61 and d(fits) == "a list of 5 items"
-    assert d(len) == "the function len" and d(object()) == "a object"
+    assert d(len) == "the function len" and d(object()) == "an object" and d({1}) == "a set"
     assert d("") == "an empty string"
 
 

@@ -71,6 +71,22 @@ def test_train_on_each_synthetic_set_then_evaluate(
     assert test_line.split(" ", 1)[1] in evaluated  # the same numbers again
 
 
+@pytest.mark.parametrize("text", ["64,,32", "64,", ",64", "64, ,32"])
+def test_an_empty_hidden_size_between_commas_is_refused_not_skipped(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["train", "--dataset", "moons", "--hidden", text])
+    assert stopped.value.code == 2
+    assert f"--hidden takes sizes like 64,64, not {text!r}" in capsys.readouterr().err
+
+
+def test_an_empty_hidden_option_is_a_network_with_no_hidden_layer() -> None:
+    from tracegrad.cli import _hidden
+
+    assert _hidden("") == [] and _hidden(" ") == [] and _hidden("8, 4") == [8, 4]
+
+
 def test_train_rejects_bad_hidden_sizes() -> None:
     with pytest.raises(SystemExit):
         main(["train", "--dataset", "moons", "--hidden", "64,x"])

@@ -1882,3 +1882,75 @@ def test_an_unknown_field_of_a_tagged_entry_is_named_first_of_them() -> None:
     for extra, named in (({"z": 1}, "z"), ({"b": 1, "a": 2}, "a")):
         with pytest.raises(SchemaError, match=rf"^x\.{named}: an unknown field"):
             tagged.check({"type": "t", "config": {}, **extra}, "x")
+
+
+# -- metadata: JSON, or a clear refusal before anything is written ------------------------
+
+_JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+)
+_JSON = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(metadata=st.dictionaries(st.text(max_size=6).map("my {}".format), _JSON, max_size=4))
+def test_metadata_of_json_comes_back_as_it_went_in(
+    tmp_path: Path, metadata: dict[str, Any]
+) -> None:
+    path = tmp_path / "m.npz"
+    nn.Linear(2, 1, rng=0).save(path, metadata=metadata)
+    assert nn.load_metadata(path) == metadata
+
+
+_NOT_JSON = {
+    "an array": (np.zeros(3), "is an array of shape (3,) and dtype float64"),
+    "a numpy number": (np.int64(3), "is numpy's int64 3, which JSON cannot hold: pass int(...)"),
+    "a set": ({1, 2}, "is a set, which JSON cannot hold"),
+    "an object": (object(), "is an object, which JSON cannot hold"),
+    "a tensor": (Tensor(np.zeros(2)), "is a Tensor of shape (2,)"),
+}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    outer=st.lists(st.sampled_from(["list", "dict"]), max_size=3),
+    kind=st.sampled_from(sorted(_NOT_JSON)),
+    number_key=st.booleans(),
+)
+def test_what_json_would_refuse_or_change_is_named_by_its_path_and_nothing_is_written(
+    tmp_path: Path, outer: list[str], kind: str, number_key: bool
+) -> None:
+    """An array, a numpy number, a set, any object (``torch.save``'s habit of putting an
+    optimiser's state beside the model) and a key that is not text (JSON would turn
+    ``{1: 2}`` into ``{"1": 2}``) anywhere in the metadata: a TypeError from ``save`` that
+    names the path, and the file that was there stays as it was."""
+    value, said = _NOT_JSON[kind]
+    if number_key:
+        value, said = {7: 1}, "has the key 7 (int), which JSON would turn into text"
+    for level in outer:  # wrapped from the inside out: the last wrapper is the outermost
+        value = [value] if level == "list" else {"k": value}
+    steps = ["[0]" if level == "list" else "['k']" for level in reversed(outer)]
+    expected_path = "metadata['x']" + "".join(steps)
+    path = tmp_path / "m.npz"
+    nn.Linear(2, 1, rng=0).save(path)
+    before = path.read_bytes()
+    with pytest.raises(TypeError) as refused:
+        nn.Linear(2, 1, rng=1).save(path, metadata={"x": value})
+    message = str(refused.value)
+    assert message.startswith(f"save: {expected_path} {said}"), message
+    assert "fit(checkpoint=...)" in message
+    assert path.read_bytes() == before

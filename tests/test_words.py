@@ -35,3 +35,10 @@ def test_library_messages_count_in_the_singular_too(call: object, message: str) 
     with pytest.raises((ValueError, IndexError, TypeError)) as raised:
         call()  # type: ignore[operator]
     assert message in str(raised.value)
+
+
+def test_the_article_follows_the_first_letter() -> None:
+    from tracegrad.words import article
+
+    cases = {"object": "an object", "int64": "an int64", "Image": "an Image", "set": "a set"}
+    assert {noun: article(noun) for noun in cases} == cases

@@ -42,8 +42,12 @@ MAX_WIDTH = 100_000
 
 
 def _hidden(text: str) -> list[int]:
+    """Sizes separated by commas; an empty text is no hidden layer, an empty size between
+    commas (``64,,32``, ``64,``) a typo that is refused, not skipped."""
+    if not text.strip():
+        return []
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
+        sizes = [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--hidden takes sizes like 64,64, not {text!r}") from None
     if any(size < 1 for size in sizes):

@@ -20,6 +20,11 @@ def plural(noun: str) -> str:
     return noun + "s"
 
 
+def article(noun: str) -> str:
+    """``noun`` after "a" or "an", by its first letter: "a set", "an object"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def counted(number: int, noun: str, *, grouped: bool = False) -> str:
     """``number`` followed by ``noun``, singular for exactly one and plural otherwise (as
     English has it for 0 too); ``grouped`` writes thousands with commas (10,000)."""
