@@ -89,7 +89,10 @@ class Storage:
 # any way, finds the same record.
 
 _records: dict[int, tuple[Any, Storage]] = {}
-_records_lock = threading.Lock()
+#: Reentrant: making a record allocates, an allocation may start a garbage collection,
+#: and a recorded array it frees has its record forgotten (``_forget``) right then, in the
+#: same thread, under this lock.
+_records_lock = threading.RLock()
 
 
 def _owner(array: np.ndarray) -> np.ndarray:
