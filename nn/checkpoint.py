@@ -309,6 +309,7 @@ def write_checkpoint(
         header,
         arrays,
         check=HEADER.check,
+        reader=CheckpointFile,
         where="fit: checkpoint",
         compress=False,
     )
