@@ -251,3 +251,30 @@ def test_onnx_flatten_at_any_axis_gives_tracegrads_output(
     ours = _ours(model, x)
     assert result.shape == ours.shape
     np.testing.assert_allclose(result, ours, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_from_torch_keeps_each_layers_dtype(dtype: torch.dtype) -> None:
+    """A float64 model stays float64 (a silent cast to float32 would change its outputs
+    by its rounding), and computes what PyTorch computes; so for float16 and float32."""
+    torch.manual_seed(0)
+    torch_model = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)
+    ).to(dtype)
+    model = nn.from_torch(torch_model)
+    wanted = np.dtype(str(dtype).removeprefix("torch."))
+    assert [p.dtype for p in model.parameters()] == [wanted] * 4
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(wanted)
+    mine = model(x).data
+    theirs = torch_model(torch.from_numpy(x)).detach().numpy()
+    assert mine.dtype == wanted
+    np.testing.assert_allclose(mine, theirs, rtol=1e-2 if wanted == np.float16 else 1e-6)
+
+
+def test_from_torch_refuses_a_dtype_no_layer_computes_in() -> None:
+    with pytest.raises(TypeError, match=r"^from_torch: Linear's weight is bfloat16; .*\.float\(\)"):
+        nn.from_torch(torch.nn.Linear(3, 2).to(torch.bfloat16))
+    mixed = torch.nn.Linear(3, 2)
+    mixed.bias.data = mixed.bias.data.double()
+    with pytest.raises(TypeError, match="weight is float32 but its bias float64"):
+        nn.from_torch(mixed)
