@@ -58,6 +58,7 @@ from .modelfile import (
     write_model_file,
 )
 from .schema import SchemaError, shown
+from tracegrad.words import counted
 
 __all__ = [
     "FORMAT",
@@ -411,7 +412,9 @@ class Module:
         ``strict`` (the default) a missing or unexpected name is an error; a shape that
         differs, or values that do not fit the parameter's dtype, always are (real numbers
         for a float parameter, rounded to its precision; integers that fit for an integer
-        buffer, booleans for a boolean one). The error names each entry at fault.
+        buffer, booleans for a boolean one); a finite value beyond a float parameter's
+        range (1e6 for float16) is an error too, never an infinity. The error names each
+        entry at fault.
         """
         parameters = dict(self.named_parameters())
         arrays = {name: np.asarray(value) for name, value in state.items()}
@@ -420,9 +423,13 @@ class Module:
         )
         if problems:
             raise ModelFileError("load_state_dict: " + "; ".join(problems))
+        cast = {name: _cast(arrays[name], p) for name, p in parameters.items() if name in arrays}
+        problems = [_overflow(name, arrays[name], cast[name]) for name in cast]
+        if any(problems):
+            raise ModelFileError("load_state_dict: " + "; ".join(filter(None, problems)))
         for name, p in parameters.items():
-            if name in arrays:
-                _assign(p, arrays[name])
+            if name in cast:
+                _assign(p, cast[name])
 
     def save(self, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None) -> None:
         """Write the weights (and the architecture, for the library's modules) to ``.npz``.
@@ -520,6 +527,26 @@ def _mismatches(
         elif not _fits(dtype, _dtype(p), exact):
             problems.append(f"{name} holds {dtype} values; the model's are {_dtype(p)}")
     return problems
+
+
+def _cast(array: np.ndarray, p: Node) -> np.ndarray:
+    """``array``'s values in ``p``'s dtype; past a float dtype's range they are infinite,
+    which ``_overflow`` reports."""
+    with np.errstate(over="ignore"):
+        return array.astype(_dtype(p), copy=False)
+
+
+def _overflow(name: str, given: np.ndarray, cast: np.ndarray) -> str:
+    """How the finite values of ``given`` overflowed into ``cast`` ("" if none did)."""
+    lost = np.isinf(cast) & np.isfinite(given) if cast.dtype.kind == "f" else False
+    if not np.any(lost):
+        return ""
+    peak = float(np.abs(given[lost]).max())
+    return (
+        f"{name} holds {given.dtype} values up to {peak:g} in size, beyond {cast.dtype}'s "
+        f"largest, {float(np.finfo(cast.dtype).max):g} ({counted(int(np.sum(lost)), 'value')} "
+        "would become infinite)"
+    )
 
 
 def _assign(p: Node, array: np.ndarray) -> None:

@@ -541,6 +541,55 @@ def test_buffers_take_only_what_fits_their_dtype() -> None:
     assert model.steps.dtype == np.int64 and int(model.steps.data) == 5
 
 
+_MAGNITUDES = st.sampled_from([0.0, 1.0, 6e4, 7e4, 1e6, 3e38, 4e38, 1e300, np.inf, np.nan])
+
+
+@given(
+    wanted=st.sampled_from([np.float16, np.float32, np.float64]),
+    given_dtype=st.sampled_from([np.float16, np.float32, np.float64, np.int64, np.uint64]),
+    magnitudes=st.lists(_MAGNITUDES, min_size=3, max_size=3),
+    sign=st.sampled_from([1.0, -1.0]),
+)
+def test_a_value_beyond_a_float_parameters_range_is_refused_never_infinite(
+    wanted: Any, given_dtype: Any, magnitudes: list[float], sign: float
+) -> None:
+    """Whatever the state's dtype and values: each is rounded into the parameter's dtype,
+    or, if a finite one would become infinite, the load is refused, naming the entry and
+    both dtypes, and nothing changes. Infinities and NaN given stay as given."""
+    values = sign * np.array(magnitudes)
+    if np.dtype(given_dtype).kind in "iu":  # integers: the finite magnitudes, in range
+        values = np.abs(values[np.isfinite(values)]) % 1e18
+    with np.errstate(over="ignore"):  # a float16 of 7e4 is infinite: given so
+        given = values.astype(given_dtype)
+        rounded = given.astype(wanted)
+    model = nn.Module()
+    model.w = Tensor(np.zeros(given.shape), requires_grad=True, dtype=wanted)  # type: ignore[attr-defined]
+    if np.any(np.isinf(rounded) & np.isfinite(given)):
+        name = np.dtype(given_dtype).name
+        with pytest.raises(
+            nn.ModelFileError,
+            match=rf"^load_state_dict: w holds {name} values .*{np.dtype(wanted).name}'s largest",
+        ):
+            model.load_state_dict({"w": given})
+        assert not np.any(model.w.data)  # type: ignore[attr-defined]
+        return
+    model.load_state_dict({"w": given})
+    np.testing.assert_array_equal(model.w.data, rounded)  # type: ignore[attr-defined]
+
+
+def test_load_state_dict_refuses_an_overflow_to_infinity() -> None:
+    model = nn.Linear(3, 2, rng=0, dtype="float16")
+    before = model.state_dict()
+    with pytest.raises(nn.ModelFileError) as caught:
+        model.load_state_dict({"weight": np.full((2, 3), 1e6), "bias": np.array([1.0, 7e4])})
+    assert str(caught.value) == (
+        "load_state_dict: weight holds float64 values up to 1e+06 in size, beyond float16's "
+        "largest, 65504 (6 values would become infinite); bias holds float64 values up to "
+        "70000 in size, beyond float16's largest, 65504 (1 value would become infinite)"
+    )
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+
+
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_a_model_loads_in_the_dtype_it_was_saved_in(tmp_path: Path, dtype: Any) -> None:
     for model in [
