@@ -398,6 +398,25 @@ def test_the_wrong_data_set_is_one_line_as_a_user_runs_it(tmp_path: Path) -> Non
     )
 
 
+def test_a_model_of_one_output_per_batch_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A regression model whose output is flattened to one number per sample, shape (n,),
+    gives 1 output by its width but not one row per sample, which the loss needs."""
+    from tracegrad.recipe import load_split
+
+    features = load_split("regression", samples=40, progress=False).features
+    path = tmp_path / "flat.npz"
+    model = nn.Sequential(nn.Linear(features, 1, rng=0), nn.Flatten(0))
+    model.save(path, metadata={"dataset": "regression", "seed": 0, "samples": 40})
+    assert main(["evaluate", str(path)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        "tracegrad: error: evaluate: the model gives an output of shape (1,) for 1 sample, "
+        "where the loss needs one row per sample: shape (1, 1)"
+    ]
+
+
 @pytest.mark.parametrize(
     ("metadata", "message"),
     [
