@@ -321,13 +321,32 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _split_of(args: argparse.Namespace, metadata: dict[str, Any]) -> tuple[str, int, Any] | str:
     """The data set, seed and size to evaluate on: the options', else the model file's
     (whose metadata was checked when the file was read: ``nn.modelfile.METADATA``); or
-    why there is none."""
+    why there is none. A size given for an image set, which has one size, is refused:
+    ignored, it would evaluate on another set than the one meant."""
     dataset = args.dataset if args.dataset is not None else metadata.get("dataset")
     if dataset is None:
         return "the model does not say its data set: name it with --dataset"
     seed = args.seed if args.seed is not None else metadata.get("seed", 0)
-    samples = args.samples if args.samples is not None else metadata.get("samples")
-    return dataset, seed, samples
+    if args.samples is not None:
+        problem = _sizes_a_fixed_set(dataset, args.samples)
+        if problem is not None:
+            return f"--samples {args.samples}: {problem}: leave --samples out"
+        return dataset, seed, args.samples
+    if args.dataset is not None and args.dataset != metadata.get("dataset"):
+        return dataset, seed, None  # the file's size was its own data set's
+    problem = _sizes_a_fixed_set(dataset, metadata.get("samples"))
+    if problem is not None:
+        return f"the model's metadata says samples {metadata['samples']}, but {problem}"
+    return dataset, seed, metadata.get("samples")
+
+
+def _sizes_a_fixed_set(dataset: str | None, samples: int | None) -> str | None:
+    """Why ``samples`` cannot size ``dataset``, or None: an image set has one size."""
+    from nn.datasets import IMAGE_SETS
+
+    if samples is None or dataset not in IMAGE_SETS:
+        return None
+    return f"{dataset} is an image set of one size (--samples sizes a synthetic set)"
 
 
 def _misfit(model: Any, split: Any) -> str | None:
@@ -499,6 +518,11 @@ class _Parser(argparse.ArgumentParser):
         namespace, extra = self.parse_known_args(arguments)
         if extra:
             (command or self).error(f"unrecognized arguments: {' '.join(extra)}")
+        problem = _sizes_a_fixed_set(
+            getattr(namespace, "dataset", None), getattr(namespace, "samples", None)
+        )
+        if command is not None and problem is not None:
+            command.error(f"--samples {namespace.samples}: {problem}: leave --samples out")
         return namespace
 
     @property
