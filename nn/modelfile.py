@@ -52,6 +52,7 @@ import numpy as np
 
 from tracegrad.files import open_regular, write_atomically
 
+from . import checks
 from .init import INITIALISERS
 from .schema import (
     AnyJSON,
@@ -334,12 +335,23 @@ def write_model_file(
     """
     for name in arrays:
         _check_name(name, where)
+
+    def plain(value: Any) -> Any:  # numpy's numbers, a numpy user's counts and scores
+        if isinstance(value, (np.bool_, np.integer, np.floating)):
+            return value.item()
+        raise TypeError(
+            f"{where}: the metadata holds {checks.describe(value)}, which JSON has not: "
+            "use dicts with string keys, lists, strings, numbers, booleans and None"
+        )
+
     try:
-        text = json.dumps(dict(header), allow_nan=False)
-    except ValueError:
-        raise ValueError(
-            f"{where}: the metadata holds NaN or infinity, which JSON has not"
-        ) from None
+        text = json.dumps(dict(header), allow_nan=False, default=plain)
+    except ValueError as error:
+        if "Out of range float" in str(error):
+            raise ValueError(
+                f"{where}: the metadata holds NaN or infinity, which JSON has not"
+            ) from None
+        raise ValueError(f"{where}: the metadata cannot be written as JSON ({error})") from None
     try:
         (check or check_header)(json.loads(text))  # what a reader will see
     except SchemaError as error:

@@ -42,6 +42,7 @@ import numpy as np
 
 from autograd import Node, Value, depends_on
 from autograd.trace import tracing
+from tracegrad.words import counted
 
 from . import checks
 from .init import unfilled
@@ -58,7 +59,6 @@ from .modelfile import (
     write_model_file,
 )
 from .schema import SchemaError, shown
-from tracegrad.words import counted
 
 __all__ = [
     "FORMAT",
@@ -349,6 +349,7 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Put this module and every module inside it in training mode (or evaluation mode)."""
+        mode = checks.flag(mode, "train", "mode")  # train("False") would mean training
         for _, module in self.named_modules():
             module.training = mode
         return self
@@ -416,17 +417,33 @@ class Module:
         range (1e6 for float16) is an error too, never an infinity. The error names each
         entry at fault.
         """
+        if not isinstance(state, Mapping):
+            hint = (
+                ": write model.load_state_dict(other.state_dict())"
+                if isinstance(state, Module)
+                else ""
+            )
+            checks.wrong_type(
+                "load_state_dict", "state", "a mapping of names to arrays (a dict)", state, hint
+            )
+        strict = checks.flag(strict, "load_state_dict", "strict")
         parameters = dict(self.named_parameters())
-        arrays = {name: np.asarray(value) for name, value in state.items()}
+        arrays = {
+            name: checks.as_array(value, "load_state_dict", f"state[{shown(name)}]")
+            for name, value in state.items()
+        }
         problems = _mismatches(
             parameters, {name: (a.shape, a.dtype) for name, a in arrays.items()}, strict
         )
+        if not problems:
+            cast = {
+                name: _cast(arrays[name], p) for name, p in parameters.items() if name in arrays
+            }
+            problems = [f for f in (_overflow(n, arrays[n], cast[n]) for n in cast) if f]
         if problems:
-            raise ModelFileError("load_state_dict: " + "; ".join(problems))
-        cast = {name: _cast(arrays[name], p) for name, p in parameters.items() if name in arrays}
-        problems = [_overflow(name, arrays[name], cast[name]) for name in cast]
-        if any(problems):
-            raise ModelFileError("load_state_dict: " + "; ".join(filter(None, problems)))
+            raise ModelFileError(
+                "load_state_dict: the state does not fit the model: " + "; ".join(problems)
+            )
         for name, p in parameters.items():
             if name in cast:
                 _assign(p, cast[name])
@@ -435,10 +452,19 @@ class Module:
         """Write the weights (and the architecture, for the library's modules) to ``.npz``.
 
         The file is written atomically: a reader sees the old file or the new, never half.
-        ``metadata`` (JSON) is stored beside them; the keys that ``tracegrad train``
-        writes must hold what it writes (``modelfile.METADATA``). Tied parameters and
-        modules are saved once and recorded as tied.
+        ``metadata`` (JSON; numpy's numbers are taken as Python's) is stored beside them;
+        the keys that ``tracegrad train`` writes must hold what it writes
+        (``modelfile.METADATA``). Tied parameters and modules are saved once and recorded
+        as tied. A file that would not load back is refused, and nothing is written.
         """
+        checks.path(path, "save")
+        if metadata is not None and not isinstance(metadata, Mapping):
+            checks.wrong_type("save", "metadata", "a dict of JSON values", metadata)
+        if os.path.isdir(path):
+            raise IsADirectoryError(
+                f"save: {os.fspath(path)} is a folder; name a file (such as "
+                f"{os.path.join(path, 'model.npz')})"
+            )
         header: dict[str, Any] = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -457,6 +483,7 @@ class Module:
         dtypes, ties) before any is decompressed; on any problem the model is left
         unchanged.
         """
+        checks.path(path, "load")
         with ModelFile(path) as file:
             _load_into(self, file, all_or_nothing=True)
         return self

@@ -2,7 +2,8 @@
 
 The property, over every public function and class of ``nn`` (each name of
 ``nn.__all__`` that is one, and those of ``nn.optim``, ``nn.data``, ``nn.scalar``,
-``nn.functional``, ``nn.callbacks`` and ``nn.utils``),
+``nn.functional``, ``nn.callbacks`` and ``nn.utils``; and the methods of ``Module`` and
+``History`` that take arguments),
 every argument, and values of wrong types and out of range drawn by hypothesis: a call
 with one argument replaced by such a value either works or raises a ``TypeError`` or
 ``ValueError`` (or one of the library's own errors) whose message names the function
@@ -66,6 +67,21 @@ def _public() -> dict[str, Any]:
 
 
 PUBLIC = _public()
+#: The public methods of the library's classes that take arguments: checked as the
+#: functions are (on one model, one history).
+_HOLDER = nn.MLP(2, [3, 2], rng=0)
+_HISTORY = str(Path(_FOLDER.name) / "history.json")
+nn.History([{"loss": 1.0}]).save(_HISTORY)
+PUBLIC.update(
+    {
+        "nn.Module.train": _HOLDER.train,
+        "nn.Module.save": _HOLDER.save,
+        "nn.Module.load": _HOLDER.load,
+        "nn.Module.load_state_dict": _HOLDER.load_state_dict,
+        "nn.History.save": nn.History([{"loss": 1.0}]).save,
+        "nn.History.load": nn.History.load,
+    }
+)
 
 
 def _moons() -> tuple[np.ndarray, np.ndarray]:
@@ -291,6 +307,12 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "target": np.array([0, 1, 1]),
         "reduction": "mean",
     },
+    "nn.Module.train": lambda: {"mode": True},
+    "nn.Module.save": lambda: {"path": "model.npz", "metadata": {"notes": "a note"}},
+    "nn.Module.load": lambda: {"path": _SAVED},
+    "nn.Module.load_state_dict": lambda: {"state": _model().state_dict(), "strict": True},
+    "nn.History.save": lambda: {"path": "history.json"},
+    "nn.History.load": lambda: {"path": _HISTORY},
     "nn.functional.mse_loss": _functional_loss(np.ones((3, 1))),
     "nn.functional.l1_loss": _functional_loss(np.ones((3, 1))),
     "nn.functional.binary_cross_entropy_with_logits": _functional_loss(np.ones((3, 1))),
@@ -560,11 +582,33 @@ def test_a_drawn_wrong_value_is_a_clear_error(name: str, argument: str, value: A
         (lambda: nn.confusion_matrix(np.array([0, 2]), np.array([0, 1]), 2), ValueError,
          "confusion_matrix: num_classes is 2, but the labels or the output name class 2"),
         (lambda: nn.load(None), TypeError, "load: path must be a path"),  # type: ignore[arg-type]
+        (lambda: _model().load_state_dict(_model()), TypeError,  # type: ignore[arg-type]
+         r"load_state_dict: state must be a mapping .* got the module MLP: write "
+         r"model.load_state_dict\(other.state_dict\(\)\)"),
+        (lambda: _model().load_state_dict(_model().state_dict(), strict="no"), TypeError,  # type: ignore[arg-type]
+         "load_state_dict: strict must be True or False, got the string 'no'"),
+        (lambda: _model().train("False"), TypeError,  # type: ignore[arg-type]
+         "train: mode must be True or False, got the string 'False'"),
+        (lambda: _model().save(""), ValueError, "save: path is empty"),
+        (lambda: _model().save("m.npz", metadata="notes"), TypeError,  # type: ignore[arg-type]
+         "save: metadata must be a dict of JSON values, got the string 'notes'"),
+        (lambda: _model().save("m.npz", metadata={"big": 10**5000}), ValueError,
+         r"save: the metadata cannot be written as JSON \(Exceeds the limit"),
+        (lambda: _model().save("m.npz", metadata={"seen": {1, 2}}), TypeError,
+         "save: the metadata holds a set, which JSON has not"),
+        (lambda: nn.History.load(_SAVED), ValueError,
+         "History.load: path .* holds no history written by History.save"),
     ],
 )  # fmt: skip
 def test_the_issues_mistakes(call: Callable[[], Any], kind: type, message: str) -> None:
     with pytest.raises(kind, match=message):
         call()
+
+
+def test_metadata_takes_numpys_numbers_as_pythons(tmp_path: Path) -> None:
+    metadata = {"epochs": np.int64(3), "score": np.float32(0.5), "best": np.bool_(True)}
+    _model().save(tmp_path / "m.npz", metadata=metadata)
+    assert nn.load_metadata(tmp_path / "m.npz") == {"epochs": 3, "score": 0.5, "best": True}
 
 
 def test_batches_checks_when_called_not_when_read() -> None:

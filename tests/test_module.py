@@ -568,7 +568,8 @@ def test_a_value_beyond_a_float_parameters_range_is_refused_never_infinite(
         name = np.dtype(given_dtype).name
         with pytest.raises(
             nn.ModelFileError,
-            match=rf"^load_state_dict: w holds {name} values .*{np.dtype(wanted).name}'s largest",
+            match=rf"^load_state_dict: the state does not fit the model: w holds {name} "
+            rf"values .*{np.dtype(wanted).name}'s largest",
         ):
             model.load_state_dict({"w": given})
         assert not np.any(model.w.data)  # type: ignore[attr-defined]
@@ -583,9 +584,10 @@ def test_load_state_dict_refuses_an_overflow_to_infinity() -> None:
     with pytest.raises(nn.ModelFileError) as caught:
         model.load_state_dict({"weight": np.full((2, 3), 1e6), "bias": np.array([1.0, 7e4])})
     assert str(caught.value) == (
-        "load_state_dict: weight holds float64 values up to 1e+06 in size, beyond float16's "
-        "largest, 65504 (6 values would become infinite); bias holds float64 values up to "
-        "70000 in size, beyond float16's largest, 65504 (1 value would become infinite)"
+        "load_state_dict: the state does not fit the model: weight holds float64 values up "
+        "to 1e+06 in size, beyond float16's largest, 65504 (6 values would become "
+        "infinite); bias holds float64 values up to 70000 in size, beyond float16's "
+        "largest, 65504 (1 value would become infinite)"
     )
     assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
 
