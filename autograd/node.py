@@ -280,6 +280,14 @@ class Node:
                 )
 
 
+def flag(value: Any, what: str, name: str) -> bool:
+    """``value`` as a bool if it is one: a string such as "no" would be true, so any
+    other kind is refused, naming the call ``what`` and the argument ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what}: {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_flag(value: Any, what: str) -> None:
     """Refuse a ``requires_grad`` that is not True or False (0 and 1 pass, as in Python)."""
     if isinstance(value, (bool, np.bool_)) or (type(value) is int and value in (0, 1)):
