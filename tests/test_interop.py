@@ -278,3 +278,22 @@ def test_from_torch_refuses_a_dtype_no_layer_computes_in() -> None:
     mixed.bias.data = mixed.bias.data.double()
     with pytest.raises(TypeError, match="weight is float32 but its bias float64"):
         nn.from_torch(mixed)
+
+
+def test_a_write_through_pytorch_over_a_tensors_data_is_not_seen_as_documented() -> None:
+    """The limit docs/guarantees.md states: PyTorch shares the memory of ``.numpy()`` and
+    ignores numpy's read-only flag, so its in-place write changes the tensor and the
+    engine cannot see it. If this test fails, the engine sees it now: update the page."""
+    import warnings
+
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    loss = (x * x).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "The given NumPy array is not writable"
+        torch.from_numpy(x.numpy()).add_(1.0)
+    loss.backward()  # no DataChangedError: the write went unseen
+    np.testing.assert_array_equal(x.data, [2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(x.grad, [4.0, 6.0, 8.0])  # 2x of the new data, not the forward's
+    copied = Tensor(np.array([1.0, 2.0]))
+    torch.tensor(copied.numpy()).add_(1.0)  # a copy, as the page advises: nothing changes
+    np.testing.assert_array_equal(copied.data, [1.0, 2.0])
