@@ -159,6 +159,16 @@ class Node:
         memo[id(self)] = out
         return out
 
+    def __getstate__(self) -> Any:
+        """What pickle keeps of a leaf; a node inside a graph is refused, as it is copied
+        (its graph holds the op's code, which no file should carry)."""
+        if self._first is not None:
+            raise TypeError(
+                f"pickle of a {type(self).__name__} inside a graph: only a leaf (a value you "
+                "made) is pickled; pickle .detach() for its data"
+            )
+        return super().__getstate__()
+
     # -- gradients ---------------------------------------------------------------------
 
     def zero_grad(self) -> None:

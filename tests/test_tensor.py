@@ -904,3 +904,15 @@ def test_linear_takes_an_array_as_the_other_ops_do() -> None:
     x = np.ones((4, 3))
     out = autograd.linear(x, _t)
     np.testing.assert_array_equal(out.data, x @ _t.data.T)
+
+
+def test_a_leaf_pickles_and_a_node_inside_a_graph_is_refused_by_name() -> None:
+    import pickle
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    back = pickle.loads(pickle.dumps(x))
+    np.testing.assert_array_equal(back.data, x.data)
+    assert back.requires_grad
+    for node in (x.tanh(), Value(1.0) * 2):
+        with pytest.raises(TypeError, match=r"pickle of a .* inside a graph: .*detach"):
+            pickle.dumps(node)
