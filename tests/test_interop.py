@@ -274,6 +274,8 @@ def test_from_torch_keeps_each_layers_dtype(dtype: torch.dtype) -> None:
 def test_from_torch_refuses_a_dtype_no_layer_computes_in() -> None:
     with pytest.raises(TypeError, match=r"^from_torch: Linear's weight is bfloat16; .*\.float\(\)"):
         nn.from_torch(torch.nn.Linear(3, 2).to(torch.bfloat16))
+    with pytest.raises(TypeError, match="from_torch: Linear's weight is on PyTorch's meta device"):
+        nn.from_torch(torch.nn.Linear(3, 2, device="meta"))
     mixed = torch.nn.Linear(3, 2)
     mixed.bias.data = mixed.bias.data.double()
     with pytest.raises(TypeError, match="weight is float32 but its bias float64"):

@@ -147,6 +147,11 @@ def _from_torch(torch: Any, module: Any, made: dict[int, Any]) -> Module:
 def _dtype_from_torch(parameter: Any, where: str) -> str:
     """The dtype of a torch parameter, one a tracegrad layer computes in; else a TypeError
     (bfloat16 has no numpy dtype, and a cast would change the model without a word)."""
+    if parameter.is_meta:  # a model laid out without memory (device="meta")
+        raise TypeError(
+            f"from_torch: {where} is on PyTorch's meta device, which holds no values: "
+            "load or initialise the module's weights first (module.to_empty(device='cpu'))"
+        )
     name = str(parameter.dtype).removeprefix("torch.")
     if name not in DTYPES:
         raise TypeError(
