@@ -608,8 +608,9 @@ def compile(function: F) -> F:
     function returns: its nodes as nodes of the graph, whose backward is compiled too.
     ``compiled.source`` is the generated code.
     """
-    if not callable(function):
-        raise TypeError(f"compile: expected a function, got {type(function).__name__}")
+    if not callable(function) or isinstance(function, type):
+        what = f"the class {function.__name__}" if isinstance(function, type) else None
+        raise TypeError(f"compile: expected a function, got {what or type(function).__name__}")
     return CompiledFunction(function)  # type: ignore[return-value]
 
 

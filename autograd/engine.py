@@ -26,7 +26,7 @@ from tracegrad.words import counted
 
 from . import mode
 from .broadcast import sum_to_shape
-from .node import Node
+from .node import Node, flag
 from .rules import Rule
 from .versions import DataChangedError, clock, existing_storage
 
@@ -315,6 +315,8 @@ def grad(
     gradients). An input that no output depends on raises ValueError, or gives None when
     ``allow_unused=True``.
     """
+    create_graph = flag(create_graph, "grad", "create_graph")
+    allow_unused = flag(allow_unused, "grad", "allow_unused")  # "no" would allow
     output_list = _as_node_list(outputs, "outputs")
     input_list = _as_node_list(inputs, "inputs")
     if not output_list or not input_list:
@@ -367,6 +369,7 @@ def backward(root: Node, grad_output: Any = None, *, create_graph: bool = False)
     """Back-propagate from ``root`` and store gradients on the nodes (see ``Node.backward``)."""
     if not isinstance(root, Node):
         raise TypeError(f"backward: expected a node, got {type(root).__name__}")
+    create_graph = flag(create_graph, "backward", "create_graph")
     if not root.requires_grad:
         raise ValueError(
             "backward: this node does not require grad (it depends on no input that does, "

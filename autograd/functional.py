@@ -20,7 +20,11 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x·Wᵀ + b as one op, for x of shape (..., in), W of (out, in) and b of (out,)."""
+    """x·Wᵀ + b as one op, for x of shape (..., in), W of (out, in) and b of (out,).
+
+    Each may be a Tensor or an array (a constant, copied), as the other ops take them."""
+    x, weight = _as_tensor(x, "linear"), _as_tensor(weight, "linear")
+    bias = None if bias is None else _as_tensor(bias, "linear")
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:

@@ -44,6 +44,17 @@ def _flat(data: Any) -> np.ndarray:
     return np.array(data, dtype=np.float64).reshape(-1)
 
 
+def _tolerance(value: Any, name: str, positive: bool = False) -> float:
+    """A step or a tolerance of gradcheck: a finite real number, above 0 or not below."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"gradcheck: {name} must be a real number, got {value!r}")
+    number = float(value)
+    if not np.isfinite(number) or number < 0 or (positive and number == 0):
+        wanted = "positive" if positive else "at least 0"
+        raise ValueError(f"gradcheck: {name} must be {wanted} (and finite), got {value!r}")
+    return number
+
+
 def _checked_inputs(inputs: Sequence[Node]) -> list[Node]:
     inputs = list(inputs)
     if not inputs:
@@ -134,6 +145,10 @@ def gradcheck(
     require grad. A mismatch raises ``GradcheckError`` naming the input, the elements,
     and the analytic and numeric values.
     """
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be a function, got {type(fn).__name__}")
+    eps = _tolerance(eps, "eps", positive=True)  # eps=-1 would difference backwards
+    atol, rtol = _tolerance(atol, "atol"), _tolerance(rtol, "rtol")
     inputs = _checked_inputs(inputs)
     analytic = _analytic_jacobians(fn, inputs)
     numeric = _numeric_jacobians(fn, inputs, eps)

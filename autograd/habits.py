@@ -297,6 +297,9 @@ class TensorHabits:
         """Set whether this leaf requires grad, in place; returns the tensor (PyTorch's)."""
         if not self.is_leaf:
             raise ValueError("requires_grad_: only a leaf's flag can be set (use detach())")
+        from .node import check_flag
+
+        check_flag(requires_grad, "requires_grad_")
         if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(f"requires_grad_: only floating-point tensors, not {self._data.dtype}")
         object.__setattr__(self, "requires_grad", bool(requires_grad))  # Node's slot

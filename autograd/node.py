@@ -159,6 +159,16 @@ class Node:
         memo[id(self)] = out
         return out
 
+    def __getstate__(self) -> Any:
+        """What pickle keeps of a leaf; a node inside a graph is refused, as it is copied
+        (its graph holds the op's code, which no file should carry)."""
+        if self._first is not None:
+            raise TypeError(
+                f"pickle of a {type(self).__name__} inside a graph: only a leaf (a value you "
+                "made) is pickled; pickle .detach() for its data"
+            )
+        return super().__getstate__()
+
     # -- gradients ---------------------------------------------------------------------
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -285,6 +295,14 @@ class Node:
                 raise TypeError(
                     f"{what}: cannot mix {cls.__name__} and {type(node).__name__} in one call"
                 )
+
+
+def flag(value: Any, what: str, name: str) -> bool:
+    """``value`` as a bool if it is one: a string such as "no" would be true, so any
+    other kind is refused, naming the call ``what`` and the argument ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what}: {name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_flag(value: Any, what: str) -> None:

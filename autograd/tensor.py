@@ -12,6 +12,7 @@ constants, cast to the tensor's dtype. Every primitive's derivative lives in ``r
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -62,14 +63,29 @@ def _copy(x: Any, dtype: Any = None) -> Any:
     return np.array(x, dtype=dtype)
 
 
-def _shape_tuple(sizes: tuple[Any, ...], op: str) -> tuple[int, ...]:
-    """A shape given as ``(2, 3)`` or as ``((2, 3),)`` (the two ways numpy users write it)."""
-    if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
-        sizes = tuple(sizes[0])
-    try:
-        return tuple(int(size) for size in sizes)
-    except TypeError:
-        raise TypeError(f"{op}: a shape is ints, got {sizes!r}") from None
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _shape_tuple(sizes: tuple[Any, ...], op: str, infer: bool = False) -> tuple[int, ...]:
+    """A shape given as ``(2, 3)`` or as ``((2, 3),)`` (the two ways numpy users write it):
+    ints (a float, a string or a bool would be coerced or fail deep in numpy), none
+    negative but one −1 where the size is inferred (``infer``: reshape)."""
+    if len(sizes) == 1 and not _is_int(sizes[0]) and not isinstance(sizes[0], (str, bytes)):
+        with contextlib.suppress(TypeError):  # a tuple, a list, an array of sizes
+            sizes = tuple(sizes[0])
+    if not all(_is_int(size) for size in sizes):
+        shown = sizes[0] if len(sizes) == 1 else sizes
+        raise TypeError(f"{op}: a shape is ints, got {shown!r}")
+    if any(size < (-1 if infer else 0) for size in sizes):
+        raise ValueError(f"{op}: a size cannot be negative, got {tuple(sizes)}")
+    return tuple(int(size) for size in sizes)
+
+
+def _keepdims(keepdims: Any, op: str) -> bool:
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"{op}: keepdims must be True or False, got {keepdims!r}")
+    return bool(keepdims)
 
 
 def _axes(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
@@ -80,10 +96,10 @@ def _axes(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
     """
     if axis is None:
         return tuple(range(ndim))
-    requested = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    requested = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
     axes = []
     for a in requested:
-        if not isinstance(a, (int, np.integer)):
+        if not _is_int(a):
             raise TypeError(f"{op}: an axis is an int, got {type(a).__name__}")
         if not -max(ndim, 1) <= a < max(ndim, 1):
             raise AxisError(
@@ -135,6 +151,17 @@ class Tensor(TensorHabits, Differentiable):
             raise TypeError(
                 f"Tensor: got a {type(data).__name__}; use its .data, or .detach() for a copy"
             )
+        if data is None:  # numpy would make a NaN of it
+            raise TypeError("Tensor: data is None; give numbers (Tensor.zeros(n) for zeros)")
+        if isinstance(data, (complex, np.complexfloating)) or (
+            isinstance(data, np.ndarray) and data.dtype.kind == "c"
+        ):  # a cast to float would drop the imaginary parts without a word
+            raise TypeError(
+                "Tensor: complex numbers, which tracegrad does not compute with: pass the "
+                "real parts (x.real) or the magnitudes (abs(x))"
+            )
+        if not isinstance(label, str):
+            raise TypeError(f"Tensor: label must be a string, got {label!r}")
         try:
             array = _copy(data, DEFAULT_DTYPE if dtype is None else dtype)
         except (TypeError, ValueError) as error:
@@ -142,6 +169,10 @@ class Tensor(TensorHabits, Differentiable):
                 f"Tensor: cannot make an array of {type(data).__name__}: {error}"
             ) from None
         check_flag(requires_grad, "Tensor")
+        if array.dtype.kind == "c":
+            raise TypeError(
+                f"Tensor: dtype {array.dtype} is complex, which tracegrad does not compute with"
+            )
         if requires_grad and not np.issubdtype(array.dtype, np.floating):
             raise TypeError(
                 f"Tensor: only floating-point tensors can require grad, not {array.dtype}"
@@ -385,6 +416,14 @@ class Tensor(TensorHabits, Differentiable):
         requires_grad: bool = False,
     ) -> Tensor:
         """Evenly spaced values in [start, stop), like ``numpy.arange``."""
+        for name, value in (("start", start), ("stop", stop), ("step", step)):
+            if value is not None and (
+                isinstance(value, (bool, np.bool_))
+                or not isinstance(value, (int, float, np.number))
+            ):
+                raise TypeError(f"arange: {name} must be a number, got {value!r}")
+        if step == 0:
+            raise ValueError("arange: step must not be 0")
         data = np.arange(start, stop, step) if stop is not None else np.arange(start)
         return Tensor(data, requires_grad, dtype)
 
@@ -393,7 +432,8 @@ class Tensor(TensorHabits, Differentiable):
         n: int, m: int | None = None, *, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False
     ) -> Tensor:
         """The n × m identity matrix (m = n by default)."""
-        return Tensor(np.eye(n, m, dtype=dtype), requires_grad, dtype)
+        size = _shape_tuple((n,) if m is None else (n, m), "eye")
+        return Tensor(np.eye(*size, dtype=dtype), requires_grad, dtype)
 
     # -- operands ----------------------------------------------------------------------
 
@@ -673,6 +713,7 @@ class Tensor(TensorHabits, Differentiable):
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Σ over ``axis`` (an int, a tuple, or None for every axis)."""
         axes = _axes(axis, self.ndim, "sum")
+        keepdims = _keepdims(keepdims, "sum")
         data = self._data.sum(axis=axes, keepdims=keepdims)
         return _make(data, (self,), rules.sum_, (_kept_shape(self.shape, axes), self.shape))
 
@@ -680,6 +721,7 @@ class Tensor(TensorHabits, Differentiable):
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The mean over ``axis``: the sum divided by the number of elements summed."""
         axes = _axes(axis, self.ndim, "mean")
+        keepdims = _keepdims(keepdims, "mean")
         count = int(np.prod([self.shape[a] for a in axes]))
         if count == 0:
             raise ValueError(f"mean: no elements along axis {axis} of shape {self.shape}")
@@ -689,6 +731,11 @@ class Tensor(TensorHabits, Differentiable):
     def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Σ (x − mean)² / (n − ddof): numpy's variance (ddof=1 for PyTorch's unbiased)."""
         axes = _axes(axis, self.ndim, "var")
+        keepdims = _keepdims(keepdims, "var")
+        if not _is_int(ddof):  # numpy takes a float; no variance divides by n − 2.5
+            raise TypeError(f"var: ddof must be an int, got {ddof!r}")
+        if ddof < 0:
+            raise ValueError(f"var: ddof must be 0 or more, got {ddof}")
         count = int(np.prod([self.shape[a] for a in axes]))
         if count - ddof <= 0:
             raise ValueError(
@@ -710,6 +757,7 @@ class Tensor(TensorHabits, Differentiable):
 
     def _extremum(self, axis: Axis, keepdims: bool, op: Rule, reduce: Any) -> Tensor:
         axes = _axes(axis, self.ndim, op.name)
+        keepdims = _keepdims(keepdims, op.name)
         empty = [a for a in axes if self.shape[a] == 0]  # a 0-d tensor is never empty
         if empty:
             raise ValueError(
@@ -771,7 +819,7 @@ class Tensor(TensorHabits, Differentiable):
 
     def reshape(self, *shape: Shape) -> Tensor:
         """The same elements in another shape (one size may be −1)."""
-        target = _shape_tuple(shape, "reshape")
+        target = _shape_tuple(shape, "reshape", infer=True)
         try:
             data = self._data.reshape(target)
         except ValueError:

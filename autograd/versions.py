@@ -89,6 +89,9 @@ class Storage:
 # any way, finds the same record.
 
 _records: dict[int, tuple[Any, Storage]] = {}
+#: Guards making a record. ``_forget`` does not take it: making a record allocates, an
+#: allocation may start a garbage collection, and a recorded array that frees has its
+#: record forgotten right then, on the thread that holds this lock.
 _records_lock = threading.Lock()
 
 

@@ -313,6 +313,7 @@ def write_checkpoint(
         header,
         arrays,
         check=HEADER.check,
+        reader=CheckpointFile,
         where="fit: checkpoint",
         compress=False,
     )

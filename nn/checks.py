@@ -306,6 +306,8 @@ def path(value: Any, where: str, name: str = "path") -> str | os.PathLike[str]:
         wrong_type(where, name, "a path (a string or a pathlib.Path)", value)
     if not os.fspath(value):
         raise ValueError(f"{where}: {name} is empty")
+    if "\0" in os.fspath(value):
+        raise ValueError(f"{where}: {name} holds a NUL character, which no file's name can")
     return value
 
 

@@ -16,30 +16,58 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
-from tracegrad.rng import Seed, as_generator
+from tracegrad.rng import Seed
+
+from . import checks
 
 INITIALISERS = ("kaiming", "xavier")
 
 
 def kaiming_uniform(
-    shape: tuple[int, int], rng: Seed = None, dtype: type = np.float32
+    shape: tuple[int, int], rng: Seed = None, dtype: Any = np.float32
 ) -> np.ndarray:
     """U(−√(6/fan_in), √(6/fan_in)) for a weight of shape (fan_out, fan_in)."""
-    fan_in = shape[1]
+    fan_out, fan_in = _weight_shape(shape, "kaiming_uniform")
     bound = np.sqrt(6.0 / fan_in)
-    return as_generator(rng).uniform(-bound, bound, shape).astype(dtype)
+    generator = checks.generator(rng, "kaiming_uniform")
+    return generator.uniform(-bound, bound, (fan_out, fan_in)).astype(
+        _float(dtype, "kaiming_uniform")
+    )
 
 
-def xavier_uniform(
-    shape: tuple[int, int], rng: Seed = None, dtype: type = np.float32
-) -> np.ndarray:
+def xavier_uniform(shape: tuple[int, int], rng: Seed = None, dtype: Any = np.float32) -> np.ndarray:
     """U(−√(6/(fan_in + fan_out)), +√(6/(fan_in + fan_out))) for shape (fan_out, fan_in)."""
-    fan_out, fan_in = shape
+    fan_out, fan_in = _weight_shape(shape, "xavier_uniform")
     bound = np.sqrt(6.0 / (fan_in + fan_out))
-    return as_generator(rng).uniform(-bound, bound, shape).astype(dtype)
+    generator = checks.generator(rng, "xavier_uniform")
+    return generator.uniform(-bound, bound, (fan_out, fan_in)).astype(
+        _float(dtype, "xavier_uniform")
+    )
+
+
+def _weight_shape(shape: object, where: str) -> tuple[int, int]:
+    """A weight's shape: (fan_out, fan_in), two positive sizes (a fan of 0 divides by 0)."""
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        checks.wrong_type(where, "shape", "a weight's shape (fan_out, fan_in)", shape)
+    sizes = checks.shape(shape, where, "shape")
+    return sizes[0], sizes[1]
+
+
+def _float(dtype: object, where: str) -> np.dtype[Any]:
+    """A floating-point dtype to draw weights in."""
+    chosen = None
+    if isinstance(dtype, (type, np.dtype, str)):
+        try:
+            chosen = np.dtype(dtype)
+        except TypeError:
+            chosen = None
+    if chosen is None or chosen.kind != "f":
+        checks.wrong_type(where, "dtype", "a float dtype such as np.float32", dtype)
+    return chosen
 
 
 _unfilled: contextvars.ContextVar[bool] = contextvars.ContextVar("unfilled", default=False)
@@ -56,11 +84,13 @@ def unfilled() -> Iterator[None]:
 
 
 def initialise(
-    name: str, shape: tuple[int, int], rng: Seed = None, dtype: type = np.float32
+    name: str, shape: tuple[int, int], rng: Seed = None, dtype: Any = np.float32
 ) -> np.ndarray:
     """The initialiser called ``name`` ("kaiming" or "xavier") applied to ``shape``."""
-    if name not in INITIALISERS:
-        raise ValueError(f"unknown initialiser {name!r}; choose one of {INITIALISERS}")
+    checks.choice(name, INITIALISERS, "initialise", "name")
+    shape = _weight_shape(shape, "initialise")
+    dtype = _float(dtype, "initialise")
+    rng = checks.generator(rng, "initialise")
     if _unfilled.get():
         return np.zeros(shape, dtype)
     if name == "kaiming":

@@ -19,7 +19,7 @@ from tracegrad.rng import Seed
 
 from . import checks
 from .init import INITIALISERS, initialise
-from .modelfile import MODULE_BYTES, TENSOR_BYTES
+from .modelfile import DTYPES, MODULE_BYTES, TENSOR_BYTES
 from .module import Module, _depends_on_state, architecture_kind, build, positive_size
 
 
@@ -116,8 +116,9 @@ class Linear(TensorModule):
 
 
 def float_dtype(dtype: Any, where: str) -> np.dtype[Any]:
-    """A floating-point dtype: a type such as np.float32 or float, an ``np.dtype``, or
-    its name ("float32", as a model file records it)."""
+    """A floating-point dtype that a model file holds (``modelfile.DTYPES``): a type such
+    as np.float32 or float, an ``np.dtype``, or its name ("float32", as a file records
+    it). A wider float (float128) would build and train, then fail to save."""
     chosen = None
     if isinstance(dtype, (type, np.dtype, str)):
         try:
@@ -126,6 +127,11 @@ def float_dtype(dtype: Any, where: str) -> np.dtype[Any]:
             chosen = None
     if chosen is None or chosen.kind != "f":
         checks.wrong_type(where, "dtype", "a float dtype such as np.float32", dtype)
+    if chosen.name not in DTYPES:
+        raise ValueError(
+            f"{where}: dtype must be one of {', '.join(DTYPES)} (what a model file holds), "
+            f"got {chosen.name}"
+        )
     return chosen
 
 

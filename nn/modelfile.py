@@ -68,6 +68,7 @@ from .schema import (
     SchemaError,
     Tagged,
     Text,
+    shown,
 )
 
 FORMAT = "tracegrad-model"
@@ -132,6 +133,8 @@ MAX_SAMPLES = 10_000_000
 COUNT = Integer(1, 2**63 - 1)
 #: The longest dotted name a tie may give.
 MAX_NAME = 1000
+#: The most bytes of UTF-8 a zip entry's name may take (a 16-bit length field).
+_MAX_ENTRY_NAME = 0xFFFF
 
 
 def _activations() -> list[str]:
@@ -338,12 +341,8 @@ def _not_json(value: Any, path: str, depth: int = 0) -> str | None:
             if found is not None:
                 return found
         return None
-    if isinstance(value, np.generic):
-        number = value.item()
-        return (
-            f"{path} is numpy's {type(value).__name__} {number!r}, which JSON cannot hold: "
-            f"pass {type(number).__name__}(...) of it"
-        )
+    if isinstance(value, (np.bool_, np.integer, np.floating)):
+        return None  # written as the Python number it holds
     return f"{path} is {checks.describe(value)}, which JSON cannot hold"
 
 
@@ -353,18 +352,24 @@ def write_model_file(
     arrays: Mapping[str, np.ndarray],
     *,
     check: Any = None,
+    reader: type[ModelFile] | None = None,
     where: str = "save",
     compress: bool = True,
 ) -> None:
     """Write ``arrays`` and the JSON ``header`` to ``path``, atomically.
 
-    The header must pass ``check`` (``check_header`` by default: a file that this module
-    would refuse to read is never written); NaN and infinity are refused, as JSON has no
-    such numbers. ``compress=False`` stores the arrays as they are (a checkpoint, written
-    each epoch, gains little from compressing noisy floats and would pay for it).
+    A file that would not read back is never written, and nothing is written then (an
+    existing file stays as it was): the header must pass ``check`` (``check_header`` by
+    default), each name must be one a zip entry keeps as it is, and the archive, built
+    in memory, is then read back by ``reader`` (``ModelFile`` by default) with the
+    reader's every rule, its memory limit aside (its size, the header's, the arrays'
+    dtypes, the number of entries) before it replaces ``path``. NaN and infinity are
+    refused, as JSON has no such numbers. ``compress=False`` stores the arrays as they
+    are (a checkpoint, written each epoch, gains little from compressing noisy floats
+    and would pay for it).
     """
-    if HEADER_NAME in arrays:
-        raise ValueError(f"{where}: no parameter may be called {HEADER_NAME!r}")
+    for name in arrays:
+        _check_name(name, where)
     problem = _not_json(header.get("metadata", {}), "metadata")
     if problem is not None:
         raise TypeError(
@@ -372,12 +377,23 @@ def write_model_file(
             "True/False/None, lists and dicts with text keys (an optimiser's state and "
             "other arrays go in a checkpoint: fit(checkpoint=...))"
         )
+
+    def plain(value: Any) -> Any:  # numpy's numbers, a numpy user's counts and scores
+        if isinstance(value, (np.bool_, np.integer, np.floating)):
+            return value.item()
+        raise TypeError(
+            f"{where}: the metadata holds {checks.describe(value)}, which JSON has not: "
+            "use dicts with string keys, lists, strings, numbers, booleans and None"
+        )
+
     try:
-        text = json.dumps(dict(header), allow_nan=False)
-    except ValueError:
-        raise ValueError(
-            f"{where}: the metadata holds NaN or infinity, which JSON has not"
-        ) from None
+        text = json.dumps(dict(header), allow_nan=False, default=plain)
+    except ValueError as error:
+        if "Out of range float" in str(error):
+            raise ValueError(
+                f"{where}: the metadata holds NaN or infinity, which JSON has not"
+            ) from None
+        raise ValueError(f"{where}: the metadata cannot be written as JSON ({error})") from None
     try:
         (check or check_header)(json.loads(text))  # what a reader will see
     except SchemaError as error:
@@ -387,7 +403,51 @@ def write_model_file(
     buffer = io.BytesIO()
     save = np.savez_compressed if compress else np.savez
     save(buffer, **contents)  # type: ignore[arg-type]
-    write_atomically(path, buffer.getvalue())
+    content = buffer.getvalue()
+    _check_reads_back(content, arrays, reader or ModelFile, where)
+    write_atomically(path, content)
+
+
+def _check_name(name: str, where: str) -> None:
+    """Refuse an array name that the file would not keep as it is: zipfile cuts a name
+    at a NUL, a zip entry's name takes at most 65,535 bytes of UTF-8, and a lone
+    surrogate has no UTF-8 at all."""
+    if name == HEADER_NAME:
+        raise ValueError(f"{where}: no parameter may be called {HEADER_NAME!r}")
+    if "\0" in name:
+        raise ValueError(
+            f"{where}: the name {shown(name)} holds a NUL character, where a zip archive "
+            "would cut it: rename the attribute or the dict's key"
+        )
+    try:
+        size = len(f"{name}.npy".encode())
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"{where}: the name {shown(name)} is no valid Unicode (a lone surrogate), which "
+            "a file cannot name: rename the attribute or the dict's key"
+        ) from None
+    if size > _MAX_ENTRY_NAME:
+        raise ValueError(
+            f"{where}: the name {shown(name)} takes {size} bytes as a file's entry, more than "
+            f"the {_MAX_ENTRY_NAME} a zip archive allows: rename the attribute or the dict's key"
+        )
+
+
+def _check_reads_back(
+    content: bytes, arrays: Mapping[str, np.ndarray], reader: type[ModelFile], where: str
+) -> None:
+    """Read ``content`` back as ``reader`` reads a file (memory aside): refuse what it
+    refuses, and arrays it would find under other names."""
+    label = "the file"
+    try:
+        with reader(label, sys.maxsize, content=content) as file:
+            found = set(file.entries)
+    except ModelFileError as error:
+        problem = str(error).removeprefix(f"{reader.WHERE}: {label}: ")
+        raise ValueError(f"{where}: the file would not load back: {problem}") from None
+    if found != set(arrays):
+        lost = sorted(set(arrays) - found)
+        raise ValueError(f"{where}: the file would not hold the arrays {lost} under their names")
 
 
 class ModelFile:
@@ -412,18 +472,29 @@ class ModelFile:
         """The header checked through its schema; SchemaError if it fails."""
         return check_header(header)
 
-    def __init__(self, path: str | os.PathLike[str], max_bytes: int = MAX_MODEL_BYTES) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        max_bytes: int = MAX_MODEL_BYTES,
+        *,
+        content: bytes | None = None,
+    ) -> None:
+        """Open ``path`` (or read ``content``, a file not written yet, which ``path``
+        names in messages)."""
         self.path = os.fspath(path)
         self.max_bytes = max_bytes
         self.overhead_bytes = FIXED_LOAD_BYTES
         try:
-            handle = self._handle = open_regular(self.path)  # closed in close()
+            handle: IO[bytes] = (
+                io.BytesIO(content) if content is not None else open_regular(self.path)
+            )
         except FileNotFoundError:
             raise FileNotFoundError(
                 errno.ENOENT, f"{self.WHERE}: no such file{self.MISSING}", self.path
             ) from None
         except OSError as error:  # a folder, a FIFO, a device, a file we may not read
             raise self.error(f"it cannot be read ({error.strerror or error})") from None
+        self._handle = handle  # closed in close()
         try:
             self._check_directory(handle)
             self._zip = zipfile.ZipFile(handle)

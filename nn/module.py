@@ -14,10 +14,14 @@ inside sub-modules and inside lists, tuples and dicts of either, each with a dot
 - two members whose dotted names come out the same (a dict's keys ``1`` and ``"1"``)
   are an error, never a weight silently dropped.
 
-Assigning over a parameter anything but a parameter (a Tensor computed by an op, one
-that does not require grad, an array, a number) is a ``TypeError``: it would silently
-stop the optimiser training it and drop it from the state. Write into its data
-instead, or assign a new leaf that requires grad (or ``None``), as in PyTorch.
+One rule guards what an assignment may drop (``Module.__setattr__``): state may be
+replaced only by state of the same standing, or removed with ``None``. Assigning over a
+parameter anything but a parameter or a structure of them (a Tensor computed by an op,
+one that does not require grad, an array, a number, a list of numbers), or over a
+buffer anything but a leaf, is a ``TypeError``: it would silently stop the optimiser
+training it and drop it from the state. Write into its data instead, or assign a new
+leaf (or ``None``), as in PyTorch. And a module or a parameter held where the search
+does not look (in a set, a deque, an object of another class) is refused when assigned.
 
 A model saves to ``.npz``: one array per parameter under its dotted name, and the
 architecture as JSON for the library's own modules, so that ``nn.load`` rebuilds the
@@ -26,8 +30,11 @@ model with no code from the user. Files are written atomically and read without 
 
 from __future__ import annotations
 
+import collections
+import gc
 import itertools
 import os
+import types
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -35,6 +42,7 @@ import numpy as np
 
 from autograd import Node, Value, depends_on
 from autograd.trace import tracing
+from tracegrad.words import counted
 
 from . import checks
 from .init import unfilled
@@ -79,14 +87,153 @@ def _is_parameter(value: Any) -> bool:
     return isinstance(value, Node) and value.is_leaf and value.requires_grad
 
 
-def _what(value: Any) -> str:
-    """How an assigned value is described in the error that refuses it."""
+def _standing(value: Any, private: bool) -> int:
+    """What ``state_dict()`` keeps of ``value`` held under a public or a ``private`` name:
+    2 if it is or holds (in lists, tuples, dicts) a parameter or a module, what is
+    trained or a structure of layers; 1 if it holds other leaves only (frozen
+    parameters, buffers), which are state under a public name; 0 if it holds none."""
+    standing = 0
+    for _, member, _, _ in _members(value, "", None, None):
+        if isinstance(member, Module) or _is_parameter(member):
+            return 2
+        if isinstance(member, Node) and member.is_leaf and not private:
+            standing = 1
+    return standing
+
+
+def _what(value: Any, wanted: int) -> str:
+    """How an assigned value is described in the error that refuses it; ``wanted``, the
+    standing it lacks, says what a container of it should have held."""
     if isinstance(value, Node):
         kind = type(value).__name__
         if not value.is_leaf:
             return f"a {kind} computed by an op ({value.op or 'an op'}), not a leaf"
         return f"a {kind} that does not require grad"
-    return f"a {type(value).__name__}"
+    if isinstance(value, (list, tuple, dict)):
+        held = "module or parameter" if wanted == 2 else "leaf"
+        return f"{checks.describe(value)} (holding no {held})"
+    return checks.describe(value)
+
+
+def _dropped(owner: str, old: Any, value: Any, standing: int) -> TypeError:
+    """The error for an assignment of ``value`` over ``owner`` (``Class.attribute``), whose
+    ``old`` value has the ``standing`` that ``value`` lacks."""
+    name = owner.split(".", 1)[1]
+    what = _what(value, standing)
+    if _is_parameter(old):
+        scalar = isinstance(old, Value)
+        write = " = number" if scalar else "[...] = new_values"
+        fresh = "Value(number)" if scalar else "Tensor(array, requires_grad=True)"
+        return TypeError(
+            f"{owner} is a parameter; assigning {what} to it would replace it with a "
+            "constant that optimisers skip and state_dict() drops. To change its values, "
+            f"write into it: `with no_grad(): module.{name}.data{write}` (or "
+            f"`module.{name} -= step` under no_grad); to replace it, assign a new leaf that "
+            f"requires grad ({fresh}), or None to remove it"
+        )
+    if isinstance(old, Node):
+        return TypeError(
+            f"{owner} is state ({_what(old, 1)}, which state_dict() keeps); assigning "
+            f"{what} to it would drop it from the state without a word. To change its "
+            f"values, write into it: `module.{name}.data[...] = new_values`; to replace it, "
+            "assign a leaf (Tensor(array), or .detach() of a Tensor), or None to remove it"
+        )
+    kind = "a module or a parameter" if standing == 2 else "a leaf"
+    return TypeError(
+        f"{owner} holds {checks.describe(old)}, part of the module's state (what "
+        f"state_dict() keeps and optimisers train); assigning {what} to it would drop that "
+        f"without a word: assign {kind} (or a list, a tuple or a dict of them) to replace "
+        "it, or None first to remove it"
+    )
+
+
+#: Objects that hold no module and no parameter: not searched (``_hidden``). Functions
+#: and methods among them: what a closure or a bound method reaches is code, not state.
+_OPAQUE = (
+    str, bytes, bytearray, int, float, complex, type(None), type, range, slice, memoryview,
+    types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+    types.CodeType, np.generic, np.dtype, np.ufunc, np.random.Generator,
+    np.random.BitGenerator,
+)  # fmt: skip
+#: How far, and through how many objects, ``_hidden`` looks inside an object the walk
+#: does not enter: enough for a SimpleNamespace or a dataclass of parameters (the object,
+#: its values) or a set of them, nested a few deep; bounded for any object.
+_SEARCH_DEPTH = 4
+_SEARCH_OBJECTS = 10_000
+
+
+def _hidden(value: Any) -> Iterator[tuple[str, Any, Any]]:
+    """(dotted suffix, holder, found) for each module or parameter that ``value`` holds
+    where the walk does not look: inside what it holds that is no module, node, list,
+    tuple or dict (a set, a deque, an object array, an object of another class), or in
+    containers nested too deep. What those refer to (``gc.get_referents``; the elements
+    of an object array) is searched breadth first, through ``_SEARCH_DEPTH`` objects
+    (lists, tuples and dicts inside them do not count) and ``_SEARCH_OBJECTS`` in all."""
+    for suffix, holder, _, _ in _members(value, "", None, None):
+        if isinstance(holder, (Module, Node, *_OPAQUE)):
+            continue
+        seen = {id(holder)}
+        pending = collections.deque([(inner, 1) for inner in _referents(holder)])
+        while pending and len(seen) <= _SEARCH_OBJECTS:
+            item, depth = pending.popleft()
+            if isinstance(item, _OPAQUE) or id(item) in seen or depth > _SEARCH_DEPTH:
+                continue
+            seen.add(id(item))
+            if isinstance(item, Module) or _is_parameter(item):
+                yield suffix, holder, item
+            elif not isinstance(item, Node):  # a node's referents are its graph
+                deeper = depth if isinstance(item, (list, tuple, dict)) else depth + 1
+                pending.extend((inner, deeper) for inner in _referents(item))
+
+
+def _referents(item: Any) -> list[Any]:
+    """What ``item`` refers to: an object array's elements, any other object's referents
+    (an array of numbers refers to none that matters)."""
+    if isinstance(item, np.ndarray):
+        return list(item.flat) if item.dtype.hasobject else []
+    return gc.get_referents(item)
+
+
+def _holder(value: Any) -> str:
+    """What holds state the walk does not search, in words."""
+    if isinstance(value, (list, tuple, dict)):
+        return f"{checks.describe(value)} nested more than 32 containers deep"
+    if isinstance(value, np.ndarray):
+        return "an array of objects"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'AEIOUaeiou' else 'a'} {kind}"
+
+
+def _check_held(module: Module, name: str, value: Any) -> None:
+    """Refuse ``value`` for ``module.name`` if it holds a module or a parameter that the
+    search for state would not find, so that it would be neither trained nor saved."""
+    owner = f"{type(module).__name__}.{name}"
+    if isinstance(value, types.GeneratorType) and not name.startswith("_"):
+        raise TypeError(
+            f"{owner}: a generator is no place for layers or parameters: what it yields "
+            "is made only as it is iterated, where the search for a module's state cannot "
+            "look, so none of it would be trained or saved; hold them in a list or a "
+            "tuple (list(...))"
+        )
+    hidden = list(itertools.islice(_hidden(value), 1))
+    if not hidden:
+        return
+    after = Module.__new__(Module)  # the module as it will be: is what is hidden there too?
+    vars(after).update(vars(module))
+    vars(after)[name] = value
+    known = {id(module)} | {id(member) for _, member, _ in _walk(after, "")}
+    for suffix, holder, found in _hidden(value):
+        if id(found) in known:
+            continue
+        what = f"the module {type(found).__name__}"
+        if not isinstance(found, Module):
+            what = f"a parameter ({checks.describe(found)})"
+        raise TypeError(
+            f"{owner}{suffix}: {_holder(holder)} holds {what}, where the search for a "
+            "module's state does not look: it would be neither trained nor saved. Hold "
+            "modules and parameters in attributes, or in lists, tuples and dicts (which "
+            "serve as PyTorch's nn.ModuleList and nn.ParameterDict)"
+        )
 
 
 def _depends_on_state(module: Module) -> None:
@@ -122,36 +269,32 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        """Set an attribute; refuse to replace a parameter with what is not one.
+        """Set an attribute; refuse one that would drop state or hide it.
 
-        A parameter (a leaf that requires grad) may be replaced by another parameter, by
-        None, or by a module or a container (a change of structure); a value (a Tensor
-        computed by an op or that does not require grad, an array, a number) would
-        silently turn it into a constant that optimisers skip and files leave out
-        (``m.weight = m.weight * 2``; under ``no_grad``, ``m.weight = m.weight - lr * g``).
-        PyTorch refuses these too.
+        One rule for whatever the attribute holds: state (what ``state_dict()`` keeps)
+        may be replaced only by state of the same standing, or removed with None. A
+        parameter or a module, or a list, tuple or dict holding one, has the highest
+        standing: what replaces it must hold a parameter or a module (a new parameter,
+        or a change of structure: a layer for a layer, a list of them for a parameter).
+        A leaf that does not require grad (a frozen parameter, a buffer) under a public
+        name comes next: a leaf replaces it. Anything else would silently turn the
+        state into a value that optimisers skip and files leave out:
+        ``m.weight = m.weight * 2`` (a Tensor computed by an op), under ``no_grad``
+        ``m.weight = m.weight - lr * g``, a frozen weight or an integer buffer replaced
+        by an array, a number or a string, a parameter by a list of numbers. PyTorch
+        refuses these too. And a module or a parameter held in what the search for
+        state does not enter (a set, a deque, an object of another class; a generator,
+        whose layers are made as it runs) is refused, unless the module's state holds
+        it elsewhere too (an optimiser over the module's parameters).
         """
         old = self.__dict__.get(name)
-        # A parameter, None, or a new structure (a module, a container) may replace one.
-        if (
-            old is not None
-            and old is not value
-            and value is not None
-            and _is_parameter(old)
-            and not (_is_parameter(value) or isinstance(value, (Module, list, tuple, dict)))
-        ):
-            owner = type(self).__name__
-            scalar = isinstance(old, Value)
-            write = " = number" if scalar else "[...] = new_values"
-            fresh = "Value(number)" if scalar else "Tensor(array, requires_grad=True)"
-            raise TypeError(
-                f"{owner}.{name} is a parameter; assigning {_what(value)} to it would "
-                "replace it with a constant that optimisers skip and state_dict() drops. "
-                f"To change its values, write into it: `with no_grad(): "
-                f"module.{name}.data{write}` (or `module.{name} -= step` under no_grad); "
-                f"to replace it, assign a new leaf that requires grad ({fresh}), or None "
-                "to remove it"
-            )
+        if value is not None and value is not old:
+            _check_held(self, name, value)
+            if old is not None:
+                private = name.startswith("_")
+                standing = _standing(old, private)
+                if standing and _standing(value, private) < standing:
+                    raise _dropped(f"{type(self).__name__}.{name}", old, value, standing)
         object.__setattr__(self, name, value)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -208,6 +351,7 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Put this module and every module inside it in training mode (or evaluation mode)."""
+        mode = checks.flag(mode, "train", "mode")  # train("False") would mean training
         for _, module in self.named_modules():
             module.training = mode
         return self
@@ -271,27 +415,58 @@ class Module:
         ``strict`` (the default) a missing or unexpected name is an error; a shape that
         differs, or values that do not fit the parameter's dtype, always are (real numbers
         for a float parameter, rounded to its precision; integers that fit for an integer
-        buffer, booleans for a boolean one). The error names each entry at fault.
+        buffer, booleans for a boolean one); a finite value beyond a float parameter's
+        range (1e6 for float16) is an error too, never an infinity. The error names each
+        entry at fault.
         """
+        if not isinstance(state, Mapping):
+            hint = (
+                ": write model.load_state_dict(other.state_dict())"
+                if isinstance(state, Module)
+                else ""
+            )
+            checks.wrong_type(
+                "load_state_dict", "state", "a mapping of names to arrays (a dict)", state, hint
+            )
+        strict = checks.flag(strict, "load_state_dict", "strict")
         parameters = dict(self.named_parameters())
-        arrays = {name: np.asarray(value) for name, value in state.items()}
+        arrays = {
+            name: checks.as_array(value, "load_state_dict", f"state[{shown(name)}]")
+            for name, value in state.items()
+        }
         problems = _mismatches(
             parameters, {name: (a.shape, a.dtype) for name, a in arrays.items()}, strict
         )
+        if not problems:
+            cast = {
+                name: _cast(arrays[name], p) for name, p in parameters.items() if name in arrays
+            }
+            problems = [f for f in (_overflow(n, arrays[n], cast[n]) for n in cast) if f]
         if problems:
-            raise ModelFileError("load_state_dict: " + "; ".join(problems))
+            raise ModelFileError(
+                "load_state_dict: the state does not fit the model: " + "; ".join(problems)
+            )
         for name, p in parameters.items():
-            if name in arrays:
-                _assign(p, arrays[name])
+            if name in cast:
+                _assign(p, cast[name])
 
     def save(self, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None) -> None:
         """Write the weights (and the architecture, for the library's modules) to ``.npz``.
 
         The file is written atomically: a reader sees the old file or the new, never half.
-        ``metadata`` (JSON) is stored beside them; the keys that ``tracegrad train``
-        writes must hold what it writes (``modelfile.METADATA``). Tied parameters and
-        modules are saved once and recorded as tied.
+        ``metadata`` (JSON; numpy's numbers are taken as Python's) is stored beside them;
+        the keys that ``tracegrad train`` writes must hold what it writes
+        (``modelfile.METADATA``). Tied parameters and modules are saved once and recorded
+        as tied. A file that would not load back is refused, and nothing is written.
         """
+        checks.path(path, "save")
+        if metadata is not None and not isinstance(metadata, Mapping):
+            checks.wrong_type("save", "metadata", "a dict of JSON values", metadata)
+        if os.path.isdir(path):
+            raise IsADirectoryError(
+                f"save: {os.fspath(path)} is a folder; name a file (such as "
+                f"{os.path.join(path, 'model.npz')})"
+            )
         header: dict[str, Any] = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -310,6 +485,7 @@ class Module:
         dtypes, ties) before any is decompressed; on any problem the model is left
         unchanged.
         """
+        checks.path(path, "load")
         with ModelFile(path) as file:
             _load_into(self, file, all_or_nothing=True)
         return self
@@ -380,6 +556,26 @@ def _mismatches(
         elif not _fits(dtype, _dtype(p), exact):
             problems.append(f"{name} holds {dtype} values; the model's are {_dtype(p)}")
     return problems
+
+
+def _cast(array: np.ndarray, p: Node) -> np.ndarray:
+    """``array``'s values in ``p``'s dtype; past a float dtype's range they are infinite,
+    which ``_overflow`` reports."""
+    with np.errstate(over="ignore"):
+        return array.astype(_dtype(p), copy=False)
+
+
+def _overflow(name: str, given: np.ndarray, cast: np.ndarray) -> str:
+    """How the finite values of ``given`` overflowed into ``cast`` ("" if none did)."""
+    lost = np.isinf(cast) & np.isfinite(given) if cast.dtype.kind == "f" else False
+    if not np.any(lost):
+        return ""
+    peak = float(np.abs(given[lost]).max())
+    return (
+        f"{name} holds {given.dtype} values up to {peak:g} in size, beyond {cast.dtype}'s "
+        f"largest, {float(np.finfo(cast.dtype).max):g} ({counted(int(np.sum(lost)), 'value')} "
+        "would become infinite)"
+    )
 
 
 def _assign(p: Node, array: np.ndarray) -> None:
@@ -550,13 +746,13 @@ def _items(module: Module, prefix: str) -> Iterator[_Member]:
 
 
 def _members(value: Any, name: str, holder: Any, key: Any, depth: int = 0) -> Iterator[_Member]:
-    """``value`` itself, or the elements of a list, tuple or dict, nested ones included."""
-    if depth > 32:  # containers nested this deep are not a model's
-        return
-    if isinstance(value, (list, tuple)):
+    """``value`` itself, or the elements of a list, tuple or dict, nested ones included,
+    up to 32 containers deep; a container deeper is not entered (no model nests so), and
+    comes itself (``_hidden`` looks into it)."""
+    if isinstance(value, (list, tuple)) and depth < 32:
         for index, element in enumerate(value):
             yield from _members(element, f"{name}.{index}", value, index, depth + 1)
-    elif isinstance(value, dict):
+    elif isinstance(value, dict) and depth < 32:
         for inner, element in value.items():
             yield from _members(element, f"{name}.{inner}", value, inner, depth + 1)
     else:

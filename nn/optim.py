@@ -265,6 +265,11 @@ class Optimizer:
             if isinstance(grad, Node):
                 grad = grad.data
             data = p.data
+            if np.shape(grad) != np.shape(data):  # a 0-d .grad would broadcast to all
+                raise ValueError(
+                    f"{type(self).__name__}.step: a parameter of shape {np.shape(data)} has a "
+                    f"gradient of shape {np.shape(grad)}; a gradient has its parameter's shape"
+                )
             if not isinstance(data, np.ndarray):  # a Value: data and gradient side by side
                 pair = np.array((data, grad), dtype=np.float64)
             elif data.ndim:  # a Tensor, the usual case: the arrays as they are, read-only

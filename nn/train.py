@@ -127,13 +127,28 @@ class History:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the records as JSON, atomically."""
+        checks.path(path, "History.save")
         write_atomically(path, self.to_json().encode())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> History:
-        """Read records written by ``save``."""
-        with open(path, encoding="utf-8") as file:
-            return cls(json.load(file))
+        """Read records written by ``save``: a JSON list of objects, one per epoch."""
+        checks.path(path, "History.load")
+        with open(path, "rb") as file:
+            raw = file.read()
+        try:
+            records = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ValueError(
+                f"History.load: path {os.fspath(path)} holds no history written by "
+                "History.save: it is not JSON text (a model file is read by nn.load)"
+            ) from None
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise ValueError(
+                f"History.load: path {os.fspath(path)} holds JSON, but not a list of records "
+                "(one object per epoch) as History.save writes"
+            )
+        return cls(records)
 
 
 def model_dtype(model: Module) -> np.dtype[Any]:

@@ -2,7 +2,9 @@
 
 The property, over every public function and class of ``nn`` (each name of
 ``nn.__all__`` that is one, and those of ``nn.optim``, ``nn.data``, ``nn.scalar``,
-``nn.functional``, ``nn.callbacks`` and ``nn.utils``),
+``nn.functional``, ``nn.callbacks``, ``nn.utils``, ``nn.plot``, ``nn.init`` and
+``nn.datasets``, its image sets' loaders aside, which the last cases check; and the
+methods of ``Module`` and ``History`` that take arguments),
 every argument, and values of wrong types and out of range drawn by hypothesis: a call
 with one argument replaced by such a value either works or raises a ``TypeError`` or
 ``ValueError`` (or one of the library's own errors) whose message names the function
@@ -47,16 +49,25 @@ _SAVED = str(Path(_FOLDER.name) / "saved.npz")
 nn.MLP(2, [3, 2], rng=0).save(_SAVED, metadata={"dataset": "moons"})
 
 
+#: The loaders of the image sets: a valid call needs the files (the last cases check
+#: them); and ImageSet, the description of a set that they are given.
+IMAGE_LOADERS = {"mnist", "fashion_mnist", "load_image_set", "ImageSet"}
+
+
 def _public() -> dict[str, Any]:
     """Every public function and class: nn.__all__, and nn.optim, nn.data, nn.scalar,
     nn.functional, nn.callbacks, nn.utils."""
     found = {}
     for name in nn.__all__:
         found[f"nn.{name}"] = getattr(nn, name)
-    for module in (nn.optim, nn.data, nn.scalar, nn.functional, nn.callbacks, nn.utils):
+    for module in (
+        nn.optim, nn.data, nn.scalar, nn.functional, nn.callbacks, nn.utils, nn.plot, nn.init
+    ):  # fmt: skip
         for name, value in vars(module).items():
             if not name.startswith("_") and getattr(value, "__module__", "") == module.__name__:
                 found[f"{module.__name__}.{name}"] = value
+    for name in set(nn.datasets.__all__) - IMAGE_LOADERS:
+        found[f"nn.datasets.{name}"] = getattr(nn.datasets, name)
     return {
         name: value
         for name, value in found.items()
@@ -66,6 +77,21 @@ def _public() -> dict[str, Any]:
 
 
 PUBLIC = _public()
+#: The public methods of the library's classes that take arguments: checked as the
+#: functions are (on one model, one history).
+_HOLDER = nn.MLP(2, [3, 2], rng=0)
+_HISTORY = str(Path(_FOLDER.name) / "history.json")
+nn.History([{"loss": 1.0}]).save(_HISTORY)
+PUBLIC.update(
+    {
+        "nn.Module.train": _HOLDER.train,
+        "nn.Module.save": _HOLDER.save,
+        "nn.Module.load": _HOLDER.load,
+        "nn.Module.load_state_dict": _HOLDER.load_state_dict,
+        "nn.History.save": nn.History([{"loss": 1.0}]).save,
+        "nn.History.load": nn.History.load,
+    }
+)
 
 
 def _moons() -> tuple[np.ndarray, np.ndarray]:
@@ -291,10 +317,77 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
         "target": np.array([0, 1, 1]),
         "reduction": "mean",
     },
+    "nn.datasets.moons": lambda: {"n": 12, "noise": 0.1, "rng": 0},
+    "nn.datasets.circles": lambda: {"n": 12, "noise": 0.1, "factor": 0.5, "rng": 0},
+    "nn.datasets.spiral": lambda: {"n": 12, "classes": 3, "noise": 0.2, "rng": 0},
+    "nn.datasets.blobs": lambda: {"n": 12, "centers": 3, "std": 0.6, "rng": 0},
+    "nn.datasets.xor": lambda: {"n": 12, "noise": 0.1, "rng": 0},
+    "nn.datasets.classification": lambda: {"n": 12, "flip": 0.2, "separation": 1.5, "rng": 0},
+    "nn.datasets.regression": lambda: {"n": 12, "noise": 0.3, "rng": 0},
+    "nn.datasets.regression_function": lambda: {"x": np.linspace(-3, 3, 5)},
+    "nn.datasets.data_root": lambda: {"root": _FOLDER.name},
+    "nn.datasets.data_folder": lambda: {"name": "mnist", "root": _FOLDER.name},
+    "nn.init.kaiming_uniform": lambda: {"shape": (3, 2), "rng": 0, "dtype": np.float32},
+    "nn.init.xavier_uniform": lambda: {"shape": (3, 2), "rng": 0, "dtype": np.float32},
+    "nn.init.initialise": lambda: {
+        "name": "kaiming",
+        "shape": (3, 2),
+        "rng": 0,
+        "dtype": np.float32,
+    },
+    "nn.init.unfilled": dict,
+    "nn.plot.decision_boundary": lambda: {
+        "predict": _model(),
+        "X": _moons()[0],
+        "y": _moons()[1],
+        "resolution": 4,
+        "margin": 0.5,
+        "title": "",
+    },
+    "nn.plot.training_curves": lambda: {
+        "history": nn.History([{"loss": 1.0, "val_loss": 1.5}]),
+        "keys": None,
+        "title": "",
+    },
+    "nn.plot.regression_fit": lambda: {
+        "predict": _first_column,
+        "X": np.linspace(0, 1, 4)[:, None],
+        "y": np.ones(4),
+        "truth": None,
+        "title": "",
+    },
+    "nn.plot.confusion_matrix": lambda: {
+        "counts": np.eye(2, dtype=np.int64),
+        "class_names": None,
+        "title": "",
+    },
+    "nn.plot.image_grid": lambda: {
+        "images": np.zeros((2, 4)),
+        "labels": None,
+        "predictions": None,
+        "columns": 10,
+        "shape": (2, 2),
+        "title": "",
+    },
+    "nn.plot.save_figure": lambda: {
+        "figure": nn.plot.confusion_matrix(np.eye(2, dtype=np.int64)),
+        "path": "f.png",
+        "dpi": 20,
+    },
+    "nn.Module.train": lambda: {"mode": True},
+    "nn.Module.save": lambda: {"path": "model.npz", "metadata": {"notes": "a note"}},
+    "nn.Module.load": lambda: {"path": _SAVED},
+    "nn.Module.load_state_dict": lambda: {"state": _model().state_dict(), "strict": True},
+    "nn.History.save": lambda: {"path": "history.json"},
+    "nn.History.load": lambda: {"path": _HISTORY},
     "nn.functional.mse_loss": _functional_loss(np.ones((3, 1))),
     "nn.functional.l1_loss": _functional_loss(np.ones((3, 1))),
     "nn.functional.binary_cross_entropy_with_logits": _functional_loss(np.ones((3, 1))),
 }
+
+
+def _first_column(points: np.ndarray) -> np.ndarray:
+    return points[:, 0]
 
 
 def _arguments(name: str) -> list[str]:
@@ -307,8 +400,12 @@ def _arguments(name: str) -> list[str]:
 
 def _hints(name: str) -> dict[str, Any]:
     target = PUBLIC[name]
+    from matplotlib.figure import Figure  # nn.plot's, imported for type checkers only
+
     try:
-        return typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
+        return typing.get_type_hints(
+            target.__init__ if inspect.isclass(target) else target, localns={"Figure": Figure}
+        )
     except (NameError, TypeError):  # a name only imported for type checkers: no rule
         return {}
 
@@ -560,11 +657,50 @@ def test_a_drawn_wrong_value_is_a_clear_error(name: str, argument: str, value: A
         (lambda: nn.confusion_matrix(np.array([0, 2]), np.array([0, 1]), 2), ValueError,
          "confusion_matrix: num_classes is 2, but the labels or the output name class 2"),
         (lambda: nn.load(None), TypeError, "load: path must be a path"),  # type: ignore[arg-type]
+        (lambda: _model().load_state_dict(_model()), TypeError,  # type: ignore[arg-type]
+         r"load_state_dict: state must be a mapping .* got the module MLP: write "
+         r"model.load_state_dict\(other.state_dict\(\)\)"),
+        (lambda: _model().load_state_dict(_model().state_dict(), strict="no"), TypeError,  # type: ignore[arg-type]
+         "load_state_dict: strict must be True or False, got the string 'no'"),
+        (lambda: _model().train("False"), TypeError,  # type: ignore[arg-type]
+         "train: mode must be True or False, got the string 'False'"),
+        (lambda: _model().save(""), ValueError, "save: path is empty"),
+        (lambda: _model().save("m.npz", metadata="notes"), TypeError,  # type: ignore[arg-type]
+         "save: metadata must be a dict of JSON values, got the string 'notes'"),
+        (lambda: _model().save("m.npz", metadata={"big": 10**5000}), ValueError,
+         r"save: the metadata cannot be written as JSON \(Exceeds the limit"),
+        (lambda: _model().save("m.npz", metadata={"seen": {1, 2}}), TypeError,
+         r"save: metadata\['seen'\] is a set, which JSON cannot hold"),
+        (lambda: nn.History.load(_SAVED), ValueError,
+         "History.load: path .* holds no history written by History.save"),
+        (lambda: nn.datasets.mnist(root=3), TypeError, "mnist: root must be a path"),  # type: ignore[arg-type]
+        (lambda: nn.datasets.mnist(flatten=1), TypeError, "mnist: flatten must be True or False"),  # type: ignore[arg-type]
+        (lambda: nn.datasets.fashion_mnist(mirrors="http://x"), TypeError,
+         r"fashion_mnist: mirrors must be a list of base URLs .*: write \['http://x'\]"),
+        (lambda: nn.datasets.load_image_set("mnist"), TypeError,  # type: ignore[arg-type]
+         "load_image_set: spec must be an ImageSet"),
+        (lambda: nn.datasets.moons(noise=math.nan), ValueError, "moons: noise must be"),
+        (lambda: nn.datasets.blobs(2.5), TypeError, "blobs: n must be an integer"),  # type: ignore[arg-type]
+        (lambda: nn.init.kaiming_uniform((3, 0)), ValueError,
+         r"kaiming_uniform: shape\[1\] must be at least 1"),
+        (lambda: nn.plot.training_curves(nn.History([{"loss": 1.0}]), keys=["nope"]),
+         ValueError, r"training_curves: keys names \['nope'\], which the history does not "
+         r"record; it records \['loss'\]"),
+        (lambda: nn.plot.image_grid(np.ones(5)), ValueError,
+         r"image_grid: each image must hold 784 values \(shape \(28, 28\)\)"),
+        (lambda: nn.plot.save_figure(3, "f.png"), TypeError,  # type: ignore[arg-type]
+         "save_figure: figure must be a Figure"),
     ],
 )  # fmt: skip
 def test_the_issues_mistakes(call: Callable[[], Any], kind: type, message: str) -> None:
     with pytest.raises(kind, match=message):
         call()
+
+
+def test_metadata_takes_numpys_numbers_as_pythons(tmp_path: Path) -> None:
+    metadata = {"epochs": np.int64(3), "score": np.float32(0.5), "best": np.bool_(True)}
+    _model().save(tmp_path / "m.npz", metadata=metadata)
+    assert nn.load_metadata(tmp_path / "m.npz") == {"epochs": 3, "score": 0.5, "best": True}
 
 
 def test_batches_checks_when_called_not_when_read() -> None:

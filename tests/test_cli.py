@@ -415,6 +415,49 @@ def test_the_wrong_data_set_is_one_line_as_a_user_runs_it(tmp_path: Path) -> Non
     )
 
 
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_samples_for_an_image_set_is_refused_not_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dataset: str
+) -> None:
+    """An image set has one size: --samples, or a size in a model file's metadata, would
+    be ignored, and the run would train or score on all of it without a word."""
+    wanted = f"--samples 100: {dataset} is an image set of one size"
+    for command in (["train", "--out", str(tmp_path / "run")], ["evaluate", "m.npz"]):
+        with pytest.raises(SystemExit) as caught:
+            main([*command, "--dataset", dataset, "--samples", "100"])
+        assert caught.value.code == 2 and wanted in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+    path = tmp_path / "m.npz"
+    nn.MLP(784, [10], rng=0).save(path, metadata={"dataset": dataset, "samples": 100})
+    assert main(["evaluate", str(path)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"tracegrad: error: evaluate: the model's metadata says samples 100, but {dataset} "
+        "is an image set of one size (--samples sizes a synthetic set)"
+    )
+    nn.MLP(784, [10], rng=0).save(path, metadata={"dataset": dataset})
+    assert main(["evaluate", str(path), "--samples", "100"]) == 1
+    assert wanted in capsys.readouterr().err
+
+
+def test_a_model_of_one_output_per_batch_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A regression model whose output is flattened to one number per sample, shape (n,),
+    gives 1 output by its width but not one row per sample, which the loss needs."""
+    from tracegrad.recipe import load_split
+
+    features = load_split("regression", samples=40, progress=False).features
+    path = tmp_path / "flat.npz"
+    model = nn.Sequential(nn.Linear(features, 1, rng=0), nn.Flatten(0))
+    model.save(path, metadata={"dataset": "regression", "seed": 0, "samples": 40})
+    assert main(["evaluate", str(path)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        "tracegrad: error: evaluate: the model gives an output of shape (1,) for 1 sample, "
+        "where the loss needs one row per sample: shape (1, 1)"
+    ]
+
+
 @pytest.mark.parametrize(
     ("metadata", "message"),
     [

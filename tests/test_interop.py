@@ -251,3 +251,51 @@ def test_onnx_flatten_at_any_axis_gives_tracegrads_output(
     ours = _ours(model, x)
     assert result.shape == ours.shape
     np.testing.assert_allclose(result, ours, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_from_torch_keeps_each_layers_dtype(dtype: torch.dtype) -> None:
+    """A float64 model stays float64 (a silent cast to float32 would change its outputs
+    by its rounding), and computes what PyTorch computes; so for float16 and float32."""
+    torch.manual_seed(0)
+    torch_model = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)
+    ).to(dtype)
+    model = nn.from_torch(torch_model)
+    wanted = np.dtype(str(dtype).removeprefix("torch."))
+    assert [p.dtype for p in model.parameters()] == [wanted] * 4
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(wanted)
+    mine = model(x).data
+    theirs = torch_model(torch.from_numpy(x)).detach().numpy()
+    assert mine.dtype == wanted
+    np.testing.assert_allclose(mine, theirs, rtol=1e-2 if wanted == np.float16 else 1e-6)
+
+
+def test_from_torch_refuses_a_dtype_no_layer_computes_in() -> None:
+    with pytest.raises(TypeError, match=r"^from_torch: Linear's weight is bfloat16; .*\.float\(\)"):
+        nn.from_torch(torch.nn.Linear(3, 2).to(torch.bfloat16))
+    with pytest.raises(TypeError, match="from_torch: Linear's weight is on PyTorch's meta device"):
+        nn.from_torch(torch.nn.Linear(3, 2, device="meta"))
+    mixed = torch.nn.Linear(3, 2)
+    mixed.bias.data = mixed.bias.data.double()
+    with pytest.raises(TypeError, match="weight is float32 but its bias float64"):
+        nn.from_torch(mixed)
+
+
+def test_a_write_through_pytorch_over_a_tensors_data_is_not_seen_as_documented() -> None:
+    """The limit docs/guarantees.md states: PyTorch shares the memory of ``.numpy()`` and
+    ignores numpy's read-only flag, so its in-place write changes the tensor and the
+    engine cannot see it. If this test fails, the engine sees it now: update the page."""
+    import warnings
+
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    loss = (x * x).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "The given NumPy array is not writable"
+        torch.from_numpy(x.numpy()).add_(1.0)
+    loss.backward()  # no DataChangedError: the write went unseen
+    np.testing.assert_array_equal(x.data, [2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(x.grad, [4.0, 6.0, 8.0])  # 2x of the new data, not the forward's
+    copied = Tensor(np.array([1.0, 2.0]))
+    torch.tensor(copied.numpy()).add_(1.0)  # a copy, as the page advises: nothing changes
+    np.testing.assert_array_equal(copied.data, [1.0, 2.0])

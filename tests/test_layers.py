@@ -198,7 +198,7 @@ def test_initialisers_reach_their_bounds_and_unknown_names_are_refused() -> None
     assert weights.max() <= bound and weights.max() > 0.99 * bound
     assert weights.min() >= -bound and weights.min() < -0.99 * bound
     for name in ("he", "zeros"):  # sorting before "kaiming" and after "xavier"
-        with pytest.raises(ValueError, match=f"unknown initialiser '{name}'"):
+        with pytest.raises(ValueError, match=f"initialise: unknown name '{name}'"):
             initialise(name, (2, 2))
 
 

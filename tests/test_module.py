@@ -360,25 +360,18 @@ def test_a_shared_module_does_not_hide_the_modules_after_it() -> None:
     ]  # fmt: skip
 
 
-def test_parameters_are_found_up_to_32_containers_deep() -> None:
-    found, lost = Pair(), Pair()
-    found.deep = Tensor(np.ones(1), requires_grad=True)
-    lost.deep = Tensor(np.ones(1), requires_grad=True)
-    for _ in range(32):
-        found.deep = [found.deep]
-        lost.deep = [lost.deep]
-    lost.deep = [lost.deep]  # 33 deep: not a model's structure, so not searched
-    assert "deep" + ".0" * 32 in dict(found.named_parameters())
-    assert not any(name.startswith("deep") for name, _ in lost.named_parameters())
-    found.deep, lost.deep = (
-        Tensor(np.ones(1), requires_grad=True),
-        Tensor(np.ones(1), requires_grad=True),
-    )
-    for _ in range(32):  # dicts count as containers too
-        found.deep, lost.deep = {"k": found.deep}, {"k": lost.deep}
-    lost.deep = {"k": lost.deep}
-    assert "deep" + ".k" * 32 in dict(found.named_parameters())
-    assert not any(name.startswith("deep") for name, _ in lost.named_parameters())
+def test_parameters_are_found_up_to_32_containers_deep_and_refused_below() -> None:
+    for wrap in (lambda inner: [inner], lambda inner: {"k": inner}):  # dicts count too
+        found, lost = Pair(), Pair()
+        found.deep = Tensor(np.ones(1), requires_grad=True)
+        lost.deep = Tensor(np.ones(1), requires_grad=True)
+        for _ in range(32):
+            found.deep, lost.deep = wrap(found.deep), wrap(lost.deep)
+        suffix = ".0" * 32 if isinstance(found.deep, list) else ".k" * 32
+        assert "deep" + suffix in dict(found.named_parameters())
+        with pytest.raises(TypeError, match="nested more than 32 containers deep"):
+            lost.deep = wrap(lost.deep)  # 33 deep: not a model's structure, not searched
+        assert "deep" + suffix in dict(lost.named_parameters())
 
 
 def test_byte_counts_of_architectures_and_the_load_limit(tmp_path: Path) -> None:
@@ -546,6 +539,57 @@ def test_buffers_take_only_what_fits_their_dtype() -> None:
     model.load_state_dict({**state, "counts": np.full(4, 7, np.uint8)})
     model.load_state_dict({**state, "steps": np.array(5, np.int32)})  # widened
     assert model.steps.dtype == np.int64 and int(model.steps.data) == 5
+
+
+_MAGNITUDES = st.sampled_from([0.0, 1.0, 6e4, 7e4, 1e6, 3e38, 4e38, 1e300, np.inf, np.nan])
+
+
+@given(
+    wanted=st.sampled_from([np.float16, np.float32, np.float64]),
+    given_dtype=st.sampled_from([np.float16, np.float32, np.float64, np.int64, np.uint64]),
+    magnitudes=st.lists(_MAGNITUDES, min_size=3, max_size=3),
+    sign=st.sampled_from([1.0, -1.0]),
+)
+def test_a_value_beyond_a_float_parameters_range_is_refused_never_infinite(
+    wanted: Any, given_dtype: Any, magnitudes: list[float], sign: float
+) -> None:
+    """Whatever the state's dtype and values: each is rounded into the parameter's dtype,
+    or, if a finite one would become infinite, the load is refused, naming the entry and
+    both dtypes, and nothing changes. Infinities and NaN given stay as given."""
+    values = sign * np.array(magnitudes)
+    if np.dtype(given_dtype).kind in "iu":  # integers: the finite magnitudes, in range
+        values = np.abs(values[np.isfinite(values)]) % 1e18
+    with np.errstate(over="ignore"):  # a float16 of 7e4 is infinite: given so
+        given = values.astype(given_dtype)
+        rounded = given.astype(wanted)
+    model = nn.Module()
+    model.w = Tensor(np.zeros(given.shape), requires_grad=True, dtype=wanted)  # type: ignore[attr-defined]
+    if np.any(np.isinf(rounded) & np.isfinite(given)):
+        name = np.dtype(given_dtype).name
+        with pytest.raises(
+            nn.ModelFileError,
+            match=rf"^load_state_dict: the state does not fit the model: w holds {name} "
+            rf"values .*{np.dtype(wanted).name}'s largest",
+        ):
+            model.load_state_dict({"w": given})
+        assert not np.any(model.w.data)  # type: ignore[attr-defined]
+        return
+    model.load_state_dict({"w": given})
+    np.testing.assert_array_equal(model.w.data, rounded)  # type: ignore[attr-defined]
+
+
+def test_load_state_dict_refuses_an_overflow_to_infinity() -> None:
+    model = nn.Linear(3, 2, rng=0, dtype="float16")
+    before = model.state_dict()
+    with pytest.raises(nn.ModelFileError) as caught:
+        model.load_state_dict({"weight": np.full((2, 3), 1e6), "bias": np.array([1.0, 7e4])})
+    assert str(caught.value) == (
+        "load_state_dict: the state does not fit the model: weight holds float64 values up "
+        "to 1e+06 in size, beyond float16's largest, 65504 (6 values would become "
+        "infinite); bias holds float64 values up to 70000 in size, beyond float16's "
+        "largest, 65504 (1 value would become infinite)"
+    )
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
@@ -744,3 +788,154 @@ def test_a_parameter_may_be_written_into_or_replaced_by_a_parameter_or_none() ->
     frozen = nn.Linear(3, 2, rng=0)
     frozen.weight.requires_grad = False  # frozen: a buffer now, and any tensor may replace it
     frozen.weight = Tensor(np.zeros((2, 3)))
+
+
+# -- what an assignment may drop or hide: one rule ---------------------------------------
+
+
+def _state_kinds() -> dict[str, tuple[Any, int, int]]:
+    """What an attribute may hold: (value, its standing under a public name, under a
+    private one). 2: a parameter or a module (or a container of one); 1: a leaf that
+    does not require grad, which is state under a public name; 0: no state."""
+
+    def p(*shape: int) -> Tensor:
+        return Tensor(np.ones(shape), requires_grad=True)
+
+    return {
+        "a parameter": (p(2), 2, 2),
+        "a Value parameter": (Value(1.0), 2, 2),
+        "a frozen parameter": (Tensor(np.ones(2)), 1, 0),
+        "an integer buffer": (Tensor(np.arange(3), dtype=np.int64), 1, 0),
+        "a boolean buffer": (Tensor(np.ones(2) > 0, dtype=bool), 1, 0),
+        "a module": (nn.Linear(2, 2, rng=0), 2, 2),
+        "a module without parameters": (nn.ReLU(), 2, 2),
+        "a list of parameters": ([p(2), p(3)], 2, 2),
+        "a dict of modules": ({"a": nn.Linear(2, 2, rng=0)}, 2, 2),
+        "a tuple of buffers": ((Tensor(np.arange(2)),), 1, 0),
+        "a list holding a module among numbers": ([1.0, nn.ReLU()], 2, 2),
+        "a Tensor computed by an op": (p(2) * 2, 0, 0),
+        "an array": (np.ones(2), 0, 0),
+        "a number": (1.5, 0, 0),
+        "a string": ("weight", 0, 0),
+        "a list of numbers": ([[0.0] * 3] * 2, 0, 0),
+        "an empty dict": ({}, 0, 0),
+    }
+
+
+def _hidden_kinds() -> dict[str, Any]:
+    """Containers the search for state does not enter, each holding a new module or
+    parameter: refused whatever they replace."""
+    import collections
+    import types
+
+    return {
+        "a set of parameters": {Tensor(np.ones(2), requires_grad=True)},
+        "a frozenset holding a module": frozenset([nn.Linear(2, 2, rng=0)]),
+        "a deque of parameters": collections.deque([Tensor(np.ones(2), requires_grad=True)]),
+        "a SimpleNamespace holding a module": types.SimpleNamespace(layer=nn.ReLU()),
+        "an object array of parameters": np.array([Value(1.0), None], dtype=object),
+        "a list holding a set": [{Value(2.0)}],
+    }
+
+
+_OLD = st.sampled_from(sorted(_state_kinds()))
+_NEW = st.sampled_from(sorted(_state_kinds()) + sorted(_hidden_kinds()) + ["None"])
+
+
+@given(old=_OLD, new=_NEW, private=st.booleans(), inner=st.booleans())
+def test_state_is_replaced_only_by_state_of_its_standing_and_never_hidden(
+    old: str, new: str, private: bool, inner: bool
+) -> None:
+    """Whatever an attribute holds and whatever is assigned over it, in the model or in
+    a sub-module: the assignment is refused, with a TypeError that names the class and
+    the attribute and leaves everything as it was, exactly when it would drop state
+    (what replaces it holds less: a parameter, a module or a container of one by anything
+    but a parameter, a module or a container of one; a buffer by anything but a leaf)
+    or hide it (a new parameter or module where the search does not look). Otherwise
+    every parameter it holds is found: trained and saved."""
+    kinds, hidden = _state_kinds(), _hidden_kinds()
+    name = "_held" if private else "held"
+    before, public_standing, private_standing = kinds[old]
+    owner = nn.Module()
+    setattr(owner, name, before)
+    model = nn.Sequential(owner) if inner else owner
+    keys = list(model.state_dict())
+    if new == "None":
+        value, refused = None, False
+    elif new in hidden:
+        value, refused = hidden[new], True
+    else:
+        value, new_public, new_private = kinds[new]
+        standing = private_standing if private else public_standing
+        refused = (new_private if private else new_public) < standing
+    if refused:
+        with pytest.raises(TypeError, match=rf"^Module\.{name}\b"):
+            setattr(owner, name, value)
+        assert getattr(owner, name) is before and list(model.state_dict()) == keys
+        return
+    setattr(owner, name, value)
+    assert getattr(owner, name) is value
+    found = {id(p) for p in model.parameters()}
+    held = [v for _, v, _, _ in nn.module._members(value, "", None, None)]
+    layers = [v for v in held if isinstance(v, Module)]
+    parameters = [v for v in held if nn.module._is_parameter(v)]
+    parameters += [q for layer in layers for q in layer.parameters()]
+    assert all(id(q) in found for q in parameters)
+    assert len(model.state_dict()) == len(model.parameters())
+
+
+def test_frozen_parameters_buffers_and_parameters_are_not_replaced_by_values() -> None:
+    lin = nn.Linear(3, 2, rng=0)
+    lin.weight.requires_grad_(False)  # frozen: state
+    with pytest.raises(TypeError, match=r"^Linear\.weight is state .* an array of shape"):
+        lin.weight = np.zeros((2, 3), np.float32)
+    lin = nn.Linear(3, 2, rng=0)
+    with pytest.raises(TypeError, match=r"^Linear\.weight is a parameter; .*a list of 2 items"):
+        lin.weight = [[0.0] * 3] * 2
+    lin.steps = Tensor(np.array(5), dtype=np.int64)  # type: ignore[attr-defined]
+    for value in (6, np.array(6), "6", [6]):
+        with pytest.raises(TypeError, match=r"^Linear\.steps is state"):
+            lin.steps = value  # type: ignore[attr-defined]
+    lin.steps = Tensor(np.array(6), dtype=np.int64)  # type: ignore[attr-defined]  # a leaf
+    assert list(lin.state_dict()) == ["weight", "bias", "steps"]
+    model = nn.Sequential(nn.Linear(2, 2, rng=0), nn.ReLU())
+    with pytest.raises(TypeError, match=r"^Sequential\.1 holds the module ReLU"):
+        setattr(model, "1", np.tanh)  # PyTorch refuses a function over a layer too
+    setattr(model, "1", nn.Sigmoid())  # a layer for a layer
+    model.blocks = [nn.Linear(2, 2, rng=0)]  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match=r"holds a list of 1 item, part of the module's state"):
+        model.blocks = []  # type: ignore[attr-defined]
+    model.blocks = None  # type: ignore[attr-defined]  # removed, as said
+    model.blocks = []  # type: ignore[attr-defined]
+
+
+def test_modules_and_parameters_where_the_search_does_not_look_are_refused() -> None:
+    import collections
+    import dataclasses
+    import types
+
+    @dataclasses.dataclass
+    class Settings:
+        scale: Tensor
+
+    def p() -> Tensor:
+        return Tensor(np.ones(3), requires_grad=True)
+
+    model = nn.Linear(3, 2, rng=0)
+    for value, holder in [
+        (types.SimpleNamespace(scale=p()), "a SimpleNamespace"),
+        (Settings(p()), "a Settings"),
+        ({p()}, "a set"),
+        (collections.deque([nn.Linear(2, 2)]), "a deque"),
+        (np.array([Value(1.0), Value(2.0)], dtype=object), "an array of objects"),
+        ({"inner": [{p()}]}, "a set"),
+    ]:
+        with pytest.raises(TypeError, match=rf"^Linear\.extra\S*: {holder} holds .*neither "):
+            model.extra = value  # type: ignore[attr-defined]
+        assert not hasattr(model, "extra")
+    with pytest.raises(TypeError, match=r"^Linear\.layers: a generator is no place"):
+        model.layers = (nn.Linear(2, 2) for _ in range(3))  # type: ignore[attr-defined]
+    # What the module's state holds anyway may be referred to from anywhere.
+    model.optimizer = nn.optim.SGD(model.parameters(), lr=0.1)  # type: ignore[attr-defined]
+    model.view = types.SimpleNamespace(w=model.weight, owner=model)  # type: ignore[attr-defined]
+    assert list(model.state_dict()) == ["weight", "bias"]

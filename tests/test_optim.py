@@ -592,3 +592,16 @@ def test_every_schedule_follows_pytorch(cls: type[LRScheduler], data: st.DataObj
         expected = oracle.param_groups[0]["lr"]
         assert optimiser.lr == pytest.approx(expected, rel=1e-12, abs=1e-15), epoch
         assert schedule.get_last_lr() == pytest.approx(torch_schedule.get_last_lr(), rel=1e-12)
+
+
+def test_a_gradient_of_another_shape_than_its_parameter_is_refused() -> None:
+    """A 0-d ``.grad`` set by hand on a (2, 3) parameter would broadcast: every weight
+    stepped by one number."""
+    p = Tensor(np.ones((2, 3)), requires_grad=True)
+    p.grad = np.float32(1.0)
+    for optimizer in (nn.optim.SGD([p], lr=0.1), nn.optim.Adam([p])):
+        with pytest.raises(
+            ValueError, match=r"step: a parameter of shape \(2, 3\) has a gradient of shape \(\)"
+        ):
+            optimizer.step()
+    np.testing.assert_array_equal(p.data, np.ones((2, 3)))

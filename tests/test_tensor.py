@@ -6,10 +6,12 @@ import gc
 import re
 import tracemalloc
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
+import autograd
 from autograd import (
     Tensor,
     Value,
@@ -852,3 +854,65 @@ def test_fused_ops_refuse_0d_inputs_1d_logits_and_name_concatenate_shapes() -> N
         ValueError, match=re.escape("concatenate: shapes (2, 3), (2, 4) differ off axis 0")
     ):
         concatenate([t64(2, 3), t64(2, 4)])
+
+
+_t = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    ("call", "kind", "message"),
+    [
+        (lambda: Tensor.zeros(2.5), TypeError, "zeros: a shape is ints, got 2.5"),
+        (lambda: Tensor.zeros("3"), TypeError, "zeros: a shape is ints, got '3'"),
+        (lambda: Tensor.ones(True), TypeError, "ones: a shape is ints, got True"),
+        (lambda: Tensor.zeros(-1), ValueError, r"zeros: a size cannot be negative, got \(-1,\)"),
+        (lambda: Tensor.eye(2.5), TypeError, "eye: a shape is ints, got 2.5"),
+        (lambda: _t.reshape("6"), TypeError, "reshape: a shape is ints, got '6'"),
+        (lambda: Tensor.arange(0, 10, 0), ValueError, "arange: step must not be 0"),
+        (lambda: Tensor(None), TypeError, "Tensor: data is None"),
+        (lambda: Tensor([1.0], label=3), TypeError, "Tensor: label must be a string, got 3"),
+        (lambda: _t.sum(axis=1.0), TypeError, "sum: an axis is an int, got float"),
+        (lambda: _t.sum(keepdims="yes"), TypeError, "sum: keepdims must be True or False"),
+        (lambda: _t.max(keepdims=1), TypeError, "max: keepdims must be True or False, got 1"),
+        (lambda: _t.var(ddof=2.5), TypeError, "var: ddof must be an int, got 2.5"),
+        (lambda: _t.var(ddof=-1), ValueError, "var: ddof must be 0 or more, got -1"),
+        (lambda: Tensor([1.0]).requires_grad_("yes"), TypeError,
+         "requires_grad_: requires_grad must be True or False"),
+        (lambda: (_t * _t).sum().backward(create_graph="yes"), TypeError,
+         "backward: create_graph must be True or False, got 'yes'"),
+        (lambda: autograd.grad((_t * 2).sum(), [_t], allow_unused="no"), TypeError,
+         "grad: allow_unused must be True or False, got 'no'"),
+        (lambda: autograd.gradcheck(lambda a: a.sum(), [Tensor([1.0], dtype=np.float64,
+         requires_grad=True)], eps=-1), ValueError, "gradcheck: eps must be positive"),
+        (lambda: autograd.compile(Tensor), TypeError,
+         "compile: expected a function, got the class Tensor"),
+        (lambda: Tensor(np.ones(2, complex)), TypeError, "Tensor: complex numbers"),
+        (lambda: Tensor([1.0], dtype=np.complex64), TypeError, "Tensor: dtype complex64"),
+    ],
+)  # fmt: skip
+def test_a_mistake_in_a_call_is_named_never_coerced(
+    call: Callable[[], object], kind: type, message: str
+) -> None:
+    """A value of the wrong kind or out of range is refused by name: "3" is no size,
+    "no" no False (allow_unused="no" returned None where an error was asked for), and
+    gradcheck with eps=-1 would pass anything."""
+    with pytest.raises(kind, match=message):
+        call()
+
+
+def test_linear_takes_an_array_as_the_other_ops_do() -> None:
+    x = np.ones((4, 3))
+    out = autograd.linear(x, _t)
+    np.testing.assert_array_equal(out.data, x @ _t.data.T)
+
+
+def test_a_leaf_pickles_and_a_node_inside_a_graph_is_refused_by_name() -> None:
+    import pickle
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    back = pickle.loads(pickle.dumps(x))
+    np.testing.assert_array_equal(back.data, x.data)
+    assert back.requires_grad
+    for node in (x.tanh(), Value(1.0) * 2):
+        with pytest.raises(TypeError, match=r"pickle of a .* inside a graph: .*detach"):
+            pickle.dumps(node)

@@ -593,3 +593,32 @@ def test_a_record_outlives_its_owner_by_no_collection() -> None:
     assert second is not first
     versions._forget(id(again), reference)  # a late callback for the old owner: no effect
     assert versions.storage_of(again) is second
+
+
+def test_memory_freed_while_a_record_of_writes_is_made_does_not_deadlock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A garbage collection can run while a record is made (any allocation may start one)
+    and free another recorded array, whose record then goes: in the same thread, under
+    the lock that making a record holds."""
+    import gc
+    import threading
+    import types
+
+    from autograd import versions
+
+    holder = types.SimpleNamespace(array=np.ones(3))
+    holder.itself = holder  # a cycle: freed only by a collection
+    versions.storage_of(holder.array)
+    del holder
+    make = versions.Storage
+
+    def collecting() -> versions.Storage:
+        gc.collect()
+        return make()
+
+    monkeypatch.setattr(versions, "Storage", collecting)
+    worker = threading.Thread(target=versions.storage_of, args=(np.ones(3),), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "storage_of deadlocked"

@@ -307,14 +307,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     split = load_split(dataset, seed=seed, samples=samples, root=args.data_root)
     problem = _misfit(model, split)
     if problem is not None:
-        return _fail(f"evaluate: {problem}; evaluate it on the data set it was trained on")
-    results = evaluate(
-        model,
-        split.X_test,
-        split.y_test,
-        loss=loss_for(split.task),
-        metrics=metrics_for(split.task),
-    )
+        return _fail(f"evaluate: {problem}")
+    try:
+        results = evaluate(
+            model,
+            split.X_test,
+            split.y_test,
+            loss=loss_for(split.task),
+            metrics=metrics_for(split.task),
+        )
+    except (TypeError, ValueError) as error:  # what _misfit did not foresee: still one line
+        return _fail(" ".join(str(error).split()))
     print(_report(split.task, results, f"{dataset} test"))
     return 0
 
@@ -322,44 +325,65 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _split_of(args: argparse.Namespace, metadata: dict[str, Any]) -> tuple[str, int, Any] | str:
     """The data set, seed and size to evaluate on: the options', else the model file's
     (whose metadata was checked when the file was read: ``nn.modelfile.METADATA``); or
-    why there is none."""
+    why there is none. A size given for an image set, which has one size, is refused:
+    ignored, it would evaluate on another set than the one meant."""
     dataset = args.dataset if args.dataset is not None else metadata.get("dataset")
     if dataset is None:
         return "the model does not say its data set: name it with --dataset"
     seed = args.seed if args.seed is not None else metadata.get("seed", 0)
-    samples = args.samples if args.samples is not None else metadata.get("samples")
-    return dataset, seed, samples
+    if args.samples is not None:
+        problem = _sizes_a_fixed_set(dataset, args.samples)
+        if problem is not None:
+            return f"--samples {args.samples}: {problem}: leave --samples out"
+        return dataset, seed, args.samples
+    if args.dataset is not None and args.dataset != metadata.get("dataset"):
+        return dataset, seed, None  # the file's size was its own data set's
+    problem = _sizes_a_fixed_set(dataset, metadata.get("samples"))
+    if problem is not None:
+        return f"the model's metadata says samples {metadata['samples']}, but {problem}"
+    return dataset, seed, metadata.get("samples")
+
+
+def _sizes_a_fixed_set(dataset: str | None, samples: int | None) -> str | None:
+    """Why ``samples`` cannot size ``dataset``, or None: an image set has one size."""
+    from nn.datasets import IMAGE_SETS
+
+    if samples is None or dataset not in IMAGE_SETS:
+        return None
+    return f"{dataset} is an image set of one size (--samples sizes a synthetic set)"
 
 
 def _misfit(model: Any, split: Any) -> str | None:
     """Why ``model`` cannot be evaluated on ``split``, or None: its inputs must be the
-    data set's features, and its outputs one per class (one for regression). Run on the
-    wrong data set, a model either fails deep inside or, worse, gives a score that means
-    nothing (a 3-class model on the 2 classes of moons)."""
+    data set's features, and its outputs one row per sample of one per class (one for
+    regression). Run on the wrong data set, a model either fails deep inside or, worse,
+    gives a score that means nothing (a 3-class model on the 2 classes of moons)."""
     import numpy as np
 
     from nn.train import input_features, predict
 
+    elsewhere = "; evaluate it on the data set it was trained on"
     known = input_features(model)
     if known is not None and known[0] != split.features:
         return (
             f"the model takes {counted(known[0], 'feature')} but {split.name} has "
-            f"{counted(split.features, 'feature')}"
+            f"{counted(split.features, 'feature')}{elsewhere}"
         )
     try:
         outputs = predict(model, np.zeros((1, *split.X_test.shape[1:]), np.float32))
     except (TypeError, ValueError) as error:
-        return f"the model does not take {split.name}'s samples ({error})"
+        return f"the model does not take {split.name}'s samples ({error}){elsewhere}"
     width = int(np.prod(outputs.shape[1:]))
-    if split.task == "regression" and width != 1:
+    wanted = 1 if split.task == "regression" else split.classes
+    if width != wanted:
+        has = "is a regression (1 output)" if split.task == "regression" else "has"
+        if split.task == "classification":
+            has += f" {counted(split.classes, 'class')}"
+        return f"the model gives {counted(width, 'output')} but {split.name} {has}{elsewhere}"
+    if outputs.ndim != 2:  # the loss compares one row of outputs per sample
         return (
-            f"the model gives {counted(width, 'output')} but {split.name} is a regression "
-            "(1 output)"
-        )
-    if split.task == "classification" and width != split.classes:
-        return (
-            f"the model gives {counted(width, 'output')} but {split.name} has "
-            f"{counted(split.classes, 'class')}"
+            f"the model gives an output of shape {tuple(outputs.shape)} for 1 sample, where "
+            f"the loss needs one row per sample: shape (1, {wanted})"
         )
     return None
 
@@ -498,6 +522,11 @@ class _Parser(argparse.ArgumentParser):
         namespace, extra = self.parse_known_args(arguments)
         if extra:
             (command or self).error(f"unrecognized arguments: {' '.join(extra)}")
+        problem = _sizes_a_fixed_set(
+            getattr(namespace, "dataset", None), getattr(namespace, "samples", None)
+        )
+        if command is not None and problem is not None:
+            command.error(f"--samples {namespace.samples}: {problem}: leave --samples out")
         return namespace
 
     @property

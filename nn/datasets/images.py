@@ -21,11 +21,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from tracegrad.words import counted
 
+from .. import checks
 from .download import DownloadError, md5_of
 from .download import download as fetch
 from .idx import DatasetError, read_idx
@@ -88,6 +90,7 @@ def data_root(root: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
     """The data root (``root``, else $TRACEGRAD_DATA, else ~/.cache/tracegrad), and where
     it came from, in words for a message."""
     if root is not None:
+        checks.path(root, "data_root", "root")
         return Path(root), f"the data root {os.fspath(root)}"
     shared = os.environ.get("TRACEGRAD_DATA")
     if shared:
@@ -100,6 +103,9 @@ def data_folder(name: str, root: str | os.PathLike[str] | None = None) -> Path:
     """Where the files of the image set ``name`` are looked for: ``name/`` in the data
     root (``data_root``), or the root itself when it is named ``name`` and holds no folder
     of that name."""
+    checks.choice(name, (MNIST.name, FASHION_MNIST.name), "data_folder", "name")
+    if root is not None:
+        checks.path(root, "data_folder", "root")
     base = data_root(root)[0]
     if base.name == name and not (base / name).is_dir():
         return base
@@ -132,6 +138,8 @@ def load_image_set(
     progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_train, y_train, X_test, y_test) of an IDX image set; see ``mnist``."""
+    checks.instance(spec, ImageSet, "load_image_set", "spec", ": nn.datasets.MNIST, say")
+    _check_options("load_image_set", root, download, flatten, mirrors, progress)
     folder = data_folder(spec.name, root)
     base, origin = data_root(root)
     where = "the data root, named after the set" if folder == base else f"{spec.name}/ in {origin}"
@@ -245,6 +253,7 @@ def mnist(
     files are downloaded from ``mirrors`` (public ones by default), their MD5 checked
     against the published value, and written atomically, once: the next call finds them.
     """
+    _check_options("mnist", root, download, flatten, mirrors, progress)
     return load_image_set(
         MNIST, root, download=download, flatten=flatten, mirrors=mirrors, progress=progress
     )
@@ -259,9 +268,28 @@ def fashion_mnist(
     progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fashion-MNIST, shaped as ``mnist``; labels name ``FASHION_CLASSES``."""
+    _check_options("fashion_mnist", root, download, flatten, mirrors, progress)
     return load_image_set(
         FASHION_MNIST, root, download=download, flatten=flatten, mirrors=mirrors, progress=progress
     )
+
+
+def _check_options(
+    where: str, root: Any, download: Any, flatten: Any, mirrors: Any, progress: Any
+) -> None:
+    """The arguments an image set's loader takes, checked as the library's are."""
+    if root is not None:
+        checks.path(root, where, "root")
+    for name, value in (("download", download), ("flatten", flatten), ("progress", progress)):
+        checks.flag(value, where, name)
+    if mirrors is not None and (
+        isinstance(mirrors, str)
+        or not isinstance(mirrors, Sequence)
+        or not mirrors
+        or not all(isinstance(mirror, str) and mirror for mirror in mirrors)
+    ):
+        hint = f": write [{mirrors!r}]" if isinstance(mirrors, str) and mirrors else ""
+        checks.wrong_type(where, "mirrors", "a list of base URLs (strings)", mirrors, hint)
 
 
 IMAGE_SETS = {"mnist": mnist, "fashion-mnist": fashion_mnist}

@@ -2,16 +2,20 @@
 
 Every generator takes ``rng`` (a numpy Generator or a seed) and returns ``(X, y)``: X of
 shape (n, features) as float64, y as integer class labels (real numbers for
-``regression``).
+``regression``). Its arguments are checked as the rest of the library's are
+(``nn.checks``): a size is an int, a spread a finite number not below 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from tracegrad.rng import Seed, as_generator
+from tracegrad.rng import Seed
+
+from .. import checks
 
 
 def moons(n: int = 100, noise: float = 0.1, *, rng: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -20,9 +24,9 @@ def moons(n: int = 100, noise: float = 0.1, *, rng: Seed = 0) -> tuple[np.ndarra
     The upper moon is (cos t, sin t) and the lower (1 − cos t, 0.5 − sin t) for t in
     [0, π]; Gaussian noise of standard deviation ``noise`` is added to each coordinate.
     """
-    if n < 2:
-        raise ValueError(f"moons: n must be at least 2, got {n}")
-    generator = as_generator(rng)
+    n = checks.integer(n, "moons", "n", minimum=2)
+    noise = checks.real(noise, "moons", "noise", low=0.0)
+    generator = checks.generator(rng, "moons")
     n_upper = n // 2
     n_lower = n - n_upper
     t_upper = np.linspace(0.0, np.pi, n_upper)
@@ -43,9 +47,12 @@ def circles(
     n: int = 200, noise: float = 0.1, factor: float = 0.5, *, rng: Seed = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """A circle of radius 1 (label 0) around one of radius ``factor`` (label 1), with noise."""
-    if not 0.0 < factor < 1.0:
-        raise ValueError(f"circles: factor must be in (0, 1), got {factor}")
-    generator = as_generator(rng)
+    n = checks.positive_int(n, "circles", "n")
+    noise = checks.real(noise, "circles", "noise", low=0.0)
+    factor = checks.real(
+        factor, "circles", "factor", low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    generator = checks.generator(rng, "circles")
     n_outer = n // 2
     angles = generator.uniform(0.0, 2.0 * np.pi, n)
     radius = np.where(np.arange(n) < n_outer, 1.0, factor)
@@ -64,9 +71,10 @@ def spiral(
     Arm k has radius r ∈ [0, 1] and angle 4r + 2πk/classes plus Gaussian noise of
     standard deviation ``noise``.
     """
-    if classes < 2:
-        raise ValueError(f"spiral: classes must be at least 2, got {classes}")
-    generator = as_generator(rng)
+    n = checks.positive_int(n, "spiral", "n")
+    classes = checks.integer(classes, "spiral", "classes", minimum=2)
+    noise = checks.real(noise, "spiral", "noise", low=0.0)
+    generator = checks.generator(rng, "spiral")
     y = np.arange(n) % classes
     radius = generator.uniform(0.0, 1.0, n)
     angle = 4.0 * radius + 2.0 * np.pi * y / classes + generator.normal(0.0, noise, n)
@@ -78,9 +86,10 @@ def blobs(
     n: int = 300, centers: int = 3, std: float = 0.6, *, rng: Seed = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian blobs of standard deviation ``std`` around ``centers`` random centres."""
-    if centers < 1:
-        raise ValueError(f"blobs: centers must be at least 1, got {centers}")
-    generator = as_generator(rng)
+    n = checks.positive_int(n, "blobs", "n")
+    centers = checks.positive_int(centers, "blobs", "centers")
+    std = checks.real(std, "blobs", "std", low=0.0)
+    generator = checks.generator(rng, "blobs")
     middles = generator.uniform(-4.0, 4.0, (centers, 2))
     y = np.arange(n) % centers
     X = middles[y] + generator.normal(0.0, std, (n, 2))
@@ -90,7 +99,9 @@ def blobs(
 
 def xor(n: int = 200, noise: float = 0.1, *, rng: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
     """Four clusters at the corners (±1, ±1); label 1 where the signs of x1 and x2 differ."""
-    generator = as_generator(rng)
+    n = checks.positive_int(n, "xor", "n")
+    noise = checks.real(noise, "xor", "noise", low=0.0)
+    generator = checks.generator(rng, "xor")
     corners = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
     which = np.arange(n) % 4
     X = corners[which] + generator.normal(0.0, noise, (n, 2))
@@ -109,9 +120,10 @@ def classification(
     about flip/2 of all labels are wrong), as scikit-learn's ``make_classification``
     does with ``flip_y``.
     """
-    if not 0.0 <= flip <= 1.0:
-        raise ValueError(f"classification: flip must be in [0, 1], got {flip}")
-    generator = as_generator(rng)
+    n = checks.positive_int(n, "classification", "n")
+    flip = checks.real(flip, "classification", "flip", low=0.0, high=1.0)
+    separation = checks.real(separation, "classification", "separation")
+    generator = checks.generator(rng, "classification")
     y = (np.arange(n) % 2).astype(np.int64)
     X = np.where(y[:, None] == 1, separation, -separation) + generator.normal(0.0, 1.0, (n, 2))
     noisy = generator.random(n) < flip
@@ -120,8 +132,9 @@ def classification(
     return X[order], y[order]
 
 
-def regression_function(x: np.ndarray) -> np.ndarray:
-    """The noiseless function behind ``regression``: sin(x) + 0.3·x."""
+def regression_function(x: Any) -> np.ndarray:
+    """The noiseless function behind ``regression``: sin(x) + 0.3·x, of numbers ``x``."""
+    x = checks.numbers(x, "regression_function", "x", np.float64)
     return np.sin(x) + 0.3 * x
 
 
@@ -131,7 +144,9 @@ def regression(n: int = 500, noise: float = 0.3, *, rng: Seed = 0) -> tuple[np.n
     X and y both have shape (n, 1): one feature in, one output out, so that y has the
     shape of a model's output, as the losses require.
     """
-    generator = as_generator(rng)
+    n = checks.positive_int(n, "regression", "n")
+    noise = checks.real(noise, "regression", "noise", low=0.0)
+    generator = checks.generator(rng, "regression")
     x = generator.uniform(-3.0, 3.0, n)
     y = regression_function(x) + generator.normal(0.0, noise, n)
     return x[:, None], y[:, None]

@@ -10,7 +10,8 @@ Parameter names carry over (``0.weight``, ``2.bias``), so state dicts agree too.
 carries over both ways: a module used twice is one module in the converted model, and a
 parameter shared by two layers (tied weights) is one parameter, trained as one. The
 converted module is in the same training or evaluation mode as the original; outputs
-agree to float32 rounding in evaluation mode.
+agree to float32 rounding in evaluation mode. ``from_torch`` keeps each layer's dtype
+(float16, float32 or float64; another is refused), ``to_torch`` makes float32 copies.
 
 PyTorch is an optional extra (``pip install 'tracegrad[torch]'``), imported only here.
 """
@@ -25,6 +26,7 @@ from autograd import Tensor
 
 from .. import checks, layers, scalar
 from ..activations import ACTIVATIONS, LeakyReLU, of_layer
+from ..modelfile import DTYPES
 from ..module import Module
 
 
@@ -142,10 +144,28 @@ def _from_torch(torch: Any, module: Any, made: dict[int, Any]) -> Module:
     return converted
 
 
+def _dtype_from_torch(parameter: Any, where: str) -> str:
+    """The dtype of a torch parameter, one a tracegrad layer computes in; else a TypeError
+    (bfloat16 has no numpy dtype, and a cast would change the model without a word)."""
+    if parameter.is_meta:  # a model laid out without memory (device="meta")
+        raise TypeError(
+            f"from_torch: {where} is on PyTorch's meta device, which holds no values: "
+            "load or initialise the module's weights first (module.to_empty(device='cpu'))"
+        )
+    name = str(parameter.dtype).removeprefix("torch.")
+    if name not in DTYPES:
+        raise TypeError(
+            f"from_torch: {where} is {name}; a tracegrad layer computes in "
+            f"{', '.join(DTYPES)}: convert the module first (module.float())"
+        )
+    return name
+
+
 def _parameter_from_torch(parameter: Any, made: dict[int, Any]) -> Tensor:
+    """A copy of ``parameter`` in its own dtype: a float64 model stays float64."""
     if id(parameter) not in made:
-        data = parameter.detach().cpu().numpy().astype(np.float32)
-        made[id(parameter)] = Tensor(data, requires_grad=True)
+        data = parameter.detach().cpu().numpy()
+        made[id(parameter)] = Tensor(data, requires_grad=True, dtype=data.dtype)
     tensor: Tensor = made[id(parameter)]
     return tensor
 
@@ -156,9 +176,16 @@ def _convert_from_torch(torch: Any, module: Any, made: dict[int, Any]) -> Module
     if isinstance(module, tnn.Sequential):
         return layers.Sequential(*[_from_torch(torch, child, made) for child in module])
     if isinstance(module, tnn.Linear):
+        dtype = _dtype_from_torch(module.weight, "Linear's weight")
+        if module.bias is not None and _dtype_from_torch(module.bias, "Linear's bias") != dtype:
+            raise TypeError(
+                f"from_torch: Linear's weight is {dtype} but its bias "
+                f"{str(module.bias.dtype).removeprefix('torch.')}; a layer computes in one dtype"
+            )
         linear = layers.Linear(
-            module.in_features, module.out_features, bias=module.bias is not None, rng=0
-        )
+            module.in_features, module.out_features, bias=module.bias is not None, rng=0,
+            dtype=dtype,
+        )  # fmt: skip
         linear.weight = _parameter_from_torch(module.weight, made)
         linear.weight.label = "weight"
         if module.bias is not None:
