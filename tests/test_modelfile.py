@@ -2039,3 +2039,63 @@ def test_what_json_would_refuse_or_change_is_named_by_its_path_and_nothing_is_wr
     assert message.startswith(f"save: {expected_path} {said}"), message
     assert "fit(checkpoint=...)" in message
     assert path.read_bytes() == before
+
+
+# -- what is written over: only a regular file, never a FIFO, a device or a link loop -------
+
+
+def _special_targets(folder: Path) -> dict[str, Path]:
+    """A FIFO, a character device like /dev/null (root only: mknod) and a loop of links."""
+    found: dict[str, Path] = {}
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "pipe.png")  # a suffix every writer takes
+        found["named pipe (FIFO)"] = folder / "pipe.png"
+    if hasattr(os, "mknod") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        import stat
+
+        os.mknod(folder / "null.png", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        found["character device"] = folder / "null.png"
+    if hasattr(os, "symlink"):
+        os.symlink(folder / "b.png", folder / "a.png")
+        os.symlink(folder / "a.png", folder / "b.png")
+        found["symbolic links"] = folder / "a.png"
+    return found
+
+
+def test_every_writer_refuses_to_replace_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    """A rename over a FIFO or a device replaces it with a plain file (as root, /dev/null
+    itself): each writer refuses, naming the path and what is there, and it stays."""
+    import nn.plot
+
+    model = nn.Linear(2, 1, rng=0)
+    history = nn.History([{"epoch": 1.0, "loss": 0.5}])
+    writers = {
+        "save": model.save,
+        "History.save": history.save,
+        "checkpoint": lambda p: nn.checkpoint.write_checkpoint(
+            p,
+            model=model,
+            optimizer=nn.optim.SGD(model.parameters()),
+            scheduler=None,
+            callbacks=[],
+            history=[],
+            epoch=0,
+            stopped=False,
+            data=nn.checkpoint.data_fingerprint(np.ones((4, 2)), np.ones(4), 2, False),
+            rng=np.random.default_rng(0),
+        ),
+        "save_figure": lambda p: nn.plot.save_figure(nn.plot.training_curves(history), p),
+    }
+    targets = _special_targets(tmp_path)
+    assert targets, "this platform has no special files to try"
+    for kind, target in targets.items():
+        before = os.lstat(target)
+        for name, write in writers.items():
+            with pytest.raises(OSError) as refused:
+                write(target)
+            message = str(refused.value)
+            assert str(target.name) in message, (name, message)
+            assert ("not a regular file" in message) or ("symbolic links" in message), message
+            after = os.lstat(target)
+            assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino), (kind, name)
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -90,12 +90,27 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     it was.
     """
     target = Path(os.path.realpath(path))  # through symbolic links, to the file they name
+    try:
+        info: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as error:  # a loop of symbolic links, a folder we may not search
+        raise OSError(
+            error.errno, f"it cannot be written ({error.strerror})", os.fspath(path)
+        ) from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(f"{os.fspath(path)} is a folder, not a file")
+        # Renamed over, a FIFO or a device (/dev/null) would be replaced by a plain file.
+        raise OSError(
+            errno.EINVAL,
+            f"{_file_kind(info.st_mode)}, not a regular file: write to a file",
+            os.fspath(path),
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     mode = 0o644
-    if target.exists():
-        if target.is_dir():
-            raise IsADirectoryError(f"{os.fspath(path)} is a folder, not a file")
-        existing = stat.S_IMODE(target.stat().st_mode)
+    if info is not None:
+        existing = stat.S_IMODE(info.st_mode)
         if not existing & stat.S_IWUSR:
             raise PermissionError(
                 f"{os.fspath(path)} is read-only; make it writable (chmod u+w) or write elsewhere"
