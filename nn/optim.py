@@ -52,6 +52,8 @@ class Optimizer:
     #: The keys of a parameter's state, as PyTorch's ``state_dict()`` names them, and
     #: whether each is an array of the parameter's shape (else a count of steps).
     STATE_KEYS: ClassVar[dict[str, bool]] = {}
+    #: The state arrays that are never negative (means of squares).
+    NONNEGATIVE: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, parameters: Iterable[Node], lr: float) -> None:
         name = type(self).__name__
@@ -183,6 +185,7 @@ class Optimizer:
         if not isinstance(states, Mapping):
             checks.wrong_type(where, "state", "a dict from positions to states", states)
         result: list[dict[str, Any]] = [{} for _ in self.parameters]
+        named: dict[int, Any] = {}
         for key, own in states.items():
             # a position written by JSON (json.dump, a checkpoint's metadata) is a string
             digits = isinstance(key, str) and key.isdigit() and len(key) < 10
@@ -192,6 +195,12 @@ class Optimizer:
                     f"{where}: state names parameter {position!r}, but this optimiser holds "
                     f"parameters 0 to {len(self.parameters) - 1}"
                 )
+            if position in named:  # 0 and "0", "1" and "01": one would silently win
+                raise ValueError(
+                    f"{where}: state names parameter {position} twice (as {named[position]!r} "
+                    f"and as {key!r})"
+                )
+            named[position] = key
             if not isinstance(own, Mapping):
                 checks.wrong_type(where, f"state[{position}]", "a dict", own)
             p = self.parameters[position]
@@ -219,13 +228,19 @@ class Optimizer:
                 if count.shape != () or count.dtype.kind not in "iuf" or count != int(count):
                     checks.wrong_type(where, name, "a whole number of steps", value)
                 count = int(count)
-            return checks.integer(count, where, name, minimum=1)
+            # at most 2**53, a count a float holds exactly (an update raises β to it)
+            return checks.integer(count, where, name, minimum=1, maximum=2**53)
         array = checks.numbers(value, where, name)
         shape = np.shape(p.data)
         if array.shape != shape:
             raise ValueError(f"{where}: {name} has shape {array.shape}, its parameter {shape}")
         if not np.isfinite(array).all():
             raise ValueError(f"{where}: {name} holds NaN or infinite values")
+        if key in self.NONNEGATIVE and (array < 0).any():  # a mean of squares: √ of it next
+            raise ValueError(
+                f"{where}: {name} holds negative values; it is a running mean of squared "
+                "gradients, never below 0"
+            )
         dtype = p.data.dtype if isinstance(p.data, np.ndarray) else np.dtype(np.float64)
         return np.array(array, dtype=dtype).reshape(shape or (1,))  # see step: never 0-d
 
@@ -441,6 +456,7 @@ class Adam(Optimizer):
         "weight_decay": _not_negative("weight_decay"),
     }
     STATE_KEYS: ClassVar[dict[str, bool]] = {"step": False, "exp_avg": True, "exp_avg_sq": True}
+    NONNEGATIVE: ClassVar[frozenset[str]] = frozenset({"exp_avg_sq"})
 
     def __init__(
         self,

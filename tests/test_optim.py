@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 from typing import Any
@@ -605,3 +606,48 @@ def test_a_gradient_of_another_shape_than_its_parameter_is_refused() -> None:
         ):
             optimizer.step()
     np.testing.assert_array_equal(p.data, np.ones((2, 3)))
+
+
+# -- a state that would poison the next steps is refused when loaded -----------------------
+
+
+def _adam_with_state() -> tuple[nn.optim.Adam, Any]:
+    from autograd import Tensor
+
+    p = Tensor(np.array([1.0, -2.0], np.float32), requires_grad=True)
+    optimizer = nn.optim.Adam([p], lr=0.1)
+    p.grad = np.array([0.5, 0.5], np.float32)
+    optimizer.step()
+    return optimizer, p
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s["state"][0].__setitem__("exp_avg_sq", -np.ones(2, np.float32)),
+         r"state\[0\]\['exp_avg_sq'\] holds negative values"),
+        (lambda s: s["state"][0].__setitem__("step", 10**400),
+         r"state\[0\]\['step'\] must be .*at most 9007199254740992"),
+        (lambda s: s["state"].__setitem__("0", dict(s["state"][0])),
+         r"state names parameter 0 twice \(as 0 and as '0'\)"),
+        (lambda s: s["state"].update({"00": dict(s["state"][0])}),
+         r"state names parameter 0 twice"),
+    ],
+)  # fmt: skip
+def test_adam_refuses_a_state_that_would_poison_its_next_steps(change: Any, message: str) -> None:
+    """A negative mean of squares makes the next update's square root NaN; a step count
+    past what a float holds makes β**t raise; a position named twice lets one entry win
+    without a word. Each is refused at load, and the optimiser keeps its state."""
+    optimizer, p = _adam_with_state()
+    state = optimizer.state_dict()
+    kept = copy.deepcopy(optimizer.state)
+    change(state)
+    with pytest.raises(ValueError, match=message):
+        optimizer.load_state_dict(state)
+    for now, was in zip(optimizer.state, kept):
+        assert now.keys() == was.keys()
+        for key in now:
+            np.testing.assert_array_equal(now[key], was[key])
+    p.grad = np.array([0.5, 0.5], np.float32)
+    optimizer.step()
+    assert np.isfinite(p.data).all()
