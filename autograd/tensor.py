@@ -193,6 +193,13 @@ class Tensor(TensorHabits, Differentiable):
         if not isinstance(array, np.ndarray):
             raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
         check_flag(requires_grad, "from_numpy")
+        if array.dtype.kind not in "biuf":  # shared as it is: no cast may drop a part of it
+            what = {"c": "complex numbers", "O": "Python objects"}.get(array.dtype.kind, "")
+            raise TypeError(
+                f"from_numpy: an array of dtype {array.dtype}{f' ({what})' if what else ''}, "
+                "which tracegrad does not compute with: pass booleans, integers or floats "
+                "(x.real or abs(x) of complex numbers)"
+            )
         if requires_grad and not np.issubdtype(array.dtype, np.floating):
             raise TypeError(
                 f"from_numpy: only floating-point tensors can require grad, not {array.dtype}"

@@ -772,6 +772,23 @@ def test_from_numpy_takes_integers_without_grad_and_floats_with_it() -> None:
         Tensor.from_numpy(np.array([1, 2]), requires_grad=True)
 
 
+@pytest.mark.parametrize(
+    "array",
+    [np.array([1 + 2j]), np.array([1.0, "a"], dtype=object), np.array(["ab"]),
+     np.array([b"ab"]), np.zeros(2, dtype="V4"), np.array(["2026-12-04"], dtype="M8[D]"),
+     np.zeros(2, dtype=[("x", "f8")])],
+    ids=["complex", "object", "text", "bytes", "void", "datetime", "structured"],
+)  # fmt: skip
+def test_from_numpy_refuses_what_is_not_numbers_as_tensor_does(array: np.ndarray) -> None:
+    """Shared without a cast, an array of complex numbers would lose its imaginary parts at
+    the first op, and one of objects or text would fail deep inside one: refused at once,
+    as ``Tensor()`` refuses them, for every dtype kind but bool, int, uint and float."""
+    with pytest.raises(TypeError, match=re.escape(f"from_numpy: an array of dtype {array.dtype}")):
+        Tensor.from_numpy(array)
+    for dtype in (np.bool_, np.int8, np.uint16, np.float16, np.float32, np.float64):
+        assert Tensor.from_numpy(np.zeros(2, dtype)).dtype == dtype
+
+
 def test_assigning_a_view_of_its_own_data_with_another_shape() -> None:
     for shape in [(3, 1), (1, 3)]:
         t = Tensor([1.0, 2.0, 3.0])
