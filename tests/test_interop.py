@@ -299,3 +299,36 @@ def test_a_write_through_pytorch_over_a_tensors_data_is_not_seen_as_documented()
     copied = Tensor(np.array([1.0, 2.0]))
     torch.tensor(copied.numpy()).add_(1.0)  # a copy, as the page advises: nothing changes
     np.testing.assert_array_equal(copied.data, [1.0, 2.0])
+
+
+def test_from_torch_refuses_a_computation_that_is_not_its_classs() -> None:
+    """A subclass with a forward of its own, and forward hooks, would be converted as the
+    plain class and compute something else without a word: refused, naming the module.
+    A subclass that keeps its class's forward converts, and gives torch's outputs."""
+
+    class Doubled(torch.nn.Linear):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 2 * super().forward(x)
+
+    class Renamed(torch.nn.Linear):
+        pass
+
+    class Squashed(torch.nn.Tanh):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return super().forward(x) / 2
+
+    for module in (Doubled(2, 1), torch.nn.Sequential(torch.nn.Linear(2, 2), Doubled(2, 1)),
+                   Squashed()):  # fmt: skip
+        with pytest.raises(
+            TypeError, match=r"from_torch: \w+ is a subclass of torch\.nn\.\w+ with a forward"
+        ):
+            nn.from_torch(module)
+    hooked = torch.nn.Linear(2, 1)
+    hooked.register_forward_hook(lambda module, inputs, output: output * 2)
+    with pytest.raises(TypeError, match="from_torch: Linear has forward hooks"):
+        nn.from_torch(hooked)
+    renamed = Renamed(2, 1)
+    x = np.ones((3, 2), np.float32)
+    with torch.no_grad():
+        expected = renamed(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(nn.from_torch(renamed)(Tensor(x)).data, expected, rtol=1e-6)

@@ -170,9 +170,35 @@ def _parameter_from_torch(parameter: Any, made: dict[int, Any]) -> Tensor:
     return tensor
 
 
+def _check_plain(torch: Any, module: Any) -> None:
+    """Refuse a module whose computation is not its torch class's: a subclass with its own
+    ``forward``, or forward hooks (converted as the plain class, either would compute
+    something else without a word)."""
+    tnn, name = torch.nn, type(module).__name__
+    activations = [getattr(tnn, activation.torch) for activation in ACTIVATIONS.values()]
+    bases = [tnn.Sequential, tnn.Linear, tnn.LeakyReLU, tnn.Softmax, tnn.LogSoftmax,
+             tnn.Flatten, tnn.Dropout, *activations]  # fmt: skip
+    base = next((b for b in bases if isinstance(module, b)), None)
+    if base is not None and type(module) is not base and type(module).forward is not base.forward:
+        raise TypeError(
+            f"from_torch: {name} is a subclass of torch.nn.{base.__name__} with a forward of "
+            f"its own, which tracegrad cannot read: only {base.__name__}'s own computation "
+            "converts (convert the plain layers and write the rest in tracegrad)"
+        )
+    hooks = [
+        getattr(module, attribute, None) for attribute in ("_forward_hooks", "_forward_pre_hooks")
+    ]
+    if any(hooks):
+        raise TypeError(
+            f"from_torch: {name} has forward hooks, which tracegrad would not run: remove "
+            "them before converting"
+        )
+
+
 def _convert_from_torch(torch: Any, module: Any, made: dict[int, Any]) -> Module:
     tnn = torch.nn
     name = type(module).__name__
+    _check_plain(torch, module)
     if isinstance(module, tnn.Sequential):
         return layers.Sequential(*[_from_torch(torch, child, made) for child in module])
     if isinstance(module, tnn.Linear):
