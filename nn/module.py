@@ -101,6 +101,14 @@ def _standing(value: Any, private: bool) -> int:
     return standing
 
 
+def _holds_parameter(value: Any) -> bool:
+    """Whether ``value`` is or holds (in lists, tuples, dicts, modules) a parameter."""
+    for _, member, _, _ in _members(value, "", None, None):
+        if _is_parameter(member) or (isinstance(member, Module) and member.parameters()):
+            return True
+    return False
+
+
 def _what(value: Any, wanted: int) -> str:
     """How an assigned value is described in the error that refuses it; ``wanted``, the
     standing it lacks, says what a container of it should have held."""
@@ -295,6 +303,14 @@ class Module:
                 standing = _standing(old, private)
                 if standing and _standing(value, private) < standing:
                     raise _dropped(f"{type(self).__name__}.{name}", old, value, standing)
+                if _is_parameter(old) and not _holds_parameter(value):
+                    owner = f"{type(self).__name__}.{name}"
+                    raise TypeError(
+                        f"{owner} is a parameter; {checks.describe(value)} holds none, so the "
+                        "parameter would leave the state and the module's forward would find "
+                        "no weight there: assign a parameter (Tensor(array, requires_grad="
+                        "True)), or None to remove it, as PyTorch asks"
+                    )
         object.__setattr__(self, name, value)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:

@@ -850,7 +850,8 @@ def test_state_is_replaced_only_by_state_of_its_standing_and_never_hidden(
     a sub-module: the assignment is refused, with a TypeError that names the class and
     the attribute and leaves everything as it was, exactly when it would drop state
     (what replaces it holds less: a parameter, a module or a container of one by anything
-    but a parameter, a module or a container of one; a buffer by anything but a leaf)
+    but a parameter, a module or a container of one; a buffer by anything but a leaf; a
+    parameter by what holds no parameter, as ``ReLU()`` for a weight)
     or hide it (a new parameter or module where the search does not look). Otherwise
     every parameter it holds is found: trained and saved."""
     kinds, hidden = _state_kinds(), _hidden_kinds()
@@ -868,6 +869,11 @@ def test_state_is_replaced_only_by_state_of_its_standing_and_never_hidden(
         value, new_public, new_private = kinds[new]
         standing = private_standing if private else public_standing
         refused = (new_private if private else new_public) < standing
+        if nn.module._is_parameter(before):  # a parameter's replacement holds a parameter
+            members = [v for _, v, _, _ in nn.module._members(value, "", None, None)]
+            trained = [v for v in members if nn.module._is_parameter(v)]
+            trained += [q for v in members if isinstance(v, Module) for q in v.parameters()]
+            refused = refused or not trained
     if refused:
         with pytest.raises(TypeError, match=rf"^Module\.{name}\b"):
             setattr(owner, name, value)
