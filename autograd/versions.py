@@ -89,7 +89,9 @@ class Storage:
 # any way, finds the same record.
 
 _records: dict[int, tuple[Any, Storage]] = {}
-_records_lock = threading.Lock()
+#: Reentrant: making a record allocates, an allocation can start the garbage collector,
+#: and an owner it frees calls ``_forget`` on the same thread while the lock is held.
+_records_lock = threading.RLock()
 
 
 def _owner(array: np.ndarray) -> np.ndarray:

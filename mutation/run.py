@@ -62,6 +62,8 @@ CORE: dict[str, list[str]] = {
     "autograd/versions.py": [
         "tests/test_versions.py",
         "tests/test_fail_closed.py",
+        "tests/test_habits.py",
+        "tests/test_own_op.py",
         "tests/test_tensor.py",
         "tests/test_module.py",
         "tests/test_optim.py",

@@ -538,3 +538,42 @@ def test_data_never_written_is_unchanged_from_the_first_graph_of_a_program() -> 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[2.0,", "4.0]"]
+
+
+def test_records_are_made_and_forgotten_while_the_garbage_collector_frees_their_owners() -> None:
+    """Making a record allocates, an allocation can run the garbage collector, and an
+    owner it frees forgets its record at once, on the same thread: that must not wait
+    for the lock the record being made holds (it did: the program hung). Every tensor
+    here is in a cycle, so only the collector frees it; after the loop no record is
+    left, and a write is still seen."""
+    code = (
+        "import gc\n"
+        "from autograd import Tensor, DataChangedError\n"
+        "from autograd.versions import _records\n"
+        "gc.set_threshold(1)\n"
+        "for i in range(200):\n"
+        "    box = [Tensor([float(i)])]\n"
+        "    box.append(box)\n"
+        "    box[0].data\n"
+        "    del box\n"
+        "gc.collect()\n"
+        "print(len(_records))\n"
+        "x = Tensor([1.0, 2.0], requires_grad=True)\n"
+        "y = (x * x).sum()\n"
+        "x.data[0] = 3.0\n"
+        "try:\n"
+        "    y.backward()\n"
+        "except DataChangedError:\n"
+        "    print('seen')\n"
+    )
+    root = str(Path(autograd.__file__).resolve().parent.parent)  # the autograd under test
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": root},
+        check=False,
+        timeout=60,  # only against a hang: the loop takes well under a second
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "seen"]
