@@ -538,6 +538,10 @@ def test_data_never_written_is_unchanged_from_the_first_graph_of_a_program() -> 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[2.0,", "4.0]"]
+    # the same here: a record of memory never written is not after a new clock's start
+    from autograd.versions import Storage, _Clock
+
+    assert Storage().written_at <= _Clock().now
 
 
 def test_records_are_made_and_forgotten_while_the_garbage_collector_frees_their_owners() -> None:
@@ -577,3 +581,52 @@ def test_records_are_made_and_forgotten_while_the_garbage_collector_frees_their_
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0", "seen"]
+
+
+#: Arrays made from one plain block of memory: (whether it is a view of that block, how).
+_OF_ONE_BLOCK: dict[str, tuple[bool, Callable[[np.ndarray], np.ndarray]]] = {
+    "the block": (True, lambda a: a),
+    "reversed": (True, lambda a: a[::-1]),
+    "its tail": (True, lambda a: a[1:]),
+    "its head": (True, lambda a: a[:1]),
+    "a column": (True, lambda a: a.reshape(-1, 1)),
+    "a view of a view": (True, lambda a: a[1:][::-1].reshape(1, -1)),
+    "a copy": (False, lambda a: a.copy()),
+    "a copy's view": (False, lambda a: a.copy()[::-1]),
+}
+
+_WRITES = sorted(name for name, (writes, _) in _ARRAY_OPS.items() if writes)
+
+
+@given(
+    first=st.sampled_from(sorted(_OF_ONE_BLOCK)),
+    second=st.sampled_from(sorted(_OF_ONE_BLOCK)),
+    first_read_before=st.booleans(),
+    second_read_before=st.booleans(),
+    write=st.sampled_from(_WRITES),
+)
+def test_tensors_of_one_block_share_one_record_however_each_was_made(
+    first: str, second: str, first_read_before: bool, second_read_before: bool, write: str
+) -> None:
+    """Two tensors handed arrays of one plain block (each made by from_numpy, each
+    with its record made before the forward or not): a write through the second's data
+    is a change to the first's whenever both views are of the block, and never when the
+    second is of a copy. The record is found from the memory, whichever tensor made it
+    first."""
+    block = np.array([1.0, 2.0, 3.0, 4.0])
+    first_shares, make_first = _OF_ONE_BLOCK[first]
+    second_shares, make_second = _OF_ONE_BLOCK[second]
+    x = Tensor.from_numpy(make_first(block), requires_grad=True)
+    other = Tensor.from_numpy(make_second(block))
+    if first_read_before:
+        x.data  # its record is made now, before the forward
+    if second_read_before:
+        other.data
+    y = (x * x).sum()
+    _ARRAY_OPS[write][1](other.data)
+    if first_shares and second_shares:
+        with pytest.raises(DataChangedError, match="'mul'"):
+            y.backward()
+    else:
+        y.backward()
+        np.testing.assert_array_equal(x.grad, 2 * make_first(np.array([1.0, 2.0, 3.0, 4.0])))
