@@ -147,8 +147,18 @@ CORE: dict[str, list[str]] = {
         "tests/test_modelfile.py",
         "tests/test_fail_closed.py",
     ],
-    "nn/modelfile.py": ["tests/test_modelfile.py", "tests/test_module.py"],
-    "nn/schema.py": ["tests/test_modelfile.py", "tests/test_module.py"],
+    "nn/modelfile.py": [
+        "tests/test_modelfile.py",
+        "tests/test_module.py",
+        "tests/test_resume.py",
+        "tests/test_api_errors.py",
+    ],
+    "nn/schema.py": [
+        "tests/test_modelfile.py",
+        "tests/test_module.py",
+        "tests/test_resume.py",
+        "tests/test_api_errors.py",
+    ],
     "nn/init.py": ["tests/test_layers.py"],
     "nn/metrics.py": ["tests/test_metrics.py"],
 }
