@@ -124,7 +124,15 @@ CORE: dict[str, list[str]] = {
         "tests/test_api_errors.py",
         "tests/test_edge_cases.py",
     ],
-    "nn/checks.py": ["tests/test_api_errors.py", "tests/test_optim.py", "tests/test_layers.py"],
+    "nn/checks.py": [
+        "tests/test_api_errors.py",
+        "tests/test_optim.py",
+        "tests/test_layers.py",
+        "tests/test_data.py",
+        "tests/test_losses.py",
+        "tests/test_metrics.py",
+        "tests/test_scalar.py",
+    ],
     "nn/data.py": ["tests/test_data.py", "tests/test_api_errors.py"],
     "nn/scalar.py": ["tests/test_scalar.py", "tests/test_micrograd.py", "tests/test_api_errors.py"],
     "nn/losses.py": [
