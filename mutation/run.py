@@ -154,6 +154,9 @@ CORE: dict[str, list[str]] = {
         "tests/test_module.py",
         "tests/test_modelfile.py",
         "tests/test_fail_closed.py",
+        "tests/test_layers.py",
+        "tests/test_resume.py",
+        "tests/test_api_errors.py",
     ],
     "nn/modelfile.py": [
         "tests/test_modelfile.py",
