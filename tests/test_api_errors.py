@@ -818,3 +818,40 @@ def test_a_parameter_that_is_no_leaf_is_named_as_what_it_is() -> None:
         nn.optim.SGD([Value(1.0) * 2.0])
     with pytest.raises(TypeError, match=r"item 1 is not a leaf node \(got 3\)"):
         nn.optim.SGD([Value(1.0), 3])
+
+
+class _Scorer:
+    """A class of this test module whose instances are called, as nn's losses are."""
+
+    def __call__(self, *args: Any) -> float:
+        return 0.0
+
+
+class _Plain:
+    """A class whose instances are not called."""
+
+
+_CLASSES: dict[str, tuple[type, str]] = {  # a class given for a function: the hint it gets
+    "nn's CrossEntropyLoss": (nn.CrossEntropyLoss, ": write nn.CrossEntropyLoss()"),
+    "nn's MSELoss": (nn.MSELoss, ": write nn.MSELoss()"),
+    "nn's HingeLoss": (nn.HingeLoss, ": write nn.HingeLoss()"),
+    "one of this module's": (_Scorer, ": write _Scorer()"),
+    "functools' partial": (__import__("functools").partial, ": write partial()"),
+    "one that is not called": (_Plain, ""),
+    "int": (int, ""),
+}
+
+
+@given(kind=st.sampled_from(sorted(_CLASSES)), hint=st.sampled_from(["", ": make one first"]))
+def test_a_class_given_for_a_function_is_told_how_to_make_one(kind: str, hint: str) -> None:
+    """A class whose instances are called is told to call it, with nn's prefix only when
+    it is one of nn's own (from any submodule); a class whose instances are not, nothing;
+    a caller's own hint always wins."""
+    from nn import checks
+
+    value, made = _CLASSES[kind]
+    name = value.__name__
+    with pytest.raises(TypeError) as raised:
+        checks.function(value, "fit", "loss", "a loss function", hint)
+    said = hint or made
+    assert str(raised.value) == f"fit: loss must be a loss function, got the class {name}{said}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -1351,8 +1352,12 @@ def _with_end_fields(data: bytes, **fields: int) -> bytes:
     return data[:end] + struct.pack("<4s4H2LH", *record) + data[end + 22 :]
 
 
-def _zipfiles_reading(data: bytes) -> tuple[int, int] | None:
-    """(total entries, directory bytes) as zipfile's own end-record reader finds them."""
+def _zipfiles_reading(data: bytes) -> tuple[int, int, int] | None:
+    """(total entries, directory bytes, where the directory starts) as zipfile's own
+    end-record reader finds them: the directory ends where the end record (or zip64's,
+    before its locator) starts, and zipfile reads its size in bytes back from there (as
+    ``ZipFile.start_dir``). A directory said to be larger than what precedes its end is
+    read only as far as the file's start."""
     import io
 
     try:
@@ -1361,22 +1366,22 @@ def _zipfiles_reading(data: bytes) -> tuple[int, int] | None:
         return None
     if record is None:
         return None
-    # The directory ends where the end record (or its zip64 form) starts: zipfile reads
-    # it from there backwards, so no more bytes than precede that (a larger size is
-    # zipfile's "Bad offset for central directory" later).
+    entries, size = record[zipfile._ECD_ENTRIES_TOTAL], record[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
     end = record[zipfile._ECD_LOCATION]  # type: ignore[attr-defined]
     if record[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:  # type: ignore[attr-defined]
         end -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator  # type: ignore[attr-defined]
-    return record[zipfile._ECD_ENTRIES_TOTAL], min(record[zipfile._ECD_SIZE], end)  # type: ignore[attr-defined]
+    if size > end:
+        return entries, end, 0
+    return entries, size, end - size
 
 
-def _our_reading(data: bytes) -> tuple[int, int] | None:
+def _our_reading(data: bytes) -> tuple[int, int, int] | None:
     import io
 
     from nn.modelfile import zip_directory
 
     try:
-        return zip_directory(io.BytesIO(data))[:2]
+        return zip_directory(io.BytesIO(data))
     except zipfile.BadZipFile:
         return None
 
@@ -1435,7 +1440,7 @@ def test_a_zip64_locator_without_its_record_is_no_zip(name: str) -> None:
     record is missing or broken is refused (this Python's zipfile would fall back on the
     plain record's counts, which a large archive leaves as 0xFFFF)."""
     assert _our_reading(_broken_zip64()[name]) is None
-    assert _our_reading(_EMPTY_ZIP64) == (0, 0)
+    assert _our_reading(_EMPTY_ZIP64) == (0, 0, 0)
 
 
 def test_an_end_record_followed_by_more_than_a_comment_can_hold_is_no_zip() -> None:
@@ -2099,3 +2104,391 @@ def test_every_writer_refuses_to_replace_what_is_not_a_regular_file(tmp_path: Pa
             after = os.lstat(target)
             assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino), (kind, name)
         assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+# -- the directory's records walked, the zip64 record's signature, what save writes -------
+
+
+def _central_directory(data: bytes) -> bytes:
+    """The central directory of the archive ``data``, found by zipfile itself."""
+    import io
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        start = archive.start_dir
+    return data[start : data.rfind(b"PK\x05\x06")]
+
+
+def _empty_name_zip() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(""), b"")
+    return buffer.getvalue()
+
+
+_EMPTY_NAME_ZIP = _empty_name_zip()
+
+
+@st.composite
+def _archives_of_records(draw: st.DrawFn) -> tuple[bytes, int]:
+    """An archive of 0 to 4 entries, each with a name, an extra field and a comment of
+    its own length (zipfile writes all three into the entry's directory record)."""
+    import io
+    import struct
+
+    count = draw(st.integers(0, 4))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i in range(count):
+            if i == count - 1 and draw(st.booleans()):  # a record of its fixed part alone
+                archive.writestr(zipfile.ZipInfo(""), b"")
+                continue
+            info = zipfile.ZipInfo(f"{i}" + "n" * draw(st.integers(0, 30)) + ".npy")
+            size = draw(st.integers(0, 12))
+            info.extra = struct.pack("<2H", 0xCAFE, size) + bytes(size)  # one tagged block
+            info.comment = b"c" * draw(st.integers(0, 40))
+            archive.writestr(info, b"")
+    return buffer.getvalue(), count
+
+
+@given(archive=_archives_of_records(), data=st.data())
+def test_the_records_of_a_directory_are_counted_by_their_lengths_and_nothing_else_is(
+    archive: tuple[bytes, int], data: st.DataObject
+) -> None:
+    """A directory that zipfile wrote holds exactly its entries' records, whatever their
+    names', extra fields' and comments' lengths; the same bytes cut anywhere but between
+    two records, with bytes after them, or with a record's signature changed are not a
+    run of whole records (-1)."""
+    from nn.modelfile import directory_records
+
+    archive_bytes, count = archive
+    directory = _central_directory(archive_bytes)
+    assert directory_records(directory) == count
+    starts = [at for at in range(len(directory)) if directory.startswith(b"PK\x01\x02", at)]
+    assert len(starts) == count
+    if count:
+        cut = data.draw(st.integers(1, len(directory) - 1).filter(lambda at: at not in starts))
+        assert directory_records(directory[:cut]) == -1
+        assert directory_records(directory[: starts[-1]]) == count - 1
+        at = data.draw(st.sampled_from(starts)) + data.draw(st.integers(0, 3))
+        for byte in (0x00, 0xFF):  # a signature that sorts before the right one, and after
+            changed = bytearray(directory)
+            changed[at] = byte
+            assert directory_records(bytes(changed)) == -1
+    after = data.draw(st.binary(min_size=1, max_size=60).filter(lambda b: b[:4] != b"PK\x01\x02"))
+    assert directory_records(directory + after) == -1
+
+
+@given(signature=st.binary(min_size=4, max_size=4).filter(lambda s: s != b"PK\x06\x06"))
+@example(signature=b"PK\x06\x05")  # just below the real one
+@example(signature=b"PK\x06\x07")  # just above: the locator's own
+def test_a_zip64_record_of_any_other_signature_is_no_zip(signature: bytes) -> None:
+    data = _as_zip64(_zip_bytes(1, b""))
+    at = data.rfind(b"PK\x06\x06")
+    assert _our_reading(data) == _zipfiles_reading(data) != None  # noqa: E711
+    assert _our_reading(data[:at] + signature + data[at + 4 :]) is None
+
+
+def _header_of_a_linear() -> dict[str, Any]:
+    return _header({**_linear_spec(), "config": {**_linear_spec()["config"], "dtype": "float32"}})
+
+
+@given(
+    arrays=st.dictionaries(
+        st.sampled_from(["a", "b.c", "w"]),
+        st.integers(0, 50).map(lambda n: np.arange(n, dtype=np.float64)),
+        max_size=3,
+    ),
+    compress=st.sampled_from([None, True, False]),
+)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_what_write_model_file_writes_is_deflated_unless_told_not_to(
+    tmp_path: Path, arrays: dict[str, np.ndarray], compress: bool | None
+) -> None:
+    """Every entry is deflated by default and with compress=True, stored as it is with
+    compress=False, and reads back the same either way; the options after the arrays
+    are given by name only (a stray True is never taken for ``check``)."""
+    from nn.modelfile import write_model_file
+
+    path = tmp_path / "w.npz"
+    options = {} if compress is None else {"compress": compress}
+    write_model_file(path, _header_of_a_linear(), arrays, **options)
+    with zipfile.ZipFile(path) as archive:
+        kinds = {info.compress_type for info in archive.infolist()}
+    assert kinds == {zipfile.ZIP_STORED if compress is False else zipfile.ZIP_DEFLATED}
+    with nn.modelfile.ModelFile(path) as file:
+        assert sorted(file.entries) == sorted(arrays)
+        for name, array in arrays.items():
+            np.testing.assert_array_equal(file.read(file.entries[name]), array)
+    with pytest.raises(TypeError):
+        write_model_file(path, _header_of_a_linear(), arrays, None)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("bit", [0, 1, 2, 11])
+def test_only_flag_bit_0_says_an_entry_is_encrypted(tmp_path: Path, bit: int) -> None:
+    """Bits 1 and 2 are deflate's speed options and bit 11 says the name is UTF-8: an
+    entry with them loads; bit 0 is refused by the reader, before zipfile would ask for
+    a password."""
+    path = tmp_path / "flags.npz"
+    nn.Linear(3, 2, rng=0).save(path)
+    expected = nn.load(path).weight.data.copy()  # type: ignore[attr-defined]
+    data = bytearray(path.read_bytes())
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at >= 0:
+            data[at + flags_at + bit // 8] |= 1 << (bit % 8)
+            at = data.find(signature, at + 4)
+    path.write_bytes(bytes(data))
+    if bit == 0:
+        with pytest.raises(nn.ModelFileError, match=r"is encrypted \(a model file's entries never"):
+            nn.load(path)
+    else:
+        np.testing.assert_array_equal(nn.load(path).weight.data, expected)  # type: ignore[attr-defined]
+
+
+def test_a_reader_stopped_by_anything_closes_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only a damaged file: whatever stops the reader while it reads the header or
+    the entries (an interrupt, a bug) closes the file before it goes on up."""
+
+    class Stopped(BaseException):
+        pass
+
+    path = tmp_path / "m.npz"
+    nn.Linear(3, 2, rng=0).save(path)
+    handles: list[Any] = []
+    real_open = nn.modelfile.open_regular
+
+    def recording(name: Any) -> Any:
+        handles.append(real_open(name))
+        return handles[-1]
+
+    def stop(*_: Any) -> Any:
+        raise Stopped
+
+    monkeypatch.setattr(nn.modelfile, "open_regular", recording)
+    for step in ("_read_header", "_read_entries"):
+        with monkeypatch.context() as patch:
+            patch.setattr(nn.modelfile.ModelFile, step, stop)
+            with pytest.raises(Stopped):
+                nn.modelfile.ModelFile(path)
+    assert len(handles) == 2 and all(handle.closed for handle in handles)
+
+
+def test_an_entry_as_large_as_the_whole_load_is_read_from_its_header(tmp_path: Path) -> None:
+    """An entry is refused unread only when it is larger than everything the load may
+    take: one of exactly that many bytes is sized up from its header (and the load then
+    refused, or not, by what it all takes together)."""
+    array = np.zeros(1 << 18)  # 2 MiB, and a .npy header of 128 bytes
+    path = _npz(tmp_path / "big.npz", {HEADER_NAME: _npy(_header_bytes()), "x": _npy(array)})
+    size = (1 << 21) + 128
+    with nn.modelfile.ModelFile(path, max_bytes=size) as file:
+        assert file.entries["x"].info.file_size == size
+        assert file.entries["x"].shape == (1 << 18,)
+    with pytest.raises(nn.ModelFileError, match=rf"entry 'x' takes {size} bytes, more than the"):
+        nn.modelfile.ModelFile(path, max_bytes=size - 1)
+
+
+def test_the_memory_a_load_counts_worked_by_hand(tmp_path: Path) -> None:
+    """nn.Linear(3, 2).save writes three entries; a load counts, before making anything:
+
+    - the reader's own 1 MiB: 1,048,576
+    - its directory: records of 46 bytes plus their names (weight.npy, bias.npy,
+      __tracegrad__.npy: 10, 8 and 17 bytes), 173 bytes, so at most 173 // 46 = 3
+      entries at 1 KiB each: 3,072 + 173 = 3,245
+    - its header: a .npy of 325 bytes (128 of .npy header, 197 of JSON), 96 bytes each
+      once parsed: 31,200
+    - the model: a module (2,048), two tensors (2 · 512) and 8 float32 numbers (32): 3,104
+    - its largest array while it is read: the weight, 6 float32 numbers: 24
+
+    1,048,576 + 3,245 + 31,200 + 3,104 + 24 = 1,086,149: the least max_bytes that
+    loads it."""
+    path = tmp_path / "linear.npz"
+    nn.Linear(3, 2, rng=0).save(path)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo(f"{HEADER_NAME}.npy").file_size == 325  # the sum's premise
+    with nn.modelfile.ModelFile(path) as file:
+        assert file.overhead_bytes == 1_083_021  # the reader, its directory and its header
+    nn.load(path, max_bytes=1_086_149)
+    with pytest.raises(nn.ModelFileError, match="its largest array would take the load to 1086149"):
+        nn.load(path, max_bytes=1_086_148)
+    with pytest.raises(nn.ModelFileError, match="its model would take the load to 1086125"):
+        nn.load(path, max_bytes=1_086_124)
+    with pytest.raises(nn.ModelFileError, match="its header would take the load to 1083021"):
+        nn.load(path, max_bytes=1_083_020)
+    with pytest.raises(nn.ModelFileError, match="its zip directory would take the load to 1051821"):
+        nn.load(path, max_bytes=1_051_820)
+
+
+_MAGIC = b"\x93NUMPY"
+
+
+@given(
+    start=st.one_of(
+        st.binary(max_size=12).filter(lambda b: not b.startswith(_MAGIC)),  # anything else
+        st.integers(0, 7).map(lambda n: (_MAGIC + b"\x01\x00")[:n]),  # the magic, cut short
+        st.binary(min_size=2, max_size=2).map(lambda v: b"\x93NUMPZ" + v),  # one byte off
+    )
+)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_an_entry_that_does_not_start_as_a_npy_array_is_named_so(
+    tmp_path: Path, start: bytes
+) -> None:
+    """Its first 8 bytes must be numpy's magic string and a version: a shorter entry, or
+    one whose first 6 bytes are anything else, is refused for that, whatever follows."""
+    path = _npz(tmp_path / "x.npz", {HEADER_NAME: _npy(_header_bytes()), "x": start})
+    refused = r"entry 'x' is not a readable \.npy array \(it does not start as a \.npy array does"
+    with pytest.raises(nn.ModelFileError, match=refused):
+        nn.modelfile.ModelFile(path)
+
+
+def _npy_of_header_length(length: int, shape: str = "(2,)", data: bytes = bytes(8)) -> bytes:
+    """A version 1.0 .npy of uint32s whose header (its dict, spaces, a newline) takes
+    ``length`` bytes, as its length field says."""
+    import struct
+
+    text = f"{{'descr': '<u4', 'fortran_order': False, 'shape': {shape}, }}".encode()
+    return _MAGIC + b"\x01\x00" + struct.pack("<H", length) + text.ljust(length - 1) + b"\n" + data
+
+
+@given(length=st.sampled_from([64, 128, 9_999, 10_000, 10_001, 10_064, 65_535]))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_an_npy_header_is_read_up_to_its_limit_and_refused_past_it(
+    tmp_path: Path, length: int
+) -> None:
+    """numpy's own limit, 10,000 bytes: a header of that many is read, one of a byte more
+    is refused before it is read."""
+    path = _npz(
+        tmp_path / "x.npz", {HEADER_NAME: _npy(_header_bytes()), "x": _npy_of_header_length(length)}
+    )
+    if length <= 10_000:
+        with nn.modelfile.ModelFile(path) as file:
+            np.testing.assert_array_equal(file.read(file.entries["x"]), np.zeros(2, np.uint32))
+    else:
+        with pytest.raises(
+            nn.ModelFileError, match=f"says it takes {length} bytes, more than 10000"
+        ):
+            nn.modelfile.ModelFile(path)
+
+
+@given(cut=st.integers(1, 117))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_an_npy_header_shorter_than_its_length_field_says_is_truncated(
+    tmp_path: Path, cut: int
+) -> None:
+    """An entry that ends inside its .npy header (anywhere short of its newline)."""
+    whole = _npy_of_header_length(118, data=b"")
+    path = _npz(tmp_path / "x.npz", {HEADER_NAME: _npy(_header_bytes()), "x": whole[:-cut]})
+    with pytest.raises(nn.ModelFileError, match=r"entry 'x' .*its \.npy header is truncated"):
+        nn.modelfile.ModelFile(path)
+
+
+@given(size=st.integers(-5, -1), at=st.integers(0, 1))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_every_negative_size_in_a_shape_is_refused(tmp_path: Path, size: int, at: int) -> None:
+    shape = [(size, 2), (2, size)][at]
+    path = _npz(
+        tmp_path / "x.npz",
+        {HEADER_NAME: _npy(_header_bytes()), "x": _npy_of_header_length(118, str(shape))},
+    )
+    with pytest.raises(
+        nn.ModelFileError, match=re.escape(f"says shape {shape}, with a negative size")
+    ):
+        nn.modelfile.ModelFile(path)
+
+
+@given(this_disk=st.integers(0, 9))
+def test_a_zip64_record_is_read_for_its_total_not_for_this_disks_count(this_disk: int) -> None:
+    """The zip64 end record gives the entries on this disk, then the total: the total is
+    what zipfile reads, whatever the other says."""
+    import struct
+
+    data = bytearray(_as_zip64(_zip_bytes(3, b"")))
+    at = data.rfind(b"PK\x06\x06")
+    data[at + 24 : at + 32] = struct.pack("<Q", this_disk)  # this disk's count
+    assert _our_reading(bytes(data)) == _zipfiles_reading(bytes(data))
+    assert _our_reading(bytes(data))[0] == 3  # type: ignore[index]
+
+
+def test_the_memory_a_load_of_a_scalar_model_counts_worked_by_hand(tmp_path: Path) -> None:
+    """nn.scalar.MLP(2, [1]) (one neuron, three Values) saves four entries:
+
+    - the reader's 1 MiB: 1,048,576
+    - its directory: 4 records of 46 bytes and names of 26, 26, 24 and 17 bytes, 277
+      bytes, so at most 277 // 46 = 6 entries at 1 KiB: 6,144 + 277 = 6,421
+    - its header: 285 bytes at 96 each: 27,360
+    - the model: three modules (the MLP, its layer, its neuron) at 2,048 and three Values
+      at 256: 6,144 + 768 = 6,912
+    - its largest array: one float64, 8
+
+    1,048,576 + 6,421 + 27,360 + 6,912 + 8 = 1,089,277."""
+    path = tmp_path / "scalar.npz"
+    nn.scalar.MLP(2, [1], rng=0).save(path)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo(f"{HEADER_NAME}.npy").file_size == 285  # the sum's premise
+    nn.load(path, max_bytes=1_089_277)
+    with pytest.raises(nn.ModelFileError, match="its largest array would take the load to 1089277"):
+        nn.load(path, max_bytes=1_089_276)
+    with pytest.raises(nn.ModelFileError, match="its model would take the load to 1089269"):
+        nn.load(path, max_bytes=1_089_268)
+
+
+@given(said=st.text(max_size=20).filter(lambda s: s != FORMAT))
+@example(said="tracegrad-checkpoint").via("sorts before the model's format")
+@example(said="tracegrad-moon").via("sorts after it")
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_header_of_any_other_format_is_not_a_model_file(tmp_path: Path, said: str) -> None:
+    path = _npz(
+        tmp_path / "f.npz", {HEADER_NAME: _npy(_header_bytes({**_header(None), "format": said}))}
+    )
+    with pytest.raises(
+        nn.ModelFileError, match=r"it is not a tracegrad model file \(its header says"
+    ):
+        nn.modelfile.ModelFile(path)
+
+
+@given(stub=st.integers(0, 60), count=st.integers(0, 2))
+@example(stub=19, count=0).via("a locator would start one byte before the file")
+@example(stub=20, count=0).via("a locator would start at the file's start")
+def test_an_archive_after_a_stub_of_any_length_is_read_as_zipfile_reads_it(
+    stub: int, count: int
+) -> None:
+    """Bytes before the archive (a stub of 0 to 60 bytes, so the end record's neighbour
+    that would be a zip64 locator starts before the file, at it, or after it)."""
+    data = bytes(stub) + _zip_bytes(count, b"")
+    assert _our_reading(data) == _zipfiles_reading(data) != None  # noqa: E711
+
+
+@given(count=st.integers(1, 3), more=st.integers(1, 40))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_directory_that_is_not_a_run_of_whole_records_is_named_so(
+    tmp_path: Path, count: int, more: int
+) -> None:
+    """An end record that says the directory is larger than its records (so that it
+    would start inside the data before it) with the right count of entries."""
+    import struct
+
+    data = _zip_bytes(count, b"")
+    end = data.rfind(b"PK\x05\x06")
+    size = struct.unpack("<L", data[end + 12 : end + 16])[0]
+    path = tmp_path / "z.npz"
+    path.write_bytes(_with_end_fields(data, size=size + more))
+    with pytest.raises(nn.ModelFileError, match="its directory is not a run of whole records"):
+        nn.modelfile.ModelFile(path)
+
+
+def test_the_walk_of_records_counts_to_one_past_the_most_allowed_and_no_further() -> None:
+    """100,000 whole records are counted, and so are 100,001 (the walk stops there: more is
+    refused anyway); 100,000 whose last one is cut short are not a run of whole records."""
+    from nn.modelfile import MAX_ENTRIES, directory_records
+
+    record = _central_directory(_zip_bytes(1, b""))
+    assert MAX_ENTRIES == 100_000 and directory_records(record) == 1
+    assert directory_records(record * 100_000) == 100_000
+    assert directory_records(record * 100_001) == 100_001
+    assert directory_records(record * 100_002) == 100_001
+    assert directory_records((record * 100_000)[:-1]) == -1
+    bare = _central_directory(_EMPTY_NAME_ZIP)  # a record of its fixed 46 bytes alone
+    assert len(bare) == 46 and directory_records(bare) == 1 and directory_records(bare * 2) == 2

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -448,7 +449,7 @@ def test_a_size_of_zero_and_a_positional_limit_are_refused(tmp_path: Path) -> No
 
 # -- what a module's state is ----------------------------------------------------------
 
-from hypothesis import given  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from autograd import no_grad  # noqa: E402
@@ -765,6 +766,23 @@ def test_a_parameter_is_never_replaced_by_a_value(holder: int, kind: int) -> Non
     message = str(caught.value)
     assert f"{type(module).__name__}.{name} is a parameter" in message, what
     assert "with no_grad()" in message and "a new leaf that requires grad" in message
+    kind = type(old).__name__
+    described = {  # what each assigned value is called, worked out by hand
+        "the result of an op": f"a {kind} computed by an op (mul_constant), not a leaf",
+        "an update under no_grad": f"a {kind} that does not require grad",
+        "a leaf that does not require grad": f"a {kind} that does not require grad",
+        "a numpy array": "a float64" if isinstance(old, Value) else "a ndarray",  # 0-d × 2
+        "a float": "a float",
+        "an int": "a int",
+        "a numpy number": "a float32",
+        "a string": "a str",
+    }[what]
+    assert f"; assigning {described} to it would replace it" in message
+    if isinstance(old, Value):
+        assert f"module.{name}.data = number`" in message and "(Value(number))" in message
+    else:
+        assert f"module.{name}.data[...] = new_values`" in message
+        assert "(Tensor(array, requires_grad=True))" in message
     assert getattr(module, name) is old and old.requires_grad and old.is_leaf
     assert list(module.state_dict()) == list(before)
 
@@ -945,3 +963,327 @@ def test_modules_and_parameters_where_the_search_does_not_look_are_refused() -> 
     model.optimizer = nn.optim.SGD(model.parameters(), lr=0.1)  # type: ignore[attr-defined]
     model.view = types.SimpleNamespace(w=model.weight, owner=model)  # type: ignore[attr-defined]
     assert list(model.state_dict()) == ["weight", "bias"]
+
+
+# -- a tie read from a file, for every pair of members -----------------------------------
+
+
+def _tie_model() -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(3, 3, rng=0),
+        nn.Tanh(),
+        nn.Linear(3, 3, rng=1),
+        nn.Linear(3, 3, rng=2, dtype=np.float64),
+        nn.Linear(3, 2, rng=3),
+        *[nn.Tanh() for _ in range(5)],
+        nn.Linear(3, 3, rng=4),  # "10": after "9", though "10" < "9" as text
+    )
+
+
+#: The members of ``_tie_model()`` in their order, each with the group of members that
+#: may stand for it (worked out by hand: the three float32 3→3 layers, their weights,
+#: their biases; the Tanhs; everything else is alone: a float64 layer, a 3→2 layer).
+_TIE_GROUPS = {
+    "0": "3→3 layer", "0.weight": "3×3 weight", "0.bias": "3 bias",
+    "1": "tanh",
+    "2": "3→3 layer", "2.weight": "3×3 weight", "2.bias": "3 bias",
+    "3": "float64 layer", "3.weight": "float64 weight", "3.bias": "float64 bias",
+    "4": "3→2 layer", "4.weight": "2×3 weight", "4.bias": "2 bias",
+    "5": "tanh", "6": "tanh", "7": "tanh", "8": "tanh", "9": "tanh",
+    "10": "3→3 layer", "10.weight": "3×3 weight", "10.bias": "3 bias",
+}  # fmt: skip
+_TIE_ORDER = list(_TIE_GROUPS)
+
+
+@given(alias=st.sampled_from(_TIE_ORDER), name=st.sampled_from(_TIE_ORDER))
+@example(alias="10", name="9").via("a tie the model names by order, not as text")
+@example(alias="10.weight", name="2.weight").via("the same for a leaf")
+@example(alias="3", name="0").via("a layer of the same type and another dtype")
+@example(alias="3.weight", name="0.weight").via("a wider dtype for a narrower")
+@example(alias="10.weight", name="3.weight").via("a narrower dtype for a wider")
+@example(alias="2.bias", name="0.weight").via("a shape that is a prefix of the other")
+@example(alias="2.weight", name="0").via("a leaf for a module")
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_tie_in_a_file_holds_exactly_between_members_of_one_kind(
+    tmp_path: Path, alias: str, name: str
+) -> None:
+    """A file may tie a member to an earlier one of the same kind (a module of the same
+    architecture, a leaf of the same shape and dtype); a tie of one to itself or between
+    kinds cannot be made, and one to a later member is not how the model would name
+    its own tie: each is a ModelFileError that says "tied"."""
+    from nn.modelfile import write_model_file
+
+    model = _tie_model()
+    arrays = {
+        key: array
+        for key, array in model.state_dict().items()
+        if key != alias and not key.startswith(alias + ".")
+    }
+    header = {"format": "tracegrad-model", "version": 1, "architecture": model.architecture(),
+              "metadata": {}, "tied": {alias: name}}  # fmt: skip
+    path = tmp_path / "t.npz"
+    write_model_file(path, header, arrays)
+    holds = _TIE_GROUPS[alias] == _TIE_GROUPS[name] and _TIE_ORDER.index(alias) > _TIE_ORDER.index(
+        name
+    )
+    if holds:
+        loaded = nn.load(path)
+        assert _member(loaded, alias) is _member(loaded, name)
+        assert loaded.tied() == {alias: name}
+    else:
+        with pytest.raises(nn.ModelFileError, match=rf"^load: {re.escape(str(path))}: tied: "):
+            nn.load(path)
+
+
+# -- loading: all or nothing into a model, the file named once in every refusal ----------
+
+
+def _with_entry_damaged(path: Path, name: str) -> None:
+    """``path`` with the checksum of entry ``name`` changed in the zip's directory: its
+    .npy header reads, its data, once read to the end, fails the checksum."""
+    data = bytearray(path.read_bytes())
+    record = data.rfind(b"PK\x01\x02", 0, data.rfind(f"{name}.npy".encode()))
+    crc = struct.unpack("<L", data[record + 16 : record + 20])[0]
+    data[record + 16 : record + 20] = struct.pack("<L", crc ^ 1)
+    path.write_bytes(bytes(data))
+
+
+@given(damaged=st.sampled_from(["0.weight", "0.bias", "2.weight", "2.bias"]))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_model_that_fails_to_load_any_array_is_left_as_it_was(
+    tmp_path: Path, damaged: str
+) -> None:
+    """model.load reads every array before it assigns any: whichever array of the file is
+    damaged, the model keeps all its own values."""
+    path = tmp_path / "m.npz"
+    # weights of 64 KiB: a checksum is checked when the data is read to its end, which
+    # reading a large array's .npy header does not do (a small entry is read whole)
+    nn.Sequential(nn.Linear(64, 256, rng=0), nn.Tanh(), nn.Linear(256, 64, rng=0)).save(path)
+    _with_entry_damaged(path, damaged)
+    model = nn.Sequential(nn.Linear(64, 256, rng=1), nn.Tanh(), nn.Linear(256, 64, rng=1))
+    before = {name: array.copy() for name, array in model.state_dict().items()}
+    with pytest.raises(nn.ModelFileError, match=rf"entry '{re.escape(damaged)}'"):
+        model.load(path)
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
+
+
+def test_nn_load_holds_one_array_at_a_time_beside_the_model(tmp_path: Path) -> None:
+    """nn.load builds the model, then reads each array straight into it: two float32
+    weights of 4 MB each take 8 MB in the model and at most one more 4 MB array while
+    read, never both (12 MB and zipfile's buffers, well under 16 MB)."""
+    import tracemalloc
+
+    path = tmp_path / "big.npz"
+    nn.Sequential(
+        nn.Linear(1000, 1000, bias=False, rng=0), nn.Linear(1000, 1000, bias=False, rng=1)
+    ).save(path)
+    tracemalloc.start()
+    try:
+        model = nn.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert model[1].weight.data.shape == (1000, 1000)  # type: ignore[union-attr]
+    assert 12_000_000 <= peak < 14_000_000
+
+
+def test_every_refusal_of_nn_load_names_the_file_once(tmp_path: Path) -> None:
+    """Whether the reader or the memory count refuses the file (a tie that cannot hold
+    is named so too, in the test of ties above)."""
+    path = tmp_path / "m.npz"
+    nn.Linear(3, 2, rng=0).save(path)
+    start = rf"^load: {re.escape(str(path))}: "
+    for max_bytes, what in (
+        (1_083_020, "its header"),
+        (1_086_124, "its model"),
+        (1_086_148, "its largest array"),
+    ):
+        with pytest.raises(nn.ModelFileError, match=start + what + " would take") as raised:
+            nn.load(path, max_bytes=max_bytes)
+        assert str(raised.value).count("load: ") == 1
+
+
+class _AnotherError(Exception):
+    """An exception no config check raises: a bug, which goes on up as it is."""
+
+
+@given(
+    raised=st.sampled_from(
+        [TypeError, ValueError, KeyError, OverflowError, RecursionError, nn.ModelFileError,
+         _AnotherError]
+    )
+)  # fmt: skip
+def test_what_building_a_files_model_raises_is_named_as_its_configs_fault(
+    raised: type[BaseException],
+) -> None:
+    """A module whose from_config refuses the config a file holds (the errors a config's
+    values cause: of type, value, key, overflow, recursion) is a ModelFileError naming
+    the module type; one it raises itself is kept as it is; anything else is not the
+    file's fault and is not dressed as such."""
+    spec = nn.Linear(3, 2, rng=0).architecture()
+
+    def refuse(config: Any) -> Any:
+        raise raised("inside")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nn.Linear, "from_config", refuse)
+        with pytest.raises(
+            raised if raised in (nn.ModelFileError, _AnotherError) else nn.ModelFileError
+        ) as caught:
+            nn.module.build(spec)
+    if raised in (nn.ModelFileError, _AnotherError):
+        assert type(caught.value) is raised and str(caught.value) == "inside"
+    else:
+        assert str(caught.value) == f"the config of Linear is invalid ({raised('inside')})"
+
+
+def test_a_model_without_arrays_is_counted_for_no_array_worked_by_hand(tmp_path: Path) -> None:
+    """nn.Tanh().save writes its header alone; a load counts the reader's 1 MiB
+    (1,048,576), a directory of one record (46 + 17 bytes of name = 63, so one entry at
+    1 KiB: 1,087), a header of 235 bytes at 96 each (22,560) and one module (2,048), and
+    no array: 1,074,271 is the least max_bytes that loads it."""
+    path = tmp_path / "tanh.npz"
+    nn.Tanh().save(path)
+    with zipfile.ZipFile(path) as archive:
+        assert [info.file_size for info in archive.infolist()] == [235]  # the sum's premise
+    assert isinstance(nn.load(path, max_bytes=1_074_271), nn.Tanh)
+    with pytest.raises(nn.ModelFileError, match="its model would take the load to 1074271 bytes"):
+        nn.load(path, max_bytes=1_074_270)
+
+
+class _Scaled(nn.Module):
+    """A user's module: a layer, and a Python number its forward reads."""
+
+    def __init__(self) -> None:
+        self.layer = nn.Linear(3, 2, rng=0)
+        self.scale = 2.0
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.layer(x) * self.scale
+
+
+_CHANGES: dict[str, tuple[Callable[[_Scaled], Any], str | None]] = {  # what it refuses
+    "nothing": (lambda m: None, None),
+    "train() again": (lambda m: m.train(), None),
+    "eval()": (lambda m: m.eval(), "_Scaled.training"),
+    "its scale": (lambda m: setattr(m, "scale", 3.0), "_Scaled.scale"),
+    "its layer replaced": (lambda m: setattr(m, "layer", nn.Linear(3, 2, rng=1)), "_Scaled.layer"),
+    "the layer's eval()": (lambda m: m.layer.eval(), "Linear.training"),
+}
+
+
+@given(change=st.sampled_from(sorted(_CHANGES)))
+def test_a_compiled_step_runs_only_while_what_it_read_of_the_modules_is_so(change: str) -> None:
+    """Calling a module while a step is compiled makes the step depend on the module's
+    mode and its attributes: a change of any is refused by name when the step runs; no
+    change, or a mode set to what it was, runs it as before."""
+    import autograd
+
+    model = _Scaled()
+    step = autograd.compile(lambda x: model(x).sum())
+    x = Tensor(np.ones((4, 3), np.float32))
+    first = float(step(x).data)
+    make, refused = _CHANGES[change]
+    make(model)
+    if refused is None:
+        assert float(step(x).data) == first
+    else:
+        with pytest.raises(autograd.CompileError, match=rf"^compiled function: {refused} is no"):
+            step(x)
+
+
+@given(value=st.one_of(st.integers(-3, 3), st.booleans(), st.floats(-3, 3), st.text(max_size=2)))
+def test_a_size_read_from_a_config_is_a_positive_int_and_nothing_else(value: Any) -> None:
+    from nn.module import positive_size
+
+    if type(value) is int and value >= 1:
+        assert positive_size(value) == value
+    else:
+        with pytest.raises(ValueError, match=r"^a size must be a positive integer, got "):
+            positive_size(value)
+
+
+def test_a_modules_memory_by_default_is_one_object_and_four_bytes_a_parameter() -> None:
+    """A module that counts its parameters and does not say what it takes: 2,048 bytes
+    for the object, 4 a parameter (a float32 each)."""
+
+    class Counted(nn.Module):
+        @classmethod
+        def parameter_count(cls, config: Any) -> int:
+            return int(config["n"])
+
+    assert Counted.memory_bytes({"n": 0}) == 2_048
+    assert Counted.memory_bytes({"n": 10}) == 2_088
+    assert Counted.memory_bytes({"n": 1_000_000}) == 4_002_048
+
+
+#: A float32 parameter and arrays of each dtype: whether load_state_dict takes them (any
+#: real numbers, rounded) and whether nn.load does (exactly what save writes), by hand.
+_INTO_FLOAT32 = {
+    "float16": (True, False), "float32": (True, True), "float64": (True, False),
+    "int8": (True, False), "int32": (True, False), "int64": (True, False),
+    "uint8": (True, False), "uint32": (True, False),
+    "bool": (False, False), "complex64": (False, False), "longdouble": (False, False),
+}  # fmt: skip
+
+
+@given(dtype=st.sampled_from(sorted(_INTO_FLOAT32)))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_which_dtypes_load_into_a_float32_parameter(tmp_path: Path, dtype: str) -> None:
+    model = nn.Linear(3, 2, rng=0)
+    taken, taken_exactly = _INTO_FLOAT32[dtype]
+    state = {name: np.ones_like(array, dtype=dtype) for name, array in model.state_dict().items()}
+    if taken:
+        model.load_state_dict(state)
+        np.testing.assert_array_equal(model.weight.data, np.ones((2, 3), np.float32))
+    else:
+        with pytest.raises(nn.ModelFileError, match=f"weight holds {np.dtype(dtype)} values"):
+            model.load_state_dict(state)
+    if dtype in ("complex64", "longdouble"):
+        return  # a file never holds one (its reader refuses it first)
+    from nn.modelfile import write_model_file
+
+    header = {"format": "tracegrad-model", "version": 1, "metadata": {},
+              "architecture": model.architecture()}  # fmt: skip
+    write_model_file(tmp_path / "m.npz", header, state)
+    if taken_exactly:
+        nn.load(tmp_path / "m.npz")
+    else:
+        with pytest.raises(nn.ModelFileError, match=f"weight holds {np.dtype(dtype)} values"):
+            nn.load(tmp_path / "m.npz")
+
+
+@given(nin=st.integers(1, 6), sizes=st.lists(st.integers(1, 6), min_size=1, max_size=4))
+def test_an_mlps_parameters_are_counted_from_its_config_as_built(
+    nin: int, sizes: list[int]
+) -> None:
+    """The count made from a config, before anything is built, is the count of what is
+    built: for nn.MLP and the scalar MLP. By hand: MLP(2, [3, 1]) has 2·3 + 3 + 3·1 + 1 =
+    13; MNIST's MLP(784, [128, 10]) has 100,352 + 128 + 1,280 + 10 = 101,770."""
+    from nn.module import perceptron_parameter_count
+
+    assert perceptron_parameter_count({"nin": 2, "sizes": [3, 1]}) == 13
+    assert perceptron_parameter_count({"nin": 784, "sizes": [128, 10]}) == 101_770
+    counted = perceptron_parameter_count({"nin": nin, "sizes": sizes})
+    assert counted == nn.MLP(nin, sizes, rng=0).num_parameters()
+    assert counted == nn.scalar.MLP(nin, sizes, rng=0).num_parameters()
+
+
+def test_a_file_tied_in_more_ways_than_the_model_names_each_tie_it_lacks(tmp_path: Path) -> None:
+    """Ties are compared name by name: one that agrees does not end the comparison."""
+
+    def tied(*aliases: int) -> nn.Sequential:
+        model = nn.Sequential(*[nn.Linear(3, 3, rng=i) for i in range(4)])
+        for alias in aliases:
+            model[alias].weight = model[0].weight  # type: ignore[union-attr]
+        return model
+
+    path = tmp_path / "t.npz"
+    tied(1, 2, 3).save(path)
+    with pytest.raises(nn.ModelFileError) as raised:
+        tied(1).load(path)
+    for alias in (2, 3):
+        assert f"{alias}.weight is tied to 0.weight in the file, not tied in the model" in str(
+            raised.value
+        )

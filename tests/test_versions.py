@@ -622,3 +622,96 @@ def test_memory_freed_while_a_record_of_writes_is_made_does_not_deadlock(
     worker.start()
     worker.join(timeout=30)
     assert not worker.is_alive(), "storage_of deadlocked"
+
+    # the same here: a record of memory never written is not after a new clock's start
+    from autograd.versions import Storage, _Clock
+
+    assert Storage().written_at <= _Clock().now
+
+
+def test_records_are_made_and_forgotten_while_the_garbage_collector_frees_their_owners() -> None:
+    """Making a record allocates, an allocation can run the garbage collector, and an
+    owner it frees forgets its record at once, on the same thread: that must not wait
+    for the lock the record being made holds (it did: the program hung). Every tensor
+    here is in a cycle, so only the collector frees it; after the loop no record is
+    left, and a write is still seen."""
+    code = (
+        "import gc\n"
+        "from autograd import Tensor, DataChangedError\n"
+        "from autograd.versions import _records\n"
+        "gc.set_threshold(1)\n"
+        "for i in range(200):\n"
+        "    box = [Tensor([float(i)])]\n"
+        "    box.append(box)\n"
+        "    box[0].data\n"
+        "    del box\n"
+        "gc.collect()\n"
+        "print(len(_records))\n"
+        "x = Tensor([1.0, 2.0], requires_grad=True)\n"
+        "y = (x * x).sum()\n"
+        "x.data[0] = 3.0\n"
+        "try:\n"
+        "    y.backward()\n"
+        "except DataChangedError:\n"
+        "    print('seen')\n"
+    )
+    root = str(Path(autograd.__file__).resolve().parent.parent)  # the autograd under test
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": root},
+        check=False,
+        timeout=60,  # only against a hang: the loop takes well under a second
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "seen"]
+
+
+#: Arrays made from one plain block of memory: (whether it is a view of that block, how).
+_OF_ONE_BLOCK: dict[str, tuple[bool, Callable[[np.ndarray], np.ndarray]]] = {
+    "the block": (True, lambda a: a),
+    "reversed": (True, lambda a: a[::-1]),
+    "its tail": (True, lambda a: a[1:]),
+    "its head": (True, lambda a: a[:1]),
+    "a column": (True, lambda a: a.reshape(-1, 1)),
+    "a view of a view": (True, lambda a: a[1:][::-1].reshape(1, -1)),
+    "a copy": (False, lambda a: a.copy()),
+    "a copy's view": (False, lambda a: a.copy()[::-1]),
+}
+
+_WRITES = sorted(name for name, (writes, _) in _ARRAY_OPS.items() if writes)
+
+
+@given(
+    first=st.sampled_from(sorted(_OF_ONE_BLOCK)),
+    second=st.sampled_from(sorted(_OF_ONE_BLOCK)),
+    first_read_before=st.booleans(),
+    second_read_before=st.booleans(),
+    write=st.sampled_from(_WRITES),
+)
+def test_tensors_of_one_block_share_one_record_however_each_was_made(
+    first: str, second: str, first_read_before: bool, second_read_before: bool, write: str
+) -> None:
+    """Two tensors handed arrays of one plain block (each made by from_numpy, each
+    with its record made before the forward or not): a write through the second's data
+    is a change to the first's whenever both views are of the block, and never when the
+    second is of a copy. The record is found from the memory, whichever tensor made it
+    first."""
+    block = np.array([1.0, 2.0, 3.0, 4.0])
+    first_shares, make_first = _OF_ONE_BLOCK[first]
+    second_shares, make_second = _OF_ONE_BLOCK[second]
+    x = Tensor.from_numpy(make_first(block), requires_grad=True)
+    other = Tensor.from_numpy(make_second(block))
+    if first_read_before:
+        x.data  # its record is made now, before the forward
+    if second_read_before:
+        other.data
+    y = (x * x).sum()
+    _ARRAY_OPS[write][1](other.data)
+    if first_shares and second_shares:
+        with pytest.raises(DataChangedError, match="'mul'"):
+            y.backward()
+    else:
+        y.backward()
+        np.testing.assert_array_equal(x.grad, 2 * make_first(np.array([1.0, 2.0, 3.0, 4.0])))
