@@ -280,10 +280,14 @@ class Optimizer:
             if isinstance(grad, Node):
                 grad = grad.data
             data = p.data
-            if np.shape(grad) != np.shape(data):  # a 0-d .grad would broadcast to all
+            # a 0-d .grad would broadcast to all (the arrays' own shape: np.shape goes
+            # through numpy's dispatch, a cost per parameter and step)
+            grad_shape = grad.shape if isinstance(grad, np.ndarray) else np.shape(grad)
+            data_shape = data.shape if isinstance(data, np.ndarray) else ()
+            if grad_shape != data_shape:
                 raise ValueError(
-                    f"{type(self).__name__}.step: a parameter of shape {np.shape(data)} has a "
-                    f"gradient of shape {np.shape(grad)}; a gradient has its parameter's shape"
+                    f"{type(self).__name__}.step: a parameter of shape {data_shape} has a "
+                    f"gradient of shape {grad_shape}; a gradient has its parameter's shape"
                 )
             if not isinstance(data, np.ndarray):  # a Value: data and gradient side by side
                 pair = np.array((data, grad), dtype=np.float64)
