@@ -771,12 +771,9 @@ def test_a_parameter_is_never_replaced_by_a_value(holder: int, kind: int) -> Non
         "the result of an op": f"a {kind} computed by an op (mul_constant), not a leaf",
         "an update under no_grad": f"a {kind} that does not require grad",
         "a leaf that does not require grad": f"a {kind} that does not require grad",
-        "a numpy array": "a float64" if isinstance(old, Value) else "a ndarray",  # 0-d × 2
-        "a float": "a float",
-        "an int": "a int",
-        "a numpy number": "a float32",
-        "a string": "a str",
-    }[what]
+    }.get(what)
+    if described is None:  # a value that is no node: described as every message does
+        described = nn.checks.describe(value)
     assert f"; assigning {described} to it would replace it" in message
     if isinstance(old, Value):
         assert f"module.{name}.data = number`" in message and "(Value(number))" in message

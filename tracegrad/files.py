@@ -94,10 +94,13 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         info: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         info = None
-    except OSError as error:  # a loop of symbolic links, a folder we may not search
-        raise OSError(
-            error.errno, f"it cannot be written ({error.strerror})", os.fspath(path)
-        ) from None
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            info = None  # a file where a folder goes: making the folder says so, below
+        else:  # a loop of symbolic links: a rename would replace the link
+            raise OSError(
+                error.errno, f"it cannot be written ({error.strerror})", os.fspath(path)
+            ) from None
     if info is not None and not stat.S_ISREG(info.st_mode):
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(f"{os.fspath(path)} is a folder, not a file")
