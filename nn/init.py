@@ -35,7 +35,7 @@ def kaiming_uniform(
     bound = np.sqrt(6.0 / fan_in)
     generator = checks.generator(rng, "kaiming_uniform")
     return generator.uniform(-bound, bound, (fan_out, fan_in)).astype(
-        _float(dtype, "kaiming_uniform")
+        _any_float_dtype(dtype, "kaiming_uniform")
     )
 
 
@@ -45,7 +45,7 @@ def xavier_uniform(shape: tuple[int, int], rng: Seed = None, dtype: Any = np.flo
     bound = np.sqrt(6.0 / (fan_in + fan_out))
     generator = checks.generator(rng, "xavier_uniform")
     return generator.uniform(-bound, bound, (fan_out, fan_in)).astype(
-        _float(dtype, "xavier_uniform")
+        _any_float_dtype(dtype, "xavier_uniform")
     )
 
 
@@ -57,7 +57,7 @@ def _weight_shape(shape: object, where: str) -> tuple[int, int]:
     return sizes[0], sizes[1]
 
 
-def _float(dtype: object, where: str) -> np.dtype[Any]:
+def _any_float_dtype(dtype: object, where: str) -> np.dtype[Any]:
     """A floating-point dtype to draw weights in."""
     chosen = None
     if isinstance(dtype, (type, np.dtype, str)):
@@ -89,7 +89,7 @@ def initialise(
     """The initialiser called ``name`` ("kaiming" or "xavier") applied to ``shape``."""
     checks.choice(name, INITIALISERS, "initialise", "name")
     shape = _weight_shape(shape, "initialise")
-    dtype = _float(dtype, "initialise")
+    dtype = _any_float_dtype(dtype, "initialise")
     rng = checks.generator(rng, "initialise")
     if _unfilled.get():
         return np.zeros(shape, dtype)

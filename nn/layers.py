@@ -18,7 +18,7 @@ from autograd import Node, Tensor, fresh, linear
 from tracegrad.rng import Seed
 
 from . import checks
-from .init import INITIALISERS, initialise
+from .init import INITIALISERS, _any_float_dtype, initialise
 from .modelfile import DTYPES, MODULE_BYTES, TENSOR_BYTES
 from .module import Module, _depends_on_state, architecture_kind, build, positive_size
 
@@ -119,14 +119,7 @@ def float_dtype(dtype: Any, where: str) -> np.dtype[Any]:
     """A floating-point dtype that a model file holds (``modelfile.DTYPES``): a type such
     as np.float32 or float, an ``np.dtype``, or its name ("float32", as a file records
     it). A wider float (float128) would build and train, then fail to save."""
-    chosen = None
-    if isinstance(dtype, (type, np.dtype, str)):
-        try:
-            chosen = np.dtype(dtype)
-        except TypeError:
-            chosen = None
-    if chosen is None or chosen.kind != "f":
-        checks.wrong_type(where, "dtype", "a float dtype such as np.float32", dtype)
+    chosen = _any_float_dtype(dtype, where)
     if chosen.name not in DTYPES:
         raise ValueError(
             f"{where}: dtype must be one of {', '.join(DTYPES)} (what a model file holds), "
